@@ -1,0 +1,13 @@
+"""clinsim: Gymnasium environments for clinical treatment decisions on literature ODE physiology.
+
+``import clinsim`` registers every environment under the papers' IDs (``immunosim/...``, ``sepsisim/...``).
+"""
+
+from clinsim.core.registration import register_task_env
+from clinsim.immunosim import ENVIRONMENTS as _IMMUNOSIM
+
+__version__ = "0.1.0"
+
+ENV_IDS: tuple[str, ...] = tuple(register_task_env(env, vec) for env, vec in _IMMUNOSIM)
+
+__all__ = ["ENV_IDS", "__version__"]

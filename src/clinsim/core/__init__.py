@@ -1,0 +1,1 @@
+"""Shared engine: parameters, integration, task/env adapters, registration, evaluation."""

@@ -1,0 +1,148 @@
+"""Gymnasium adapters: one task implementation serves a single ``gym.Env`` and a native ``VectorEnv``.
+
+Sub-environment ``i`` of a vector env reset with ``seed=s`` uses the generator a single env gets from
+``reset(seed=s + i)`` (Gymnasium's ``SyncVectorEnv`` convention), and all randomness of an episode is
+drawn from that generator at reset, so both adapters produce identical trajectories.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+from gymnasium import Env
+from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from clinsim.core.task import State, Task, put, stack_states, take
+
+
+def _single_info(info: dict[str, np.ndarray]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in info.items():
+        x = v[0]
+        out[k] = x.item() if isinstance(x, np.generic) else x
+    return out
+
+
+class TaskEnv(Env):
+    """Single-patient environment around a :class:`Task` (time limit added by the registration)."""
+
+    task_class: ClassVar[type[Task]]
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
+
+    def __init__(self, render_mode: str | None = None, **task_kwargs: Any) -> None:
+        if render_mode is not None:
+            raise ValueError(f"{self.task_class.env_id}: render_mode {render_mode!r} not supported; valid: None")
+        self.render_mode = render_mode
+        self.task = self.task_class(**task_kwargs)
+        self.observation_space = self.task.observation_space
+        self.action_space = self.task.action_space
+        self._state: State | None = None
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        self._state = stack_states([self.task.sample_patient(self.np_random)])
+        return self.task.observe(self._state)[0], _single_info(self.task.info(self._state))
+
+    def step(self, action: Any):
+        if self._state is None:
+            raise RuntimeError(f"{self.task_class.env_id}: call reset() before step()")
+        actions = self.task.check_actions(np.asarray(action)[None], 1)
+        self._state, reward, terminated = self.task.step(self._state, actions)
+        obs = self.task.observe(self._state)[0]
+        return obs, float(reward[0]), bool(terminated[0]), False, _single_info(self.task.info(self._state))
+
+    @property
+    def state(self) -> State | None:
+        """The batched (size 1) clinical state of the current episode."""
+        return self._state
+
+
+class TaskVectorEnv(VectorEnv):
+    """Native batched environment: one array program steps every patient (next-step autoreset)."""
+
+    task_class: ClassVar[type[Task]]
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        max_episode_steps: int | None = None,
+        render_mode: str | None = None,
+        **task_kwargs: Any,
+    ) -> None:
+        if render_mode is not None:
+            raise ValueError(f"{self.task_class.env_id}: render_mode {render_mode!r} not supported; valid: None")
+        if int(num_envs) < 1:
+            raise ValueError(f"{self.task_class.env_id}: num_envs must be >= 1, got {num_envs}")
+        self.num_envs = int(num_envs)
+        self.render_mode = render_mode
+        self.task = self.task_class(**task_kwargs)
+        self.max_episode_steps = int(max_episode_steps or self.task.horizon)
+        self.single_observation_space = self.task.observation_space
+        self.single_action_space = self.task.action_space
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self._rngs: list[np.random.Generator] | None = None
+        self._state: State | None = None
+        self._elapsed = np.zeros(self.num_envs, dtype=np.int64)
+        self._autoreset = np.zeros(self.num_envs, dtype=bool)
+
+    def reset(self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None):
+        if seed is None:
+            seeds: list[int | None] = [None] * self.num_envs
+        elif isinstance(seed, int):
+            seeds = [seed + i for i in range(self.num_envs)]
+        else:
+            seeds = list(seed)
+            if len(seeds) != self.num_envs:
+                raise ValueError(f"{self.task_class.env_id}: {len(seeds)} seeds for {self.num_envs} envs")
+        if seed is not None:
+            self._np_random, self._np_random_seed = seeding.np_random(seeds[0])
+        if self._rngs is None:
+            self._rngs = [seeding.np_random(s)[0] for s in seeds]
+        else:
+            self._rngs = [seeding.np_random(s)[0] if s is not None else g for s, g in zip(seeds, self._rngs)]
+        self._state = stack_states([self.task.sample_patient(g) for g in self._rngs])
+        self._elapsed[:] = 0
+        self._autoreset[:] = False
+        return self.task.observe(self._state), self._info()
+
+    def step(self, actions: Any):
+        if self._state is None or self._rngs is None:
+            raise RuntimeError(f"{self.task_class.env_id}: call reset() before step()")
+        actions = self.task.check_actions(actions, self.num_envs)
+        reward = np.zeros(self.num_envs)
+        terminated = np.zeros(self.num_envs, dtype=bool)
+        if self._autoreset.any():
+            restart = np.flatnonzero(self._autoreset)
+            active = np.flatnonzero(~self._autoreset)
+            if active.size:
+                sub, r, term = self.task.step(take(self._state, active), actions[active])
+                put(self._state, active, sub)
+                reward[active] = r
+                terminated[active] = term
+            put(self._state, restart, stack_states([self.task.sample_patient(self._rngs[i]) for i in restart]))
+            self._elapsed[active] += 1
+            self._elapsed[restart] = 0
+        else:
+            self._state, reward, terminated = self.task.step(self._state, actions)
+            self._elapsed += 1
+        truncated = (self._elapsed >= self.max_episode_steps) & ~terminated
+        self._autoreset = terminated | truncated
+        return self.task.observe(self._state), reward, terminated, truncated, self._info()
+
+    def _info(self) -> dict[str, np.ndarray]:
+        info: dict[str, np.ndarray] = {}
+        mask = np.ones(self.num_envs, dtype=bool)
+        for k, v in self.task.info(self._state).items():
+            info[k] = v
+            info["_" + k] = mask
+        return info
+
+    @property
+    def state(self) -> State | None:
+        """The batched clinical state of all patients."""
+        return self._state

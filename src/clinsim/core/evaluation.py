@@ -1,0 +1,66 @@
+"""Cohort evaluation: run a batched policy over one episode per patient and collect outcomes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+
+Policy = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass
+class CohortResult:
+    """Per-patient episode return, length and final clinical info."""
+
+    returns: np.ndarray
+    lengths: np.ndarray
+    final_info: dict[str, np.ndarray]
+
+    def rate(self, key: str, value) -> float:
+        """Fraction of patients whose final ``info[key] == value``."""
+        return float(np.mean(self.final_info[key] == value))
+
+
+def evaluate_cohort(env_id: str, policy: Policy, n_patients: int, seed: int = 0, **env_kwargs) -> CohortResult:
+    """One episode for each of ``n_patients`` (patient i = ``reset(seed=seed + i)`` of a single env)."""
+    env = gym.make_vec(env_id, num_envs=n_patients, vectorization_mode="vector_entry_point", **env_kwargs)
+    obs, info = env.reset(seed=seed)
+    returns = np.zeros(n_patients)
+    lengths = np.zeros(n_patients, dtype=np.int64)
+    done = np.zeros(n_patients, dtype=bool)
+    final: dict[str, np.ndarray] = {k: v.copy() for k, v in info.items() if not k.startswith("_")}
+    while not done.all():
+        obs, reward, terminated, truncated, info = env.step(policy(obs))
+        live = ~done
+        returns[live] += reward[live]
+        lengths[live] += 1
+        ended = live & (terminated | truncated)
+        for k in final:
+            final[k][live] = info[k][live]
+        done |= ended
+    env.close()
+    return CohortResult(returns, lengths, final)
+
+
+def random_policy(action_space: gym.Space, seed: int = 0) -> Policy:
+    """Uniform random actions from a seeded copy of the (single) action space."""
+    space = action_space
+    space.seed(seed)
+
+    def act(obs: np.ndarray) -> np.ndarray:
+        return np.stack([space.sample() for _ in range(len(obs))])
+
+    return act
+
+
+def constant_policy(action) -> Policy:
+    """The same action for every patient at every step."""
+    a = np.asarray(action)
+
+    def act(obs: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(a, (len(obs), *a.shape)).copy()
+
+    return act

@@ -1,0 +1,111 @@
+"""Pure, batched task definitions (the "task" half of a physics/task split).
+
+A :class:`Task` turns a model into a decision problem. It never holds per-episode state: the
+environment adapters in :mod:`clinsim.core.env` keep a ``State`` (a dict of arrays with a leading
+batch axis) and call the task's pure functions on it. All randomness of an episode (the patient and
+every stochastic event) is drawn from the environment's generator in :meth:`Task.sample_patient`, so
+the single environment and the vector environment give identical trajectories for the same seeds.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+from gymnasium import spaces
+
+State = dict[str, np.ndarray]
+
+
+class InvalidActionError(ValueError):
+    """An action that is not a member of the environment's action space."""
+
+
+def stack_states(states: Sequence[State]) -> State:
+    """Stack per-patient states (no batch axis) into one batched state."""
+    return {k: np.stack([s[k] for s in states]) for k in states[0]}
+
+
+def take(state: State, index: np.ndarray) -> State:
+    """Sub-batch of ``state`` (fancy indexing: a copy)."""
+    return {k: v[index] for k, v in state.items()}
+
+
+def put(state: State, index: np.ndarray, values: State) -> None:
+    """Write a sub-batch back into ``state`` in place."""
+    for k, v in values.items():
+        state[k][index] = v
+
+
+class Task(ABC):
+    """One treatment-decision problem, as pure functions over a batch of patients.
+
+    Subclasses define the spaces, ``horizon`` (decisions per episode, used by the registration's
+    time limit) and ``step_unit``, plus the abstract methods below.
+    """
+
+    env_id: ClassVar[str]
+    horizon: ClassVar[int]
+    step_unit: ClassVar[str]
+    observation_space: spaces.Box
+    action_space: spaces.Space
+
+    @abstractmethod
+    def sample_patient(self, rng: np.random.Generator) -> State:
+        """One patient's initial state (no batch axis), including every random number its episode uses."""
+
+    @abstractmethod
+    def step(self, state: State, action: np.ndarray) -> tuple[State, np.ndarray, np.ndarray]:
+        """Advance one decision step. Returns ``(next_state, reward, terminated)``; never mutates ``state``."""
+
+    @abstractmethod
+    def observe(self, state: State) -> np.ndarray:
+        """Normalised observations, float32 (batch, obs_dim)."""
+
+    @abstractmethod
+    def info(self, state: State) -> dict[str, np.ndarray]:
+        """Clinical state and outcome per patient, arrays with a leading batch axis."""
+
+    # ------------------------------------------------------------------ actions
+    def check_actions(self, actions: Any, n_batch: int) -> np.ndarray:
+        """Validate a batch of actions against ``action_space`` and return them as an array.
+
+        Rule for continuous (Box) actions: non-finite values raise, finite values outside the bounds
+        are clipped to the bounds (the documented out-of-bounds rule). Discrete actions must be members.
+        """
+        space = self.action_space
+        name = type(self).env_id
+        try:
+            arr = np.asarray(actions)
+        except Exception as exc:  # noqa: BLE001 - any conversion failure is the caller's bad input
+            raise InvalidActionError(f"{name}: action {actions!r} is not array-like; valid space: {space}") from exc
+        expected = (n_batch, *space.shape)
+        if arr.shape != expected:
+            raise InvalidActionError(
+                f"{name}: action {actions!r} has shape {arr.shape}, expected {expected} for space {space}"
+            )
+        if isinstance(space, spaces.Box):
+            if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
+                raise InvalidActionError(f"{name}: action {actions!r} must be real numbers; valid space: {space}")
+            arr = arr.astype(np.float64)
+            if not np.isfinite(arr).all():
+                raise InvalidActionError(f"{name}: action {actions!r} contains NaN or infinity; valid space: {space}")
+            return np.clip(arr, space.low, space.high)
+        if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
+            if np.issubdtype(arr.dtype, np.floating) and np.isfinite(arr).all() and (arr == np.round(arr)).all():
+                arr = arr.astype(np.int64)
+            else:
+                raise InvalidActionError(f"{name}: action {actions!r} must be integers; valid space: {space}")
+        arr = arr.astype(np.int64)
+        if isinstance(space, spaces.Discrete):
+            high = space.start + space.n
+            low = space.start
+        elif isinstance(space, spaces.MultiDiscrete):
+            low, high = space.start, space.start + space.nvec
+        else:  # pragma: no cover - only the spaces above are used
+            raise TypeError(f"unsupported action space {space}")
+        if ((arr < low) | (arr >= high)).any():
+            raise InvalidActionError(f"{name}: action {actions!r} outside the valid space {space}")
+        return arr

@@ -1,0 +1,351 @@
+"""CheckpointInhibitor-v0 and CombinationTherapy-v0: weekly checkpoint-blockade decisions over 180 days."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+from gymnasium import spaces
+
+from clinsim.core.env import TaskEnv, TaskVectorEnv
+from clinsim.core.task import State, Task
+from clinsim.immunosim import models as mdl
+
+DAYS_PER_STEP = 7.0
+DT_DAYS = 0.25  # RK4 step; integrator error < 1e-6 relative (tests/test_integration.py)
+HORIZON_WEEKS = 26  # 182 days: the paper's 180-day course in whole weeks
+LETHAL_TUMOUR_CELLS = 4.0e8  # below the untreated escape state (~4.5e8 cells), above the saddle (~2.7e8)
+ELIMINATED_TUMOUR_CELLS = 1.0  # fewer than one cell: extinct
+DOSE_LEVELS_MG_PER_KG = np.array([0.0, 1.0, 3.0])  # none / low / high (nivolumab 3 mg/kg = label dose)
+
+# Reward weights (paper eq. 1 structure, per week).
+# CORRECTION: the published reward lets an early escape or a grade-4 event end a costly course and
+# score better than a controlled patient. Here every week alive earns ALIVE_BONUS, so ending early
+# forfeits the remaining weeks on top of the -50 escape penalty; toxicity never terminates.
+ALIVE_BONUS = 1.0
+TUMOUR_LOG10_WEIGHT = 5.0  # alpha_T: per log10 change of tumour cells
+REDUCTION_BONUS = 1.0  # per week with >= 30 % shrinkage in diameter (RECIST partial response)
+TOXICITY_PENALTY = np.array([0.0, 0.5, 2.0, 8.0, 20.0])  # by irAE grade 0-4
+DRUG_COST_PER_MG_PER_KG = 0.1
+ESCAPE_PENALTY = -50.0
+ELIMINATION_BONUS = 100.0
+# Clinical irAE management (ASCO 2018 guideline, simplified): weeks of held doses by grade,
+# grade 4 = permanent discontinuation of all checkpoint inhibitors.
+HOLD_WEEKS_BY_GRADE = np.array([0, 0, 1, 3, 0])
+STEROID_WEEKS_BY_GRADE = np.array([0, 0, 0, 4, 4])  # high-dose corticosteroid course with taper
+
+OUTCOMES = ("controlled", "escaped", "eliminated", "stopped_for_toxicity")
+RECIST = ("CR", "PR", "SD", "PD")
+
+
+def recist_category(tumour: np.ndarray, baseline: np.ndarray, nadir: np.ndarray) -> np.ndarray:
+    """RECIST 1.1 category from tumour cells, with the diameter proportional to cells^(1/3).
+
+    CR: eliminated; PR: diameter <= -30 % from baseline; PD: diameter >= +20 % from nadir; else SD.
+    """
+    ratio_base = np.cbrt(tumour / baseline)
+    ratio_nadir = np.cbrt(tumour / nadir)
+    cat = np.where(ratio_base <= 0.7, 1, 2)
+    cat = np.where(ratio_nadir >= 1.2, 3, cat)
+    return np.where(tumour < ELIMINATED_TUMOUR_CELLS, 0, cat)
+
+
+class _CheckpointTask(Task):
+    """Shared dynamics and reward of the two checkpoint-inhibitor tasks."""
+
+    horizon: ClassVar[int] = HORIZON_WEEKS
+    step_unit: ClassVar[str] = "week"
+    uses_ipilimumab: ClassVar[bool]
+    patients: ClassVar[tuple[str, ...]] = ("cohort", "reference")
+
+    def __init__(self, patient: str = "cohort") -> None:
+        if patient not in self.patients:
+            raise ValueError(f"{self.env_id}: unknown patient {patient!r}; valid: {', '.join(self.patients)}")
+        self.patient = patient
+        self.action_space = spaces.MultiDiscrete([3, 3]) if self.uses_ipilimumab else spaces.Discrete(3)
+        n_obs = 7 if self.uses_ipilimumab else 5
+        self.observation_space = spaces.Box(0.0, 2.0, shape=(n_obs,), dtype=np.float32)
+        self.toxicity = mdl.TOXICITY_PARAMETERS.defaults
+
+    # ------------------------------------------------------------------ patients
+    def sample_patient(self, rng: np.random.Generator) -> State:
+        if self.patient == "reference":
+            params = mdl.CHECKPOINT_PARAMETERS.defaults.copy()
+            tumour, effector = 2.0e8, 3.0e5
+            patient_id = -1
+        else:
+            params = mdl.CHECKPOINT_PARAMETERS.sample(rng)
+            # Presentation: an established tumour between the dormant and the escape basins, with
+            # exhausted effectors, so that the untreated course mostly escapes and treatment decides.
+            tumour = 10 ** rng.uniform(np.log10(1.0e8), np.log10(3.5e8))
+            effector = 10 ** rng.uniform(np.log10(1.5e5), np.log10(8.0e5))
+            patient_id = int(rng.integers(0, 2**31 - 1))
+        y = np.array([effector, tumour, 0.0, 0.0, 0.0])
+        return {
+            "y": y,
+            "params": params,
+            "week": np.array(0),
+            "baseline_cells": np.array(tumour),
+            "nadir_cells": np.array(tumour),
+            "u_event": rng.random(self.horizon),
+            "u_grade": rng.random(self.horizon),
+            "tox_grade": np.array(0),
+            "hold_weeks": np.array(0),
+            "steroid_weeks": np.array(0),
+            "discontinued": np.array(False),
+            "severe_events": np.array(0),
+            "cum_nivo_mg_per_kg": np.array(0.0),
+            "cum_ipi_mg_per_kg": np.array(0.0),
+            "dose_nivo_mg_per_kg": np.array(0.0),
+            "dose_ipi_mg_per_kg": np.array(0.0),
+            "withheld": np.array(False),
+            "patient_id": np.array(patient_id),
+        }
+
+    def _doses(self, action: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.uses_ipilimumab:
+            return DOSE_LEVELS_MG_PER_KG[action[:, 0]], DOSE_LEVELS_MG_PER_KG[action[:, 1]]
+        return DOSE_LEVELS_MG_PER_KG[action], np.zeros(len(action))
+
+    # ------------------------------------------------------------------ dynamics
+    def step(self, state: State, action: np.ndarray) -> tuple[State, np.ndarray, np.ndarray]:
+        week = state["week"]
+        if (week >= self.horizon).any():
+            raise RuntimeError(f"{self.env_id}: episode is over ({self.horizon} weeks); call reset()")
+        p = state["params"]
+        weight = p[:, mdl.BODY_WEIGHT]
+        nivo_asked, ipi_asked = self._doses(action)
+        allowed = ~state["discontinued"] & (state["hold_weeks"] == 0)
+        nivo = np.where(allowed, nivo_asked, 0.0)
+        ipi = np.where(allowed, ipi_asked, 0.0)
+        withheld = ~allowed & ((nivo_asked > 0) | (ipi_asked > 0))
+
+        y = state["y"].copy()
+        y[:, mdl.NIVO_CENTRAL_MG] += nivo * weight
+        y[:, mdl.IPI_MG] += ipi * weight
+        c_nivo_start = y[:, mdl.NIVO_CENTRAL_MG] / p[:, mdl.NIVO_VC]
+        c_ipi_start = y[:, mdl.IPI_MG] / p[:, mdl.IPI_V]
+        steroid = (state["steroid_weeks"] > 0).astype(np.float64)[:, None]
+        mdl.CheckpointModel.integrate(y, steroid, p, DAYS_PER_STEP, DT_DAYS)
+        np.maximum(y, 0.0, out=y)
+
+        # irAEs: weekly event drawn from the patient's pre-drawn uniforms (mean exposure of the week)
+        c_nivo = 0.5 * (c_nivo_start + y[:, mdl.NIVO_CENTRAL_MG] / p[:, mdl.NIVO_VC])
+        c_ipi = 0.5 * (c_ipi_start + y[:, mdl.IPI_MG] / p[:, mdl.IPI_V])
+        rows = np.arange(len(week))
+        prob = mdl.irae_probability(c_nivo, c_ipi, self.toxicity)
+        event = state["u_event"][rows, week] < prob
+        grade = np.where(event, mdl.irae_grade(state["u_grade"][rows, week]), 0)
+        discontinued = state["discontinued"] | (grade == 4)
+        hold = np.maximum(state["hold_weeks"] - 1, 0)
+        hold = np.where(discontinued, 0, np.maximum(hold, HOLD_WEEKS_BY_GRADE[grade]))
+        steroid_weeks = np.maximum(np.maximum(state["steroid_weeks"] - 1, 0), STEROID_WEEKS_BY_GRADE[grade])
+        active_grade = np.where(event, grade, np.where(hold > 0, state["tox_grade"], 0))
+        active_grade = np.where(discontinued, np.maximum(active_grade, state["tox_grade"]), active_grade)
+
+        tumour_before = state["y"][:, mdl.T_CELLS]
+        tumour = y[:, mdl.T_CELLS]
+        escaped = tumour >= LETHAL_TUMOUR_CELLS
+        eliminated = tumour < ELIMINATED_TUMOUR_CELLS
+        terminated = escaped | eliminated
+        next_week = week + 1
+        remaining = self.horizon - next_week
+
+        shrunk = np.cbrt(tumour / state["baseline_cells"]) <= 0.7
+        reward = (
+            ALIVE_BONUS * ~escaped
+            - TUMOUR_LOG10_WEIGHT * (np.log10(tumour + 1.0) - np.log10(tumour_before + 1.0))
+            + REDUCTION_BONUS * shrunk
+            - TOXICITY_PENALTY[grade]
+            - DRUG_COST_PER_MG_PER_KG * (nivo + ipi)
+            + np.where(escaped, ESCAPE_PENALTY, 0.0)
+            + np.where(eliminated & ~escaped, ELIMINATION_BONUS + (ALIVE_BONUS + REDUCTION_BONUS) * remaining, 0.0)
+        )
+        new = dict(state)
+        new.update(
+            y=y,
+            week=next_week,
+            nadir_cells=np.minimum(state["nadir_cells"], tumour),
+            tox_grade=active_grade,
+            hold_weeks=hold,
+            steroid_weeks=steroid_weeks,
+            discontinued=discontinued,
+            severe_events=state["severe_events"] + (grade >= 3),
+            cum_nivo_mg_per_kg=state["cum_nivo_mg_per_kg"] + nivo,
+            cum_ipi_mg_per_kg=state["cum_ipi_mg_per_kg"] + ipi,
+            dose_nivo_mg_per_kg=nivo,
+            dose_ipi_mg_per_kg=ipi,
+            withheld=withheld,
+        )
+        return new, reward, terminated
+
+    # ------------------------------------------------------------------ views
+    def concentrations(self, state: State) -> tuple[np.ndarray, np.ndarray]:
+        """Nivolumab and ipilimumab plasma concentrations (mg/L)."""
+        y, p = state["y"], state["params"]
+        return y[:, mdl.NIVO_CENTRAL_MG] / p[:, mdl.NIVO_VC], y[:, mdl.IPI_MG] / p[:, mdl.IPI_V]
+
+    def observe(self, state: State) -> np.ndarray:
+        y = state["y"]
+        c_nivo, c_ipi = self.concentrations(state)
+        ec50 = mdl.CHECKPOINT_PARAMETERS["ec50_pd1"].value
+        cols = [
+            np.log10(y[:, mdl.T_CELLS] + 1.0) / 9.0,
+            np.log10(y[:, mdl.E_CELLS] + 1.0) / 9.0,
+            np.log1p(c_nivo / ec50) / np.log1p(100.0),
+        ]
+        if self.uses_ipilimumab:
+            cols.append(np.log1p(c_ipi / mdl.CHECKPOINT_PARAMETERS["ec50_ctla4"].value) / np.log1p(100.0))
+        cols.append(state["tox_grade"] / 4.0)
+        if self.uses_ipilimumab:
+            cols.append(np.minimum(state["cum_ipi_mg_per_kg"] / 24.0, 1.0))
+        cols.append(state["week"] / self.horizon)
+        return np.clip(np.stack(cols, axis=1), 0.0, 2.0).astype(np.float32)
+
+    def info(self, state: State) -> dict[str, np.ndarray]:
+        y = state["y"]
+        tumour = y[:, mdl.T_CELLS]
+        c_nivo, c_ipi = self.concentrations(state)
+        outcome = np.where(state["discontinued"], 3, 0)
+        outcome = np.where(tumour < ELIMINATED_TUMOUR_CELLS, 2, outcome)
+        outcome = np.where(tumour >= LETHAL_TUMOUR_CELLS, 1, outcome)
+        recist = recist_category(tumour, state["baseline_cells"], state["nadir_cells"])
+        patient = np.where(state["patient_id"] < 0, "reference",
+                           np.char.add("cohort-", state["patient_id"].astype(str)))
+        info = {
+            "patient": patient,
+            "day": state["week"] * DAYS_PER_STEP,
+            "tumour_cells": tumour,
+            "effector_cells": y[:, mdl.E_CELLS],
+            "baseline_tumour_cells": state["baseline_cells"],
+            "nivolumab_mg_per_l": c_nivo,
+            "toxicity_grade": state["tox_grade"],
+            "severe_irae_count": state["severe_events"],
+            "treatment_held": state["hold_weeks"] > 0,
+            "on_corticosteroids": state["steroid_weeks"] > 0,
+            "treatment_discontinued": state["discontinued"],
+            "dose_withheld": state["withheld"],
+            "cumulative_nivolumab_mg_per_kg": state["cum_nivo_mg_per_kg"],
+            "recist": np.asarray(RECIST)[recist],
+            "outcome": np.asarray(OUTCOMES)[outcome],
+        }
+        if self.uses_ipilimumab:
+            info["ipilimumab_mg_per_l"] = c_ipi
+            info["cumulative_ipilimumab_mg_per_kg"] = state["cum_ipi_mg_per_kg"]
+        return info
+
+
+class CheckpointInhibitorTask(_CheckpointTask):
+    env_id = "immunosim/CheckpointInhibitor-v0"
+    uses_ipilimumab = False
+
+
+class CombinationTherapyTask(_CheckpointTask):
+    env_id = "immunosim/CombinationTherapy-v0"
+    uses_ipilimumab = True
+
+
+_COMMON_DOC = """
+    ## Starting State
+    ``patient="cohort"`` (default) draws a virtual patient from ``self.np_random``: Kuznetsov, PK and
+    body-weight parameters log-normal around the published values (CVs in the parameter table), tumour
+    log-uniform in 1e8-3.5e8 cells and effectors in 1.5e5-8e5 cells, i.e. between the dormant and the
+    escape basins. ``patient="reference"`` uses the published parameters, 2e8 tumour and 3e5 effector cells.
+
+    ## Rewards (per week; paper eq. 1 with a survival term)
+    ``+1`` alive, ``-5 * delta log10(tumour cells)``, ``+1`` while the diameter is >= 30 % below baseline
+    (RECIST PR), ``-[0, 0.5, 2, 8, 20]`` for a new irAE of grade 0-4, ``-0.1`` per mg/kg given.
+    Terminal: ``-50`` on escape; ``+100`` on elimination plus the weekly bonuses of the remaining weeks.
+
+    ## Episode End
+    Termination: escape (tumour >= 4e8 cells, below the untreated escape state ~4.5e8) or elimination
+    (< 1 cell). Truncation: 26 weekly decisions (182 days) through the registration's ``TimeLimit``.
+    Toxicity never ends an episode: grade 2 holds doses 1 week, grade 3 3 weeks, grade 4 stops all
+    checkpoint inhibitors for good (the patient's course continues untreated).
+
+    ## Info
+    ``patient``, ``day``, ``tumour_cells``, ``effector_cells``, ``baseline_tumour_cells`` (cells),
+    ``nivolumab_mg_per_l`` (mg/L), ``toxicity_grade`` (0-4), ``severe_irae_count``, ``treatment_held``,
+    ``treatment_discontinued``, ``dose_withheld``, ``cumulative_nivolumab_mg_per_kg`` (mg/kg), ``recist``
+    (CR/PR/SD/PD, diameter ~ cells^(1/3)), ``outcome`` (controlled/escaped/eliminated/stopped_for_toxicity).
+
+    ## Arguments
+    ``gym.make(ID, patient="cohort" | "reference")``; ``gym.make_vec(ID, num_envs=n,
+    vectorization_mode="vector_entry_point")`` for the native batched version.
+"""
+
+
+class CheckpointInhibitorEnv(TaskEnv):
+    __doc__ = """Anti-PD-1 (nivolumab) monotherapy scheduling on Kuznetsov tumour-immune dynamics.
+
+    ## Description
+    Effector (E) and tumour (T) cells follow Kuznetsov et al. 1994 (BCL1 lymphoma, published
+    parameters). Nivolumab (two-compartment PK, Bajaj 2017) raises the tumour-kill rate
+    n -> n (1 + 0.8 C/(5 mg/L + C)); its concentration is integrated with the cells. The system is
+    bistable: treatment pulls tumours from the escape basin into immune-controlled dormancy.
+    Immune-related adverse events occur with a flat weekly probability under PD-1 exposure (Shulgin 2020).
+
+    ## Action Space
+    ``Discrete(3)``, given at the start of each week:
+
+    | action | nivolumab dose |
+    |---|---|
+    | 0 | none |
+    | 1 | 1 mg/kg |
+    | 2 | 3 mg/kg (label dose) |
+
+    ## Observation Space
+    ``Box(0, 2, (5,), float32)``:
+
+    | index | observation | unit / normalisation |
+    |---|---|---|
+    | 0 | tumour burden | log10(cells + 1) / 9 |
+    | 1 | effector cells | log10(cells + 1) / 9 |
+    | 2 | nivolumab concentration | log(1 + C / 5 mg/L) / log(101) |
+    | 3 | active irAE grade | grade / 4 |
+    | 4 | time | week / 26 |
+""" + _COMMON_DOC
+    task_class = CheckpointInhibitorTask
+
+
+class CombinationTherapyEnv(TaskEnv):
+    __doc__ = """Dual checkpoint blockade (nivolumab + ipilimumab) with asymmetric toxicity.
+
+    ## Description
+    As CheckpointInhibitor-v0, plus ipilimumab (one-compartment PK) which amplifies effector priming
+    s -> s (1 + 2 C/(10 mg/L + C)). The two mechanisms act synergistically (more primed effectors, each
+    killing harder under PD-1 blockade; Nikolopoulou 2021). irAE probability is flat for PD-1 and rises
+    with ipilimumab concentration, doubled under combination (Shulgin 2020, CheckMate-067).
+
+    ## Action Space
+    ``MultiDiscrete([3, 3])``: ``[nivolumab level, ipilimumab level]``, each 0 = none, 1 = 1 mg/kg,
+    2 = 3 mg/kg, given at the start of each week.
+
+    ## Observation Space
+    ``Box(0, 2, (7,), float32)``:
+
+    | index | observation | unit / normalisation |
+    |---|---|---|
+    | 0 | tumour burden | log10(cells + 1) / 9 |
+    | 1 | effector cells | log10(cells + 1) / 9 |
+    | 2 | nivolumab concentration | log(1 + C / 5 mg/L) / log(101) |
+    | 3 | ipilimumab concentration | log(1 + C / 10 mg/L) / log(101) |
+    | 4 | active irAE grade | grade / 4 |
+    | 5 | cumulative ipilimumab | mg/kg / 24, capped at 1 |
+    | 6 | time | week / 26 |
+
+    The info also carries ``ipilimumab_mg_per_l`` and ``cumulative_ipilimumab_mg_per_kg``.
+""" + _COMMON_DOC
+    task_class = CombinationTherapyTask
+
+
+class CheckpointInhibitorVectorEnv(TaskVectorEnv):
+    """Native vector version of :class:`CheckpointInhibitorEnv`."""
+
+    task_class = CheckpointInhibitorTask
+
+
+class CombinationTherapyVectorEnv(TaskVectorEnv):
+    """Native vector version of :class:`CombinationTherapyEnv`."""
+
+    task_class = CombinationTherapyTask

@@ -1,0 +1,32 @@
+"""Clinical-protocol policies for the checkpoint-inhibitor environments (act on batched observations)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from clinsim.immunosim.checkpoint import HORIZON_WEEKS
+
+
+def _week(obs: np.ndarray) -> np.ndarray:
+    return np.rint(obs[:, -1] * HORIZON_WEEKS).astype(np.int64)
+
+
+def nivolumab_q2w(obs: np.ndarray) -> np.ndarray:
+    """Opdivo label: nivolumab 3 mg/kg every 2 weeks (action 2 on even weeks)."""
+    return np.where(_week(obs) % 2 == 0, 2, 0)
+
+
+def checkmate067(obs: np.ndarray) -> np.ndarray:
+    """CheckMate-067: nivolumab 1 mg/kg + ipilimumab 3 mg/kg every 3 weeks x4, then nivolumab 3 mg/kg q2w."""
+    week = _week(obs)
+    induction = (week < 12) & (week % 3 == 0)
+    maintenance = (week >= 12) & (week % 2 == 0)
+    nivo = np.where(induction, 1, np.where(maintenance, 2, 0))
+    ipi = np.where(induction, 2, 0)
+    return np.stack([nivo, ipi], axis=1)
+
+
+HEURISTICS = {
+    "immunosim/CheckpointInhibitor-v0": nivolumab_q2w,
+    "immunosim/CombinationTherapy-v0": checkmate067,
+}
