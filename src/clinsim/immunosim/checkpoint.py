@@ -14,7 +14,7 @@ from clinsim.immunosim import models as mdl
 DAYS_PER_STEP = 7.0
 DT_DAYS = 0.25  # RK4 step; integrator error < 1e-6 relative (tests/test_integration.py)
 HORIZON_WEEKS = 26  # 182 days: the paper's 180-day course in whole weeks
-LETHAL_TUMOUR_CELLS = 4.0e8  # below the untreated escape state (~4.5e8 cells), above the saddle (~2.7e8)
+LETHAL_TUMOUR_CELLS = 3.5e8  # below the escape state (4.5e8; > 3.8e8 within +-3 SD of the cohort), above the saddle (2.7e8)
 ELIMINATED_TUMOUR_CELLS = 1.0  # fewer than one cell: extinct
 DOSE_LEVELS_MG_PER_KG = np.array([0.0, 1.0, 3.0])  # none / low / high (nivolumab 3 mg/kg = label dose)
 
@@ -77,7 +77,7 @@ class _CheckpointTask(Task):
             params = mdl.CHECKPOINT_PARAMETERS.sample(rng)
             # Presentation: an established tumour between the dormant and the escape basins, with
             # exhausted effectors, so that the untreated course mostly escapes and treatment decides.
-            tumour = 10 ** rng.uniform(np.log10(1.0e8), np.log10(3.5e8))
+            tumour = 10 ** rng.uniform(np.log10(1.0e8), np.log10(3.0e8))
             effector = 10 ** rng.uniform(np.log10(1.5e5), np.log10(8.0e5))
             patient_id = int(rng.integers(0, 2**31 - 1))
         y = np.array([effector, tumour, 0.0, 0.0, 0.0])
@@ -249,7 +249,7 @@ _COMMON_DOC = """
     ## Starting State
     ``patient="cohort"`` (default) draws a virtual patient from ``self.np_random``: Kuznetsov, PK and
     body-weight parameters log-normal around the published values (CVs in the parameter table), tumour
-    log-uniform in 1e8-3.5e8 cells and effectors in 1.5e5-8e5 cells, i.e. between the dormant and the
+    log-uniform in 1e8-3e8 cells and effectors in 1.5e5-8e5 cells, i.e. between the dormant and the
     escape basins. ``patient="reference"`` uses the published parameters, 2e8 tumour and 3e5 effector cells.
 
     ## Rewards (per week; paper eq. 1 with a survival term)
@@ -258,7 +258,7 @@ _COMMON_DOC = """
     Terminal: ``-50`` on escape; ``+100`` on elimination plus the weekly bonuses of the remaining weeks.
 
     ## Episode End
-    Termination: escape (tumour >= 4e8 cells, below the untreated escape state ~4.5e8) or elimination
+    Termination: escape (tumour >= 3.5e8 cells, below the untreated escape state ~4.5e8) or elimination
     (< 1 cell). Truncation: 26 weekly decisions (182 days) through the registration's ``TimeLimit``.
     Toxicity never ends an episode: grade 2 holds doses 1 week, grade 3 3 weeks, grade 4 stops all
     checkpoint inhibitors for good (the patient's course continues untreated).

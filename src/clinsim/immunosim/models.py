@@ -76,9 +76,9 @@ PK_PD_PARAMETERS = (
 TOXICITY_PARAMETERS = ParameterSet("Immune-related adverse events (per week of exposure)", (
     Parameter("p_pd1", 0.02, "1/week", 0.005, 0.05, "Shulgin 2020 (flat); CheckMate-067 nivolumab arm",
               "weekly irAE probability under PD-1 exposure (any dose)"),
-    Parameter("p0_ctla4", 0.0125, "1/week", 0.0, 0.05, "Shulgin 2020 eq.; CheckMate-067 ipilimumab arm",
+    Parameter("p0_ctla4", 0.0025, "1/week", 0.0, 0.05, "Shulgin 2020 eq.; CheckMate-067 ipilimumab arm",
               "weekly irAE probability intercept under CTLA-4 exposure"),
-    Parameter("beta_ctla4", 0.002, "1/(week*mg/L)", 0.0, 0.01, "Shulgin 2020 (exposure dependence)",
+    Parameter("beta_ctla4", 0.0035, "1/(week*mg/L)", 0.0, 0.01, "Shulgin 2020 (exposure dependence)",
               "increase of weekly irAE probability per mg/L ipilimumab"),
     Parameter("combo_factor", 2.0, "-", 1.0, 4.0, "Shulgin 2020; CheckMate-067 combination arm",
               "multiplier on the CTLA-4 term when PD-1 blockade is present"),

@@ -1,0 +1,11 @@
+"""Shared fixtures: the registered environment IDs."""
+
+import clinsim
+import pytest
+
+ENV_IDS = clinsim.ENV_IDS
+
+
+@pytest.fixture(params=ENV_IDS)
+def env_id(request) -> str:
+    return request.param
