@@ -1,7 +1,8 @@
 """Shared fixtures: the registered environment IDs."""
 
-import clinsim
 import pytest
+
+import clinsim
 
 ENV_IDS = clinsim.ENV_IDS
 

@@ -1,0 +1,124 @@
+"""Every registered environment: Gymnasium conformance, seeding, pickling, vector == single, bad input."""
+
+import pickle
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import clinsim
+from clinsim.core.task import InvalidActionError
+
+
+def rollout(env: gym.Env, seed: int, n_steps: int, action_seed: int = 0):
+    """Observations and rewards of a seeded episode under seeded random actions."""
+    env.action_space.seed(action_seed)
+    obs, _ = env.reset(seed=seed)
+    observations, rewards = [obs], []
+    for _ in range(n_steps):
+        obs, reward, terminated, truncated, _ = env.step(env.action_space.sample())
+        observations.append(obs)
+        rewards.append(reward)
+        if terminated or truncated:
+            break
+    return np.array(observations), np.array(rewards)
+
+
+def test_import_registers_every_id() -> None:
+    assert len(clinsim.ENV_IDS) >= 2
+    for env_id in clinsim.ENV_IDS:
+        spec = gym.spec(env_id)
+        assert spec.max_episode_steps and spec.vector_entry_point
+
+
+def test_check_env(env_id: str) -> None:
+    env = gym.make(env_id)
+    check_env(env.unwrapped, skip_render_check=True)
+
+
+def test_same_seed_same_trajectory(env_id: str) -> None:
+    a = rollout(gym.make(env_id), seed=3, n_steps=200)
+    b = rollout(gym.make(env_id), seed=3, n_steps=200)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+
+
+def test_different_seeds_give_different_patients(env_id: str) -> None:
+    env = gym.make(env_id)
+    first = [env.reset(seed=s)[1]["patient"] for s in range(5)]
+    obs = [env.reset(seed=s)[0] for s in range(5)]
+    assert len(set(first)) == 5
+    assert len({o.tobytes() for o in obs}) == 5
+
+
+def test_reset_without_seed_draws_a_new_patient(env_id: str) -> None:
+    env = gym.make(env_id)
+    env.reset(seed=0)
+    assert env.reset()[1]["patient"] != env.reset()[1]["patient"]
+
+
+def test_observations_stay_in_the_declared_space(env_id: str) -> None:
+    env = gym.make(env_id)
+    for seed in range(3):
+        observations, rewards = rollout(env, seed=seed, n_steps=400, action_seed=seed)
+        assert all(env.observation_space.contains(o) for o in observations)
+        assert np.isfinite(rewards).all()
+
+
+def test_env_pickles_mid_episode(env_id: str) -> None:
+    env = gym.make(env_id)
+    env.reset(seed=1)
+    env.step(env.action_space.sample())
+    clone = pickle.loads(pickle.dumps(env))
+    action = env.action_space.sample()
+    assert np.array_equal(env.step(action)[0], clone.step(action)[0])
+
+
+def test_vector_env_equals_single_envs(env_id: str) -> None:
+    n = 4
+    venv = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point")
+    singles = [gym.make(env_id) for _ in range(n)]
+    vobs, _ = venv.reset(seed=7)
+    sobs = [env.reset(seed=7 + i)[0] for i, env in enumerate(singles)]
+    assert np.array_equal(vobs, np.stack(sobs))
+    needs_reset = [False] * n
+    venv.action_space.seed(0)
+    horizon = gym.spec(env_id).max_episode_steps
+    for _ in range(horizon + horizon // 2):  # crosses at least one autoreset per sub-env
+        actions = venv.action_space.sample()
+        vobs, vrew, vterm, vtrunc, vinfo = venv.step(actions)
+        for i, env in enumerate(singles):
+            if needs_reset[i]:
+                obs, _ = env.reset()
+                reward, term, trunc = 0.0, False, False
+            else:
+                obs, reward, term, trunc, info = env.step(actions[i])
+                assert info["patient"] == vinfo["patient"][i]
+            needs_reset[i] = term or trunc
+            assert np.array_equal(obs, vobs[i])
+            assert reward == vrew[i] and term == vterm[i] and trunc == vtrunc[i]
+    pickle.loads(pickle.dumps(venv))
+
+
+def test_info_carries_patient_and_outcome(env_id: str) -> None:
+    env = gym.make(env_id)
+    _, info = env.reset(seed=0)
+    assert "patient" in info and "outcome" in info
+
+
+@pytest.mark.parametrize("bad", [np.nan, "dose", [[0, 0, 0, 0]], 99, -1])
+def test_invalid_actions_raise_naming_the_space(env_id: str, bad) -> None:
+    env = gym.make(env_id).unwrapped
+    env.reset(seed=0)
+    space = env.action_space
+    if isinstance(space, gym.spaces.Box) and isinstance(bad, int):
+        pytest.skip("finite out-of-bounds continuous actions are clipped (documented rule)")
+    if isinstance(space, gym.spaces.Box):
+        bad = np.full(space.shape, bad) if not isinstance(bad, list) else bad
+    with pytest.raises(InvalidActionError, match=env_id.split("/")[1].split("-")[0]):
+        env.step(bad)
+
+
+def test_unknown_constructor_argument_values_raise(env_id: str) -> None:
+    with pytest.raises(ValueError, match="valid"):
+        gym.make(env_id, patient="nobody")
