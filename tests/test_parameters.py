@@ -29,7 +29,8 @@ def test_out_of_range_value_is_rejected_with_the_valid_range() -> None:
     with pytest.raises(ParameterRangeError, match=r"a=5 1/day outside \[0.09, 0.36\]"):
         KuznetsovModel({"a": 5.0})
     model = KuznetsovModel({"a": 5.0}, allow_out_of_range=True)
-    assert model.validate_parameters() == ["a=5 1/day outside [0.09, 0.36] (" + KuznetsovModel.parameters["a"].source + ")"]
+    source = KuznetsovModel.parameters["a"].source
+    assert model.validate_parameters() == [f"a=5 1/day outside [0.09, 0.36] ({source})"]
     with pytest.raises(KeyError, match="valid: s, p, g"):
         KuznetsovModel({"kill_rate": 1.0})
     with pytest.raises(ParameterRangeError):

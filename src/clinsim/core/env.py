@@ -104,7 +104,8 @@ class TaskVectorEnv(VectorEnv):
         if self._rngs is None:
             self._rngs = [seeding.np_random(s)[0] for s in seeds]
         else:
-            self._rngs = [seeding.np_random(s)[0] if s is not None else g for s, g in zip(seeds, self._rngs)]
+            pairs = zip(seeds, self._rngs, strict=True)
+            self._rngs = [seeding.np_random(s)[0] if s is not None else g for s, g in pairs]
         self._state = stack_states([self.task.sample_patient(g) for g in self._rngs])
         self._elapsed[:] = 0
         self._autoreset[:] = False

@@ -14,7 +14,9 @@ from clinsim.immunosim import models as mdl
 DAYS_PER_STEP = 7.0
 DT_DAYS = 0.25  # RK4 step; integrator error < 1e-6 relative (tests/test_integration.py)
 HORIZON_WEEKS = 26  # 182 days: the paper's 180-day course in whole weeks
-LETHAL_TUMOUR_CELLS = 3.5e8  # below the escape state (4.5e8; > 3.8e8 within +-3 SD of the cohort), above the saddle (2.7e8)
+# Escape threshold: above the untreated saddle (2.7e8) and below the escape state (4.5e8 for the reference
+# patient, > 3.8e8 within +-3 SD of the cohort; tests/immunosim/test_kuznetsov.py).
+LETHAL_TUMOUR_CELLS = 3.5e8
 ELIMINATED_TUMOUR_CELLS = 1.0  # fewer than one cell: extinct
 DOSE_LEVELS_MG_PER_KG = np.array([0.0, 1.0, 3.0])  # none / low / high (nivolumab 3 mg/kg = label dose)
 

@@ -175,8 +175,9 @@ class CheckpointModel(ODEModel):
     """Kuznetsov dynamics with nivolumab (2-compartment PK) and ipilimumab (1-compartment PK).
 
     States: effector cells, tumour cells, nivolumab central and peripheral amounts (mg), ipilimumab
-    amount (mg). Input: high-dose corticosteroids (0/1) for severe irAEs. Doses are IV boluses added to the drug amounts between integrations, so drug
-    concentrations (and their effects) evolve continuously inside each decision step.
+    amount (mg). Input: high-dose corticosteroids (0/1) for severe irAEs. Doses are IV boluses added to
+    the drug amounts between integrations, so drug concentrations (and their effects) evolve continuously
+    inside each decision step.
     """
 
     parameters = CHECKPOINT_PARAMETERS
