@@ -5,9 +5,11 @@
 
 from clinsim.core.registration import register_task_env
 from clinsim.immunosim import ENVIRONMENTS as _IMMUNOSIM
+from clinsim.immunosim import models as _immunosim_models
 
 __version__ = "0.1.0"
 
 ENV_IDS: tuple[str, ...] = tuple(register_task_env(env, vec) for env, vec in _IMMUNOSIM)
+PARAMETER_MODULES = (_immunosim_models,)  # where the literature parameter tables live (``clinsim params``)
 
-__all__ = ["ENV_IDS", "__version__"]
+__all__ = ["ENV_IDS", "PARAMETER_MODULES", "__version__"]

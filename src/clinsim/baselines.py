@@ -1,0 +1,25 @@
+"""Baseline policies of every registered environment: random, no treatment, clinical protocol."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+
+from clinsim.core.evaluation import Policy, constant_policy, random_policy
+from clinsim.immunosim.heuristics import HEURISTICS as _IMMUNOSIM_HEURISTICS
+
+HEURISTICS: dict[str, Policy] = {**_IMMUNOSIM_HEURISTICS}
+
+
+def no_treatment(env_id: str) -> Policy:
+    """The action that gives nothing (zero dose / zero change)."""
+    space = gym.spec(env_id).make().action_space
+    return constant_policy(np.zeros(space.shape, dtype=space.dtype))
+
+
+def baselines(env_id: str, seed: int = 0) -> dict[str, Policy]:
+    """``random``, ``none`` and ``protocol`` policies for ``env_id``."""
+    if env_id not in HEURISTICS:
+        raise KeyError(f"no clinical protocol for {env_id!r}; known: {', '.join(sorted(HEURISTICS))}")
+    space = gym.spec(env_id).make().action_space
+    return {"random": random_policy(space, seed), "none": no_treatment(env_id), "protocol": HEURISTICS[env_id]}
