@@ -100,6 +100,18 @@ def test_vector_env_equals_single_envs(env_id: str) -> None:
     pickle.loads(pickle.dumps(venv))
 
 
+@pytest.mark.parametrize("mode", ["rgb_array", "ansi"])
+def test_render_modes(env_id: str, mode: str) -> None:
+    env = gym.make(env_id, render_mode=mode)
+    env.reset(seed=0)
+    env.step(env.action_space.sample())
+    frame = env.render()
+    if mode == "ansi":
+        assert isinstance(frame, str) and "outcome=" in frame
+    else:
+        assert frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3 and frame.std() > 0
+
+
 def test_info_carries_patient_and_outcome(env_id: str) -> None:
     env = gym.make(env_id)
     _, info = env.reset(seed=0)

@@ -15,6 +15,7 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from clinsim.core.render import render_dashboard, render_text
 from clinsim.core.task import State, Task, put, stack_states, take
 
 
@@ -27,24 +28,32 @@ def _single_info(info: dict[str, np.ndarray]) -> dict[str, Any]:
 
 
 class TaskEnv(Env):
-    """Single-patient environment around a :class:`Task` (time limit added by the registration)."""
+    """Single-patient environment around a :class:`Task` (time limit added by the registration).
+
+    ``render_mode="rgb_array"`` draws a dashboard of the patient's course so far (the task's
+    ``render_panels``), ``"ansi"`` a one-line text summary of the current step.
+    """
 
     task_class: ClassVar[type[Task]]
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array", "ansi"], "render_fps": 4}
 
     def __init__(self, render_mode: str | None = None, **task_kwargs: Any) -> None:
-        if render_mode is not None:
-            raise ValueError(f"{self.task_class.env_id}: render_mode {render_mode!r} not supported; valid: None")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"{self.task_class.env_id}: render_mode {render_mode!r} not supported; "
+                             f"valid: None, {', '.join(self.metadata['render_modes'])}")
         self.render_mode = render_mode
         self.task = self.task_class(**task_kwargs)
         self.observation_space = self.task.observation_space
         self.action_space = self.task.action_space
         self._state: State | None = None
+        self._history: list[dict[str, Any]] = []
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         self._state = stack_states([self.task.sample_patient(self.np_random)])
-        return self.task.observe(self._state)[0], _single_info(self.task.info(self._state))
+        info = _single_info(self.task.info(self._state))
+        self._history = [info] if self.render_mode else []
+        return self.task.observe(self._state)[0], info
 
     def step(self, action: Any):
         if self._state is None:
@@ -52,7 +61,20 @@ class TaskEnv(Env):
         actions = self.task.check_actions(np.asarray(action)[None], 1)
         self._state, reward, terminated = self.task.step(self._state, actions)
         obs = self.task.observe(self._state)[0]
-        return obs, float(reward[0]), bool(terminated[0]), False, _single_info(self.task.info(self._state))
+        info = _single_info(self.task.info(self._state))
+        if self.render_mode:
+            self._history.append(info)
+        return obs, float(reward[0]), bool(terminated[0]), False, info
+
+    def render(self) -> np.ndarray | str | None:
+        if self.render_mode is None:
+            return None
+        if not self._history:
+            raise RuntimeError(f"{self.task_class.env_id}: call reset() before render()")
+        if self.render_mode == "ansi":
+            return render_text(self._history[-1], self.task.render_panels, len(self._history) - 1,
+                               self.task.step_unit)
+        return render_dashboard(self._history, self.task.render_panels, self.task.env_id, self.task.step_unit)
 
     @property
     def state(self) -> State | None:

@@ -16,6 +16,8 @@ from typing import Any, ClassVar
 import numpy as np
 from gymnasium import spaces
 
+from clinsim.core.render import Panel
+
 State = dict[str, np.ndarray]
 
 
@@ -43,12 +45,14 @@ class Task(ABC):
     """One treatment-decision problem, as pure functions over a batch of patients.
 
     Subclasses define the spaces, ``horizon`` (decisions per episode, used by the registration's
-    time limit) and ``step_unit``, plus the abstract methods below.
+    time limit), ``step_unit``, ``render_panels`` (which ``info`` keys the dashboard plots), plus the
+    abstract methods below.
     """
 
     env_id: ClassVar[str]
     horizon: ClassVar[int]
     step_unit: ClassVar[str]
+    render_panels: ClassVar[tuple[Panel, ...]]
     observation_space: spaces.Box
     action_space: spaces.Space
 

@@ -8,6 +8,7 @@ import numpy as np
 from gymnasium import spaces
 
 from clinsim.core.env import TaskEnv, TaskVectorEnv
+from clinsim.core.render import Panel
 from clinsim.core.task import State, Task
 from clinsim.immunosim import models as mdl
 
@@ -59,6 +60,12 @@ class _CheckpointTask(Task):
     step_unit: ClassVar[str] = "week"
     uses_ipilimumab: ClassVar[bool]
     patients: ClassVar[tuple[str, ...]] = ("cohort", "reference")
+    render_panels: ClassVar[tuple[Panel, ...]] = (
+        Panel("Cells", ("tumour_cells", "effector_cells"), "cells", log=True),
+        Panel("Drug concentration", ("nivolumab_mg_per_l", "ipilimumab_mg_per_l"), "mg/L"),
+        Panel("irAE grade", ("toxicity_grade",), "grade"),
+        Panel("Cumulative dose", ("cumulative_nivolumab_mg_per_kg", "cumulative_ipilimumab_mg_per_kg"), "mg/kg"),
+    )
 
     def __init__(self, patient: str = "cohort") -> None:
         if patient not in self.patients:
