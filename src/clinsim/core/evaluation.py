@@ -32,8 +32,10 @@ def evaluate_cohort(env_id: str, policy: Policy, n_patients: int, seed: int = 0,
     lengths = np.zeros(n_patients, dtype=np.int64)
     done = np.zeros(n_patients, dtype=bool)
     final: dict[str, np.ndarray] = {k: v.copy() for k, v in info.items() if not k.startswith("_")}
+    uses_state = getattr(policy, "uses_state", False)
     while not done.all():
-        obs, reward, terminated, truncated, info = env.step(policy(obs))
+        actions = policy(obs, env.unwrapped.state) if uses_state else policy(obs)
+        obs, reward, terminated, truncated, info = env.step(actions)
         live = ~done
         returns[live] += reward[live]
         lengths[live] += 1

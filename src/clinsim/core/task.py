@@ -52,6 +52,7 @@ class Task(ABC):
     env_id: ClassVar[str]
     horizon: ClassVar[int]
     step_unit: ClassVar[str]
+    step_key: ClassVar[str] = "step"
     render_panels: ClassVar[tuple[Panel, ...]]
     observation_space: spaces.Box
     action_space: spaces.Space
@@ -71,6 +72,17 @@ class Task(ABC):
     @abstractmethod
     def info(self, state: State) -> dict[str, np.ndarray]:
         """Clinical state and outcome per patient, arrays with a leading batch axis."""
+
+    def elapsed(self, state: State) -> np.ndarray:
+        """Decisions taken so far in each patient's episode."""
+        return state[self.step_key]
+
+    def clinical_metrics(self, final_info: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Per-patient clinical outcomes at the end of an episode (numbers, for evaluation tables).
+
+        The default reports each outcome category as a 0/1 indicator; tasks add their own metrics.
+        """
+        return {f"outcome_{o}": (final_info["outcome"] == o).astype(float) for o in np.unique(final_info["outcome"])}
 
     # ------------------------------------------------------------------ actions
     def check_actions(self, actions: Any, n_batch: int) -> np.ndarray:

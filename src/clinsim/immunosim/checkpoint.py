@@ -58,6 +58,7 @@ class _CheckpointTask(Task):
 
     horizon: ClassVar[int] = HORIZON_WEEKS
     step_unit: ClassVar[str] = "week"
+    step_key: ClassVar[str] = "week"
     uses_ipilimumab: ClassVar[bool]
     patients: ClassVar[tuple[str, ...]] = ("cohort", "reference")
     render_panels: ClassVar[tuple[Panel, ...]] = (
@@ -227,6 +228,7 @@ class _CheckpointTask(Task):
             "tumour_cells": tumour,
             "effector_cells": y[:, mdl.E_CELLS],
             "baseline_tumour_cells": state["baseline_cells"],
+            "nadir_tumour_cells": state["nadir_cells"],
             "nivolumab_mg_per_l": c_nivo,
             "toxicity_grade": state["tox_grade"],
             "severe_irae_count": state["severe_events"],
@@ -242,6 +244,24 @@ class _CheckpointTask(Task):
             info["ipilimumab_mg_per_l"] = c_ipi
             info["cumulative_ipilimumab_mg_per_kg"] = state["cum_ipi_mg_per_kg"]
         return info
+
+
+    def clinical_metrics(self, final_info: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Tumour control, best response, escape, severe toxicity, stopped therapy and cumulative dose."""
+        outcome = final_info["outcome"]
+        best_ratio = np.cbrt(final_info["nadir_tumour_cells"] / final_info["baseline_tumour_cells"])
+        metrics = {
+            "tumour_control": (outcome != "escaped").astype(float),
+            "objective_response": (best_ratio <= 0.7).astype(float),
+            "escape": (outcome == "escaped").astype(float),
+            "elimination": (outcome == "eliminated").astype(float),
+            "severe_irae": (final_info["severe_irae_count"] > 0).astype(float),
+            "stopped_for_toxicity": final_info["treatment_discontinued"].astype(float),
+            "cumulative_nivolumab_mg_per_kg": final_info["cumulative_nivolumab_mg_per_kg"].astype(float),
+        }
+        if self.uses_ipilimumab:
+            metrics["cumulative_ipilimumab_mg_per_kg"] = final_info["cumulative_ipilimumab_mg_per_kg"].astype(float)
+        return metrics
 
 
 class CheckpointInhibitorTask(_CheckpointTask):

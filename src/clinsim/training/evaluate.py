@@ -1,0 +1,51 @@
+"""The papers' evaluation protocol with clinical outcomes.
+
+Deterministic policy, one episode per patient seed 0..N-1 (100 for ImmunoSim, 50 for SepsiSim), the
+same patients for every agent; trained agents are summarised over several training seeds with mean,
+SD and a 95 % bootstrap CI. Returns are reported as they are: no ratios of negative returns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from clinsim.core.evaluation import Policy, evaluate_cohort
+from clinsim.training.stats import summarize
+
+EPISODES = {"immunosim": 100, "sepsisim": 50}
+TRAINING_SEED = 42
+
+
+def default_episodes(env_id: str) -> int:
+    """The paper's number of evaluation episodes for the environment's suite."""
+    suite = env_id.split("/")[0]
+    if suite not in EPISODES:
+        raise KeyError(f"unknown suite {suite!r}; valid: {', '.join(EPISODES)}")
+    return EPISODES[suite]
+
+
+def evaluate_policy(env_id: str, policy: Policy, episodes: int | None = None, seed: int = 0) -> dict[str, Any]:
+    """Per-episode returns, lengths and clinical metrics of ``policy`` on patients ``seed..seed+N-1``."""
+    episodes = episodes or default_episodes(env_id)
+    res = evaluate_cohort(env_id, policy, episodes, seed=seed)
+    task = gym.make(env_id).unwrapped.task
+    metrics = task.clinical_metrics(res.final_info)
+    return {"env_id": env_id, "episodes": episodes, "first_seed": seed, "returns": res.returns.tolist(),
+            "lengths": res.lengths.tolist(), "metrics": {k: np.asarray(v).tolist() for k, v in metrics.items()}}
+
+
+def episode_summary(result: dict[str, Any]) -> dict[str, float]:
+    """Means over the evaluation episodes of one agent: return, return SD, and every clinical metric."""
+    returns = np.asarray(result["returns"])
+    out = {"return": float(returns.mean()), "return_std": float(returns.std(ddof=1))}
+    out.update({k: float(np.mean(v)) for k, v in result["metrics"].items()})
+    return out
+
+
+def seed_summary(results: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Across training seeds: mean / SD / 95 % bootstrap CI of each per-seed episode mean."""
+    per_seed = [episode_summary(r) for r in results]
+    return {key: summarize(np.array([s[key] for s in per_seed])) for key in per_seed[0]}

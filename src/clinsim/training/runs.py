@@ -1,0 +1,101 @@
+"""Run directories: configuration, seeds, package versions, logs, checkpoints and results on disk.
+
+Every file is written atomically (temporary file + ``os.replace``), so a run killed at any point
+leaves either the old or the new version of a file, never a torn one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+PACKAGES = ("clinsim", "numpy", "scipy", "gymnasium", "numba", "stable-baselines3", "torch", "matplotlib")
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, data: Any) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True, default=_jsonable) + "\n")
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not valid JSON (corrupt or foreign file): {exc}") from exc
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def versions() -> dict[str, str]:
+    """Python, platform and package versions for the record."""
+    out = {"python": platform.python_version(), "platform": platform.platform()}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+class RunDir:
+    """``root/config.json``, ``versions.json``, ``tb/``, ``checkpoints/``, ``results/``."""
+
+    CHECKPOINT = re.compile(r"model_(\d+)_steps\.zip$")
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.checkpoints = self.root / "checkpoints"
+        self.results = self.root / "results"
+        self.tensorboard = self.root / "tb"
+
+    def create(self, config: dict[str, Any]) -> None:
+        """Create the directory, or check that an existing one was made with the same configuration."""
+        config_path = self.root / "config.json"
+        if config_path.exists():
+            old = read_json(config_path)
+            if old != json.loads(json.dumps(config, default=_jsonable)):
+                raise ValueError(f"{self.root} holds a run with a different configuration; "
+                                 f"choose another run directory or delete it")
+            return
+        write_json(config_path, config)
+        write_json(self.root / "versions.json", versions())
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return read_json(self.root / "config.json")
+
+    def latest_checkpoint(self) -> tuple[int, Path] | None:
+        """(timesteps, path) of the newest complete checkpoint, if any."""
+        found = []
+        for path in self.checkpoints.glob("model_*_steps.zip"):
+            match = self.CHECKPOINT.search(path.name)
+            if match:
+                found.append((int(match.group(1)), path))
+        return max(found) if found else None
+
+    def result_path(self, name: str) -> Path:
+        return self.results / f"{name}.json"
