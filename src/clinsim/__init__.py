@@ -5,9 +5,12 @@
 
 from clinsim.core.registration import register_task_env
 from clinsim.immunosim import ENVIRONMENTS as _IMMUNOSIM
+from clinsim.sepsisim import registrations as _sepsisim_registrations
 
 __version__ = "0.1.0"
 
-ENV_IDS: tuple[str, ...] = tuple(register_task_env(env, vec) for env, vec in _IMMUNOSIM)
+ENV_IDS: tuple[str, ...] = tuple(register_task_env(env, vec) for env, vec in _IMMUNOSIM) + tuple(
+    register_task_env(env, vec, **kwargs) for env, vec, kwargs in _sepsisim_registrations()
+)
 
 __all__ = ["ENV_IDS", "__version__"]
