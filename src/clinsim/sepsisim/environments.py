@@ -12,7 +12,7 @@ from clinsim.core.task import State, Task
 from clinsim.sepsisim import models as mdl
 
 HOURS_PER_STEP = 1.0
-DT_HOURS = 0.05  # RK4 step; relative error <= 1e-6 against scipy over one decision step (tests)
+DT_HOURS = 0.025  # RK4 step; relative error <= 1e-6 against scipy over one decision step (tests)
 HORIZON_HOURS = 72
 # Death criterion on Reynolds' damage scale. Untreated, the curated health scenario peaks at D ~3.3 and
 # resolves; the death states of the model sit at D ~17.4 (aseptic) and ~17.5 (septic). D = 10 lies well
