@@ -5,7 +5,7 @@ injury; (3) the SSC protocol beats random and no treatment, tiers are ordered by
 is beatable.
 """
 
-from functools import lru_cache
+from functools import cache
 
 import gymnasium as gym
 import numpy as np
@@ -47,7 +47,7 @@ def _policies(env: str, env_id: str) -> dict:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def cohort(env: str, tier: str, policy: str):
     env_id = f"sepsisim/{env}{tier}-v0"
     return evaluate_cohort(env_id, _policies(env, env_id)[policy], N_PATIENTS, seed=SEED)
