@@ -15,14 +15,17 @@ HOURS_PER_STEP = 1.0
 DT_HOURS = 0.025  # RK4 step; relative error <= 1e-6 against scipy over one decision step (tests)
 HORIZON_HOURS = 72
 # Death criterion on Reynolds' damage scale. Untreated, the curated health scenario peaks at D ~3.3 and
-# resolves; the death states of the model sit at D ~17.4 (aseptic) and ~17.5 (septic). D = 10 lies well
-# beyond every recovering trajectory (the worst recovering presentations in the cohort peak near D ~7) and
-# is crossed only by trajectories heading into a death state, the paper's "tissue damage >= 0.9" on a unit
-# scale (0.9 * 17.4 ~ 16) being reached there only days later. Crossing it is organ failure: death.
+# resolves; the death states of the model sit at D ~17.4 (aseptic) and ~17.5 (septic). In a sweep of the
+# coupled model (initial loads 0.5-3, 3-12 h before treatment, with and without antibiotics, k_pg 0.3 and
+# 0.6, 600 h) every trajectory that recovered peaked below D = 3.5, and no trajectory that crossed D = 10
+# ever came back below it: D >= 10 is past the point of no return, on the way to a death state, and is
+# reached hours to days before D ~17 (the paper's "damage >= 0.9" on a unit scale would be ~16).
 DEATH_DAMAGE = 10.0
 MAX_FLUID_ML_PER_H = 1000.0
 MAX_NOREPINEPHRINE = 1.0  # ug/kg/min; dose range of the titration (higher doses: refractory shock)
 MAX_DOSE_CHANGE = 0.1  # ug/kg/min per hour
+# SIMPLIFICATION: patients present 6 h (+-20 %) after infection onset, the untreated course integrated
+# at reset, so the inflammatory response is under way (Reynolds' model starts from N* = D = 0).
 PRESENTATION_DELAY_H = 6.0  # untreated hours between infection onset and the first decision
 INITIAL_VARIATION = 0.2  # +-20 % uniform variation of the initial state (paper sec. 5)
 MAP_NOISE_MMHG = 2.0
@@ -255,6 +258,8 @@ def protocol_fluid_ml(state: State) -> np.ndarray:
 class VasopressorTitrationTask(_SepsisTask):
     env_id = "sepsisim/VasopressorTitration-v0"
     pathogen_by_tier = {"easy": 0.95, "medium": 1.15, "hard": 1.35}
+    # The paper's 8-D observation: the fluid observation without the volume (fluids follow the protocol;
+    # the volume is in the info) plus the dose and the hours on vasopressor.
     obs_names = ("map", "lactate", "urine", "damage", "pathogen", "sofa", "vasopressor", "hours_on_vasopressor")
     controls_fluid, controls_vasopressor, controls_antibiotic = False, True, False
 
@@ -367,8 +372,11 @@ class FluidResuscitationEnv(TaskEnv):
     interstitial fluid above 5 L (oedema) adds damage: too little fluid and too much both kill.
 
     ## Action Space
-    ``Box(0, 1000, (1,), float32)``: crystalloid bolus (mL) infused over the next hour. Out-of-range finite
-    values are clipped.
+    ``Box(0, 1000, (1,), float32)``; out-of-range finite values are clipped:
+
+    | index | action | unit |
+    |---|---|---|
+    | 0 | crystalloid bolus infused over the next hour | mL |
 
     ## Observation Space
 """ + _obs_table(FluidResuscitationTask) + _common(FluidResuscitationTask)
@@ -385,8 +393,11 @@ class VasopressorTitrationEnv(TaskEnv):
     hypoperfusion injury.
 
     ## Action Space
-    ``Box(-0.1, 0.1, (1,), float32)``: change of the norepinephrine dose (ug/kg/min) for the next hour; the
-    dose is kept within 0-1 ug/kg/min. Out-of-range finite values are clipped.
+    ``Box(-0.1, 0.1, (1,), float32)``; out-of-range finite values are clipped:
+
+    | index | action | unit |
+    |---|---|---|
+    | 0 | norepinephrine dose change for the next hour (dose kept within 0-1) | ug/kg/min |
 
     ## Observation Space
 """ + _obs_table(VasopressorTitrationTask) + _common(

@@ -26,6 +26,11 @@ def _reynolds(name: str, value: float, unit: str, description: str, cv: float = 
     return Parameter(name, value, unit, 0.5 * value, 2.0 * value, REYNOLDS_SOURCE + RANGE_NOTE, description, cv)
 
 
+# CORRECTION: the SepsiSim paper's eqs. 1-4 (logistic bacteria B, mediators M and A, damage D in [0, 1])
+# are not the cited Reynolds 2006 model. The published model is implemented instead, with the paper's
+# variables mapped onto it (B -> pathogen P, M -> activated phagocytes N*, A -> anti-inflammatory C_A,
+# D -> damage D, which is unbounded: its death states sit at D ~17) and the paper's antibiotic kill
+# -alpha_abx * P added to dP/dt (eq. 1).
 REYNOLDS_PARAMETERS = (
     _reynolds("k_pm", 0.6, "1/(P-units*h)", "pathogen killing by the local non-specific response"),
     _reynolds("k_mp", 0.01, "1/(P-units*h)", "exhaustion of the local response by the pathogen"),
@@ -87,6 +92,8 @@ TREATMENT_PARAMETERS = (
     Parameter("c_lac", 0.3, "1/h", 0.1, 1.0, PAPER + " eq. 6; Hernandez 2020 (lactate clearance)",
               "lactate clearance rate at full perfusion and liver function"),
     Parameter("lac0", 1.0, "mmol/L", 0.5, 1.5, "normal plasma lactate", "baseline lactate"),
+    # SIMPLIFICATION: the paper's lactate production g_d * D and liver function max(0.3, 1 - 0.5 D) take D in
+    # [0, 1]; Reynolds' D is divided by d_unit (= the death threshold) first.
     Parameter("d_unit", 10.0, "D-units", 5.0, 17.0, "death threshold (see environments.DEATH_DAMAGE)",
               "Reynolds damage mapped onto the paper's unit damage (lactate, liver function)"),
     # SIMPLIFICATION: urine output is a perfusion-pressure curve (renal autoregulation fails below
