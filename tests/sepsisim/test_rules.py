@@ -65,14 +65,19 @@ def _changes_outcome(a, b) -> bool:
     return abs(survival(a) - survival(b)) >= 0.05 or abs(injury(a) - injury(b)) >= 0.5
 
 
+def _worse(ablated, heur) -> bool:
+    """Removing the treatment costs at least 5 % survival and raises the mean final damage."""
+    return survival(heur) - survival(ablated) >= 0.05 and injury(ablated) > injury(heur)
+
+
 @pytest.mark.parametrize("env,tier", CASES)
 def test_every_action_dimension_changes_outcome(env, tier):
     heur = cohort(env, tier, "heuristic")
     if env == "SepsisManagement":
         for ablated in ("heuristic_no_fluid", "heuristic_no_vasopressor", "heuristic_no_antibiotic"):
-            assert _changes_outcome(heur, cohort(env, tier, ablated)), ablated
+            assert _worse(cohort(env, tier, ablated), heur), ablated
     else:
-        assert _changes_outcome(heur, cohort(env, tier, "none"))
+        assert _worse(cohort(env, tier, "none"), heur)
         exploit = "max_fluid" if env == "FluidResuscitation" else "max_vasopressor"
         assert _changes_outcome(heur, cohort(env, tier, exploit))  # too much of the drug harms
 
