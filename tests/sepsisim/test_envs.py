@@ -61,17 +61,21 @@ def test_vector_equals_single(env_id):
     np.testing.assert_array_equal(obs_v, np.stack(obs_s))
     space = singles[0].action_space
     space.seed(5)
-    for _ in range(30):
+    live = np.ones(n, dtype=bool)
+    for _ in range(72):
         actions = np.stack([space.sample() for _ in range(n)])
         obs_v, r_v, term_v, trunc_v, info_v = vec.step(actions)
         for i, e in enumerate(singles):
+            if not live[i]:
+                continue  # the vector env autoresets this one next step
             o, r, term, trunc, info = e.step(actions[i])
             np.testing.assert_array_equal(obs_v[i], o)
             assert r_v[i] == r and term_v[i] == term and trunc_v[i] == trunc
             assert info_v["damage"][i] == info["damage"] and info_v["outcome"][i] == info["outcome"]
-            if term or trunc:
-                singles[i].reset(seed=None)  # vector autoresets next step; stop comparing this one
-                return
+            live[i] = not (term or trunc)
+        if not live.any():
+            break
+    assert not live.any()  # every episode ended (death or the 72-h time limit)
 
 
 @pytest.mark.parametrize("env_id", BASE_IDS)

@@ -64,9 +64,7 @@ class _SepsisTask(Task):
     # initial pathogen load (Reynolds units) per tier, around the recovery threshold of the task
     pathogen_by_tier: ClassVar[dict[str, float]]
     obs_names: ClassVar[tuple[str, ...]]
-    controls_fluid: ClassVar[bool]
-    controls_vasopressor: ClassVar[bool]
-    controls_antibiotic: ClassVar[bool]
+    controls_antibiotic: ClassVar[bool] = False
     stabilisation_bonus: ClassVar[float] = 0.0
 
     def __init__(self, tier: str = "medium") -> None:
@@ -104,16 +102,9 @@ class _SepsisTask(Task):
             "patient_id": np.array(int(rng.integers(0, 2**31 - 1))),
         }
 
-    def background(self, state: State) -> tuple[np.ndarray, np.ndarray]:
-        """Protocol fluid (mL over the hour) and antibiotic flag for what the agent does not control."""
-        n = len(state["hour"])
-        return np.zeros(n), np.ones(n, dtype=bool)
-
     def decode(self, state: State, action: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Fluid (mL over the hour), norepinephrine dose (ug/kg/min) and antibiotic flag for the next hour."""
-        fluid, antibiotic = self.background(state)
-        dose = state["dose"]
-        return fluid, dose, antibiotic | state["antibiotic"]
+        raise NotImplementedError
 
     # ------------------------------------------------------------------ dynamics
     def step(self, state: State, action: np.ndarray) -> tuple[State, np.ndarray, np.ndarray]:
@@ -236,7 +227,6 @@ class FluidResuscitationTask(_SepsisTask):
     env_id = "sepsisim/FluidResuscitation-v0"
     pathogen_by_tier = {"easy": 0.9, "medium": 1.1, "hard": 1.3}
     obs_names = ("map", "lactate", "urine", "damage", "volume", "pathogen", "sofa")
-    controls_fluid, controls_vasopressor, controls_antibiotic = True, False, False
 
     def __init__(self, tier: str = "medium") -> None:
         super().__init__(tier)
@@ -261,7 +251,6 @@ class VasopressorTitrationTask(_SepsisTask):
     # The paper's 8-D observation: the fluid observation without the volume (fluids follow the protocol;
     # the volume is in the info) plus the dose and the hours on vasopressor.
     obs_names = ("map", "lactate", "urine", "damage", "pathogen", "sofa", "vasopressor", "hours_on_vasopressor")
-    controls_fluid, controls_vasopressor, controls_antibiotic = False, True, False
 
     def __init__(self, tier: str = "medium") -> None:
         super().__init__(tier)
@@ -280,7 +269,7 @@ class SepsisManagementTask(_SepsisTask):
     pathogen_by_tier = {"easy": 0.95, "medium": 1.15, "hard": 1.35}
     obs_names = ("map", "lactate", "urine", "damage", "volume", "pathogen", "sofa", "vasopressor", "antibiotic",
                  "time")
-    controls_fluid, controls_vasopressor, controls_antibiotic = True, True, True
+    controls_antibiotic = True
     stabilisation_bonus = STABILISATION_BONUS
 
     def __init__(self, tier: str = "medium") -> None:
