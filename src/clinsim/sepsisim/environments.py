@@ -1,0 +1,437 @@
+"""FluidResuscitation-v0, VasopressorTitration-v0, SepsisManagement-v0: hourly sepsis decisions over 72 h."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+from gymnasium import spaces
+
+from clinsim.core.env import TaskEnv, TaskVectorEnv
+from clinsim.core.task import State, Task
+from clinsim.sepsisim import models as mdl
+
+HOURS_PER_STEP = 1.0
+DT_HOURS = 0.025  # RK4 step; relative error <= 1e-6 against scipy over one decision step (tests)
+HORIZON_HOURS = 72
+# Death criterion on Reynolds' damage scale. Untreated, the curated health scenario peaks at D ~3.3 and
+# resolves; the death states of the model sit at D ~17.4 (aseptic) and ~17.5 (septic). In a sweep of the
+# coupled model (initial loads 0.5-3, 3-12 h before treatment, with and without antibiotics, k_pg 0.3 and
+# 0.6, 600 h) every trajectory that recovered peaked below D = 3.5, and no trajectory that crossed D = 10
+# ever came back below it: D >= 10 is past the point of no return, on the way to a death state, and is
+# reached hours to days before D ~17 (the paper's "damage >= 0.9" on a unit scale would be ~16).
+DEATH_DAMAGE = 10.0
+MAX_FLUID_ML_PER_H = 1000.0
+MAX_NOREPINEPHRINE = 1.0  # ug/kg/min; dose range of the titration (higher doses: refractory shock)
+MAX_DOSE_CHANGE = 0.1  # ug/kg/min per hour
+# SIMPLIFICATION: patients present 6 h (+-20 %) after infection onset, the untreated course integrated
+# at reset, so the inflammatory response is under way (Reynolds' model starts from N* = D = 0).
+PRESENTATION_DELAY_H = 6.0  # untreated hours between infection onset and the first decision
+INITIAL_VARIATION = 0.2  # +-20 % uniform variation of the initial state (paper sec. 5)
+MAP_NOISE_MMHG = 2.0
+URINE_NOISE_ML_PER_KG_H = 0.05
+
+# Rewards (paper sec. 4 components, per hour).
+# CORRECTION: the published weights let a death (-50) end a costly course and outscore a survivor.
+# Here a living hour earns 1 (alive) + 0.5 [MAP in 65-90 mmHg] + 0.25 [lactate < 2 mmol/L]
+# + 0.25 [urine >= 0.5 mL/kg/h] - penalties (capped at 1), i.e. between 0 and 2; death costs 50 plus
+# the best possible reward of a whole episode (2 x 72 h, and the one-off stabilisation bonus), so any
+# death scores below any survival and dying early forfeits the remaining hours.
+ALIVE_REWARD = 1.0
+MAP_REWARD = 0.5
+LACTATE_REWARD = 0.25
+URINE_REWARD = 0.25
+MAX_HOURLY_REWARD = ALIVE_REWARD + MAP_REWARD + LACTATE_REWARD + URINE_REWARD
+OVERLOAD_PENALTY_PER_L = 0.25  # per litre of intravascular volume above 4 L (paper: 1 per L above 4 L)
+OVERLOAD_VOLUME_L = 4.0
+VASOPRESSOR_PENALTY = 0.5  # per ug/kg/min above 0.5 (paper: vasoconstriction stewardship)
+HIGH_DOSE = 0.5
+LATE_ANTIBIOTIC_PENALTY = 1.0  # per hour without antibiotics after hour 3 (paper sec. 4.3)
+ANTIBIOTIC_GRACE_H = 3
+STABILISATION_BONUS = 10.0  # once: MAP >= 65, lactate < 2, SOFA <= 3 after >= 6 h (paper sec. 4.3)
+STABILISATION_MIN_H = 6
+DEATH_PENALTY = 50.0
+
+OUTCOMES = ("in_progress", "survived", "died")
+TIERS = ("easy", "medium", "hard")
+
+
+class _SepsisTask(Task):
+    """Shared patient, dynamics, observations and reward of the three sepsis tasks."""
+
+    horizon: ClassVar[int] = HORIZON_HOURS
+    step_unit: ClassVar[str] = "hour"
+    # initial pathogen load (Reynolds units) per tier, around the recovery threshold of the task
+    pathogen_by_tier: ClassVar[dict[str, float]]
+    obs_names: ClassVar[tuple[str, ...]]
+    controls_antibiotic: ClassVar[bool] = False
+    stabilisation_bonus: ClassVar[float] = 0.0
+
+    def __init__(self, tier: str = "medium") -> None:
+        if tier not in self.pathogen_by_tier:
+            raise ValueError(f"{self.env_id}: unknown tier {tier!r}; valid tiers: {', '.join(self.pathogen_by_tier)}")
+        self.tier = tier
+        self.observation_space = spaces.Box(0.0, 2.0, shape=(len(self.obs_names),), dtype=np.float32)
+        self.death_penalty = DEATH_PENALTY + MAX_HOURLY_REWARD * self.horizon + self.stabilisation_bonus
+
+    # ------------------------------------------------------------------ patients
+    def sample_patient(self, rng: np.random.Generator) -> State:
+        params = mdl.SEPSIS_PARAMETERS.sample(rng)
+        vary = rng.uniform(1.0 - INITIAL_VARIATION, 1.0 + INITIAL_VARIATION, size=4)
+        y = mdl.SepsisModel.initial_state(self.pathogen_by_tier[self.tier] * vary[0], 0.125 * vary[1],
+                                          params[mdl.LAC0] * vary[2])[None]
+        # Presentation: the infection runs untreated for ~6 h (+-20 %) before the first decision.
+        mdl.SepsisModel.integrate(y, np.zeros((1, 3)), params[None], PRESENTATION_DELAY_H * vary[3], DT_HOURS)
+        y[0, mdl.URINE_ML_PER_KG] = 0.0
+        urine = mdl.urine_rate(y, np.zeros(1), params[None])[0]
+        return {
+            "y": y[0],
+            "params": params,
+            "hour": np.array(0),
+            "dose": np.array(0.0),
+            "antibiotic": np.array(not self.controls_antibiotic),
+            "antibiotic_hour": np.array(-1 if self.controls_antibiotic else 0),
+            "hours_on_vasopressor": np.array(0),
+            "fluid_total_l": np.array(0.0),
+            "urine": np.array(urine),
+            "dead": np.array(False),
+            "death_hour": np.array(-1),
+            "stabilised": np.array(False),
+            "z_map": rng.standard_normal(self.horizon + 1),
+            "z_urine": rng.standard_normal(self.horizon + 1),
+            "patient_id": np.array(int(rng.integers(0, 2**31 - 1))),
+        }
+
+    def decode(self, state: State, action: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Fluid (mL over the hour), norepinephrine dose (ug/kg/min) and antibiotic flag for the next hour."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ dynamics
+    def step(self, state: State, action: np.ndarray) -> tuple[State, np.ndarray, np.ndarray]:
+        hour = state["hour"]
+        if (hour >= self.horizon).any() or state["dead"].any():
+            raise RuntimeError(f"{self.env_id}: episode is over; call reset()")
+        p = state["params"]
+        fluid_ml, dose, antibiotic = self.decode(state, action)
+        y = state["y"].copy()
+        y[:, mdl.URINE_ML_PER_KG] = 0.0
+        u = np.stack([fluid_ml / 1000.0 / HOURS_PER_STEP, dose, antibiotic.astype(np.float64)], axis=1)
+        mdl.SepsisModel.integrate(y, u, p, HOURS_PER_STEP, DT_HOURS)
+        np.maximum(y, 0.0, out=y)
+        urine = y[:, mdl.URINE_ML_PER_KG] / HOURS_PER_STEP
+        next_hour = hour + 1
+        dead = y[:, mdl.DAMAGE] >= DEATH_DAMAGE
+
+        new = dict(state)
+        new.update(
+            y=y,
+            hour=next_hour,
+            dose=dose,
+            antibiotic=antibiotic,
+            antibiotic_hour=np.where(antibiotic & ~state["antibiotic"], hour, state["antibiotic_hour"]),
+            hours_on_vasopressor=state["hours_on_vasopressor"] + (dose > 0),
+            fluid_total_l=state["fluid_total_l"] + fluid_ml / 1000.0,
+            urine=urine,
+            dead=dead,
+            death_hour=np.where(dead, next_hour, -1),
+        )
+        mean_ap = mdl.mean_arterial_pressure(y, dose, p)
+        lactate = y[:, mdl.LACTATE]
+        bonus = (MAP_REWARD * ((mean_ap >= 65.0) & (mean_ap <= 90.0)) + LACTATE_REWARD * (lactate < 2.0)
+                 + URINE_REWARD * (urine >= 0.5))
+        penalty = (OVERLOAD_PENALTY_PER_L * np.maximum(y[:, mdl.VOLUME_L] - OVERLOAD_VOLUME_L, 0.0)
+                   + self.extra_penalty(state, dose, antibiotic))
+        reward = ALIVE_REWARD + bonus - np.minimum(penalty, 1.0)
+        if self.stabilisation_bonus:
+            sofa = self._sofa(new)[0]
+            stable = (next_hour >= STABILISATION_MIN_H) & (mean_ap >= 65.0) & (lactate < 2.0) & (sofa <= 3)
+            earn = stable & ~state["stabilised"] & ~dead
+            reward = reward + self.stabilisation_bonus * earn
+            new["stabilised"] = state["stabilised"] | earn
+        reward = np.where(dead, -self.death_penalty, reward)
+        return new, reward, dead
+
+    def extra_penalty(self, state: State, dose: np.ndarray, antibiotic: np.ndarray) -> np.ndarray:
+        return np.zeros(len(dose))
+
+    # ------------------------------------------------------------------ views
+    def _measured(self, state: State) -> tuple[np.ndarray, np.ndarray]:
+        """Monitored MAP (mmHg, monitor range 0-200) and hourly urine (mL/kg/h, range 0-4) with noise."""
+        rows = np.arange(len(state["hour"]))
+        hour = np.minimum(state["hour"], self.horizon)
+        mean_ap = mdl.mean_arterial_pressure(state["y"], state["dose"], state["params"])
+        map_meas = np.clip(mean_ap + MAP_NOISE_MMHG * state["z_map"][rows, hour], 0.0, 200.0)
+        urine_meas = np.clip(state["urine"] + URINE_NOISE_ML_PER_KG_H * state["z_urine"][rows, hour], 0.0, 4.0)
+        return map_meas, urine_meas
+
+    def _sofa(self, state: State):
+        map_meas, urine_meas = self._measured(state)
+        cv, renal, metabolic = mdl.sofa_components(map_meas, state["dose"], urine_meas,
+                                                   state["params"][:, mdl.BODY_WEIGHT], state["y"][:, mdl.LACTATE])
+        return cv + renal + metabolic, cv, renal, metabolic
+
+    def _columns(self, state: State) -> dict[str, np.ndarray]:
+        y = state["y"]
+        map_meas, urine_meas = self._measured(state)
+        return {
+            "map": map_meas / 100.0,
+            "lactate": np.minimum(y[:, mdl.LACTATE], 20.0) / 10.0,
+            "urine": urine_meas / 2.0,
+            "damage": np.minimum(y[:, mdl.DAMAGE], 2.0 * DEATH_DAMAGE) / DEATH_DAMAGE,
+            "volume": y[:, mdl.VOLUME_L] / 10.0,
+            "pathogen": y[:, mdl.PATHOGEN] / 20.0,
+            "sofa": self._sofa(state)[0] / 12.0,
+            "vasopressor": state["dose"] / MAX_NOREPINEPHRINE,
+            "hours_on_vasopressor": state["hours_on_vasopressor"] / self.horizon,
+            "antibiotic": state["antibiotic"].astype(np.float64),
+            "time": state["hour"] / self.horizon,
+        }
+
+    def observe(self, state: State) -> np.ndarray:
+        cols = self._columns(state)
+        # every column is in [0, 2] by construction (see the Observation Space table); clip is a last guard
+        return np.clip(np.stack([cols[k] for k in self.obs_names], axis=1), 0.0, 2.0).astype(np.float32)
+
+    def info(self, state: State) -> dict[str, np.ndarray]:
+        y, p = state["y"], state["params"]
+        map_meas, urine_meas = self._measured(state)
+        sofa, cv, renal, metabolic = self._sofa(state)
+        outcome = np.where(state["dead"], 2, np.where(state["hour"] >= self.horizon, 1, 0))
+        return {
+            "patient": np.char.add("patient-", state["patient_id"].astype(str)),
+            "hour": state["hour"],
+            "map_mmhg": mdl.mean_arterial_pressure(y, state["dose"], p),
+            "map_measured_mmhg": map_meas,
+            "lactate_mmol_per_l": y[:, mdl.LACTATE],
+            "urine_ml_per_kg_h": state["urine"],
+            "urine_measured_ml_per_kg_h": urine_meas,
+            "sofa": sofa,
+            "sofa_cardiovascular": cv,
+            "sofa_renal": renal,
+            "sofa_metabolic": metabolic,
+            "volume_l": y[:, mdl.VOLUME_L],
+            "interstitial_fluid_l": y[:, mdl.INTERSTITIAL_L],
+            "fluid_total_l": state["fluid_total_l"],
+            "norepinephrine_ug_per_kg_min": state["dose"],
+            "hours_on_vasopressor": state["hours_on_vasopressor"],
+            "pathogen": y[:, mdl.PATHOGEN],
+            "damage": y[:, mdl.DAMAGE],
+            "antibiotics_given": state["antibiotic"],
+            "antibiotic_hour": state["antibiotic_hour"],
+            "outcome": np.asarray(OUTCOMES)[outcome],
+            "death_hour": state["death_hour"],
+        }
+
+
+class FluidResuscitationTask(_SepsisTask):
+    env_id = "sepsisim/FluidResuscitation-v0"
+    pathogen_by_tier = {"easy": 0.9, "medium": 1.1, "hard": 1.3}
+    obs_names = ("map", "lactate", "urine", "damage", "volume", "pathogen", "sofa")
+
+    def __init__(self, tier: str = "medium") -> None:
+        super().__init__(tier)
+        self.action_space = spaces.Box(0.0, MAX_FLUID_ML_PER_H, shape=(1,), dtype=np.float32)
+
+    def decode(self, state, action):
+        return action[:, 0], np.zeros(len(action)), np.ones(len(action), dtype=bool)
+
+
+def protocol_fluid_ml(state: State) -> np.ndarray:
+    """Background crystalloid: 30 mL/kg over the first 3 h (SSC 2021), then 1.5 mL/kg/h maintenance.
+
+    CORRECTION: the paper's fixed 250 mL/h would give 18 L in 72 h, itself a harmful fluid overload.
+    """
+    weight = state["params"][:, mdl.BODY_WEIGHT]
+    return np.where(state["hour"] < 3, 10.0, 1.5) * weight
+
+
+class VasopressorTitrationTask(_SepsisTask):
+    env_id = "sepsisim/VasopressorTitration-v0"
+    pathogen_by_tier = {"easy": 0.95, "medium": 1.15, "hard": 1.35}
+    # The paper's 8-D observation: the fluid observation without the volume (fluids follow the protocol;
+    # the volume is in the info) plus the dose and the hours on vasopressor.
+    obs_names = ("map", "lactate", "urine", "damage", "pathogen", "sofa", "vasopressor", "hours_on_vasopressor")
+
+    def __init__(self, tier: str = "medium") -> None:
+        super().__init__(tier)
+        self.action_space = spaces.Box(-MAX_DOSE_CHANGE, MAX_DOSE_CHANGE, shape=(1,), dtype=np.float32)
+
+    def decode(self, state, action):
+        dose = np.clip(state["dose"] + action[:, 0], 0.0, MAX_NOREPINEPHRINE)
+        return protocol_fluid_ml(state), dose, np.ones(len(action), dtype=bool)
+
+    def extra_penalty(self, state, dose, antibiotic):
+        return VASOPRESSOR_PENALTY * np.maximum(dose - HIGH_DOSE, 0.0)
+
+
+class SepsisManagementTask(_SepsisTask):
+    env_id = "sepsisim/SepsisManagement-v0"
+    pathogen_by_tier = {"easy": 0.95, "medium": 1.15, "hard": 1.35}
+    obs_names = ("map", "lactate", "urine", "damage", "volume", "pathogen", "sofa", "vasopressor", "antibiotic",
+                 "time")
+    controls_antibiotic = True
+    stabilisation_bonus = STABILISATION_BONUS
+
+    def __init__(self, tier: str = "medium") -> None:
+        super().__init__(tier)
+        self.action_space = spaces.Box(np.array([0.0, -MAX_DOSE_CHANGE, 0.0], dtype=np.float32),
+                                       np.array([MAX_FLUID_ML_PER_H, MAX_DOSE_CHANGE, 1.0], dtype=np.float32),
+                                       dtype=np.float32)
+
+    def decode(self, state, action):
+        dose = np.clip(state["dose"] + action[:, 1], 0.0, MAX_NOREPINEPHRINE)
+        return action[:, 0], dose, state["antibiotic"] | (action[:, 2] > 0.5)
+
+    def extra_penalty(self, state, dose, antibiotic):
+        late = ~antibiotic & (state["hour"] >= ANTIBIOTIC_GRACE_H)
+        return VASOPRESSOR_PENALTY * np.maximum(dose - HIGH_DOSE, 0.0) + LATE_ANTIBIOTIC_PENALTY * late
+
+
+
+_COMMON_DOC = """
+    ## Rewards (per hour; paper sec. 4 components with a survival term)
+    A living hour earns ``1`` (alive) ``+ 0.5`` if 65 <= MAP <= 90 mmHg ``+ 0.25`` if lactate < 2 mmol/L
+    ``+ 0.25`` if urine >= 0.5 mL/kg/h, minus penalties capped at 1 in total: ``0.25`` per litre of
+    intravascular volume above 4 L (overload){extra_penalties}. A living hour therefore scores 0 to 2.{bonus}
+    Death (terminal) scores ``-{death:g}`` = -(50 + 2 x 72{bonus_term}): it forfeits the remaining hours and is
+    worse than any surviving course.
+
+    ## Starting State
+    A virtual patient: Reynolds pathogen growth rate, baseline MAP and body weight log-normal around the
+    published values (CVs in the parameter table); initial pathogen load ``{loads}`` (easy/medium/hard,
+    Reynolds units, around the recovery threshold), anti-inflammatory mediator and lactate, each with
+    +-20 % uniform variation; the infection then runs untreated for 6 h (+-20 %) before the first decision.
+    All randomness of the episode (patient and measurement noise) is drawn from ``self.np_random`` at reset.
+
+    ## Episode End
+    Termination: death, Reynolds damage D >= 10 (organ failure; the model's death states sit at D ~17).
+    Truncation: 72 hourly decisions through the registration's ``TimeLimit``.
+
+    ## Info
+    ``patient``, ``hour``, ``map_mmhg`` (true) and ``map_measured_mmhg``, ``lactate_mmol_per_l``,
+    ``urine_ml_per_kg_h`` (true, last hour) and ``urine_measured_ml_per_kg_h``, ``sofa`` (0-12) with
+    ``sofa_cardiovascular``, ``sofa_renal``, ``sofa_metabolic`` (0-4 each), ``volume_l`` (intravascular
+    excess), ``interstitial_fluid_l``, ``fluid_total_l``, ``norepinephrine_ug_per_kg_min``,
+    ``hours_on_vasopressor``, ``pathogen``, ``damage`` (Reynolds units), ``antibiotics_given``,
+    ``antibiotic_hour`` (-1 = not given), ``outcome`` (in_progress / survived / died), ``death_hour`` (-1 alive).
+
+    ## Arguments
+    ``gym.make(ID, tier="easy" | "medium" | "hard")`` (default medium; the IDs ``...Easy-v0``,
+    ``...Medium-v0``, ``...Hard-v0`` fix the tier); ``gym.make_vec(ID, num_envs=n,
+    vectorization_mode="vector_entry_point")`` for the native batched version.
+"""
+
+_OBS_ROWS = {
+    "map": "mean arterial pressure, monitored (noise sigma 2 mmHg) | mmHg / 100",
+    "lactate": "plasma lactate | mmol/L / 10 (analyser range 0-20)",
+    "urine": "urine output over the last hour, measured (noise sigma 0.05) | mL/kg/h / 2 (range 0-4)",
+    "damage": "tissue damage D (Reynolds) | D / 10 (1 = death threshold)",
+    "volume": "intravascular volume excess | L / 10 (at most 6.7 L: 1 L/h infusion vs 0.15/h redistribution)",
+    "pathogen": "pathogen load P (Reynolds) | P / 20 (carrying capacity)",
+    "sofa": "modified SOFA (cardiovascular + renal + metabolic) | score / 12",
+    "vasopressor": "norepinephrine dose | ug/kg/min / 1.0 (maximum)",
+    "hours_on_vasopressor": "hours with norepinephrine running | h / 72",
+    "antibiotic": "antibiotics given | 0 / 1",
+    "time": "elapsed time | h / 72",
+}
+
+
+def _obs_table(task: type[_SepsisTask]) -> str:
+    rows = [f"    ``Box(0, 2, ({len(task.obs_names)},), float32)``:", "",
+            "    | index | observation | unit / normalisation |", "    |---|---|---|"]
+    rows += [f"    | {i} | {_OBS_ROWS[k]} |" for i, k in enumerate(task.obs_names)]
+    return "\n".join(rows) + "\n"
+
+
+def _common(task: type[_SepsisTask], extra_penalties: str = "", bonus: str = "") -> str:
+    loads = " / ".join(f"{v:g}" for v in task.pathogen_by_tier.values())
+    return _COMMON_DOC.format(extra_penalties=extra_penalties, bonus=bonus, loads=loads,
+                              death=DEATH_PENALTY + MAX_HOURLY_REWARD * HORIZON_HOURS + task.stabilisation_bonus,
+                              bonus_term=" + 10" if task.stabilisation_bonus else "")
+
+
+class FluidResuscitationEnv(TaskEnv):
+    __doc__ = """Hourly crystalloid resuscitation of a septic patient (antibiotics given from the start).
+
+    ## Description
+    Inflammation follows Reynolds et al. 2006 (pathogen, activated phagocytes, damage D, anti-inflammatory
+    mediator; published parameters, hours) with antibiotic killing. MAP is the paper's eq. 5: damage-driven
+    vasoplegia, infused volume with Frank-Starling saturation (8 mmHg/L) and norepinephrine (none here).
+    Infused volume redistributes to the interstitium at 0.15/h. Hypoperfusion (MAP < 65 mmHg) adds damage,
+    interstitial fluid above 5 L (oedema) adds damage: too little fluid and too much both kill.
+
+    ## Action Space
+    ``Box(0, 1000, (1,), float32)``; out-of-range finite values are clipped:
+
+    | index | action | unit |
+    |---|---|---|
+    | 0 | crystalloid bolus infused over the next hour | mL |
+
+    ## Observation Space
+""" + _obs_table(FluidResuscitationTask) + _common(FluidResuscitationTask)
+    task_class = FluidResuscitationTask
+
+
+class VasopressorTitrationEnv(TaskEnv):
+    __doc__ = """Hourly norepinephrine titration with protocol fluids and antibiotics.
+
+    ## Description
+    As FluidResuscitation-v0, but fluids follow the SSC protocol (30 mL/kg over the first 3 h, then
+    1.5 mL/kg/h) and the agent titrates norepinephrine (MAP gain 15 mmHg per ug/kg/min, paper eq. 5).
+    Doses above 0.5 ug/kg/min cause ischaemic injury (added damage), too little pressure causes
+    hypoperfusion injury.
+
+    ## Action Space
+    ``Box(-0.1, 0.1, (1,), float32)``; out-of-range finite values are clipped:
+
+    | index | action | unit |
+    |---|---|---|
+    | 0 | norepinephrine dose change for the next hour (dose kept within 0-1) | ug/kg/min |
+
+    ## Observation Space
+""" + _obs_table(VasopressorTitrationTask) + _common(
+        VasopressorTitrationTask, extra_penalties=", and 0.5 per ug/kg/min of norepinephrine above 0.5")
+    task_class = VasopressorTitrationTask
+
+
+class SepsisManagementEnv(TaskEnv):
+    __doc__ = """Combined sepsis management: fluids, norepinephrine and antibiotic timing.
+
+    ## Description
+    The full model of FluidResuscitation-v0 and VasopressorTitration-v0; antibiotics must be started by the
+    agent (irreversible). Without antibiotics the pathogen is cleared by the immune response only.
+
+    ## Action Space
+    ``Box([0, -0.1, 0], [1000, 0.1, 1], (3,), float32)``:
+
+    | index | action | unit |
+    |---|---|---|
+    | 0 | crystalloid over the next hour | mL |
+    | 1 | norepinephrine dose change (dose kept in 0-1) | ug/kg/min |
+    | 2 | antibiotics: > 0.5 starts them (irreversible once given) | flag |
+
+    ## Observation Space
+""" + _obs_table(SepsisManagementTask) + _common(
+        SepsisManagementTask,
+        extra_penalties=", 0.5 per ug/kg/min of norepinephrine above 0.5, and 1 per hour without antibiotics "
+                        "after hour 3",
+        bonus=" Once, after >= 6 h: ``+10`` for MAP >= 65 mmHg, lactate < 2 mmol/L and SOFA <= 3 (stabilisation).")
+    task_class = SepsisManagementTask
+
+
+class FluidResuscitationVectorEnv(TaskVectorEnv):
+    """Native vector version of :class:`FluidResuscitationEnv`."""
+
+    task_class = FluidResuscitationTask
+
+
+class VasopressorTitrationVectorEnv(TaskVectorEnv):
+    """Native vector version of :class:`VasopressorTitrationEnv`."""
+
+    task_class = VasopressorTitrationTask
+
+
+class SepsisManagementVectorEnv(TaskVectorEnv):
+    """Native vector version of :class:`SepsisManagementEnv`."""
+
+    task_class = SepsisManagementTask

@@ -1,0 +1,69 @@
+"""Surviving Sepsis Campaign 2021 protocol policies for the sepsis environments (batched observations).
+
+SSC 2021 (Evans et al.): antimicrobials within 1 h, >= 30 mL/kg crystalloid within the first 3 h for
+hypotension or lactate >= 4 mmol/L, target MAP 65 mmHg, norepinephrine first-line vasopressor. The fluid
+table is the paper's sec. 6.1 heuristic (750 / 500 / 250 / 125 mL per hour by MAP band) with a
+volume-aware stop at 3.5 L intravascular excess.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from clinsim.sepsisim.environments import HORIZON_HOURS, TIERS
+
+MAP_TARGET = 65.0
+VOLUME_STOP_L = 3.5
+REFERENCE_WEIGHT_KG = 75.0  # the weight is not observed: 30 mL/kg over 3 h = 750 mL/h at 75 kg
+
+
+def _map(obs: np.ndarray) -> np.ndarray:
+    return obs[:, 0].astype(np.float64) * 100.0
+
+
+def fluid_table(mean_ap: np.ndarray, volume_l: np.ndarray) -> np.ndarray:
+    """Paper sec. 6.1: 750 mL if MAP < 65, 500 for 65-70, 250 for 70-80, 125 above; none above 3.5 L."""
+    ml = np.select([mean_ap < 65.0, mean_ap < 70.0, mean_ap < 80.0], [750.0, 500.0, 250.0], 125.0)
+    return np.where(volume_l >= VOLUME_STOP_L, 0.0, ml)
+
+
+def norepinephrine_titration(mean_ap: np.ndarray) -> np.ndarray:
+    """Dose change (ug/kg/min per hour) towards MAP 65-75 mmHg."""
+    return np.select([mean_ap < 60.0, mean_ap < MAP_TARGET, mean_ap > 85.0, mean_ap > 75.0],
+                     [0.1, 0.05, -0.1, -0.05], 0.0)
+
+
+def ssc_fluid_resuscitation(obs: np.ndarray) -> np.ndarray:
+    """FluidResuscitation: the sec. 6.1 fluid table with the volume stop (obs index 4 = volume / 10 L)."""
+    return fluid_table(_map(obs), obs[:, 4] * 10.0)[:, None].astype(np.float32)
+
+
+def ssc_vasopressor_titration(obs: np.ndarray) -> np.ndarray:
+    """VasopressorTitration: norepinephrine titrated to MAP 65 (fluids and antibiotics are protocol)."""
+    return norepinephrine_titration(_map(obs))[:, None].astype(np.float32)
+
+
+def ssc_sepsis_management(obs: np.ndarray) -> np.ndarray:
+    """SepsisManagement: antibiotics at once, 30 mL/kg in 3 h, then fluids only for hypotension while the
+    volume is low, norepinephrine titrated to MAP 65."""
+    mean_ap = _map(obs)
+    volume = obs[:, 4] * 10.0
+    hour = np.rint(obs[:, 9] * HORIZON_HOURS)
+    fluid = np.where(hour < 3, 10.0 * REFERENCE_WEIGHT_KG,
+                     np.where((mean_ap < MAP_TARGET) & (volume < 2.0), 250.0, REFERENCE_WEIGHT_KG))
+    fluid = np.where(volume >= VOLUME_STOP_L, 0.0, fluid)
+    dose = norepinephrine_titration(mean_ap)
+    return np.stack([fluid, dose, np.ones(len(obs))], axis=1).astype(np.float32)
+
+
+_BY_ENV = {
+    "sepsisim/FluidResuscitation": ssc_fluid_resuscitation,
+    "sepsisim/VasopressorTitration": ssc_vasopressor_titration,
+    "sepsisim/SepsisManagement": ssc_sepsis_management,
+}
+
+HEURISTICS = {}
+for _base, _policy in _BY_ENV.items():
+    HEURISTICS[f"{_base}-v0"] = _policy
+    for _tier in TIERS:
+        HEURISTICS[f"{_base}{_tier.capitalize()}-v0"] = _policy

@@ -1,0 +1,291 @@
+"""Acute inflammation, hemodynamics, lactate and urine output in sepsis (SepsiSim).
+
+Reynolds et al. 2006 reduced model of the acute inflammatory response (BioModels BIOMD0000000714;
+pathogen P, activated phagocytes N*, tissue damage D, anti-inflammatory mediator C_A; time in hours)
+with antibiotic killing of the pathogen (SepsiSim paper eq. 1), coupled in one compiled kernel to
+the paper's hemodynamics (eq. 5), lactate kinetics (eq. 6), intravascular and interstitial volume
+and cumulative urine output. Hypoperfusion, interstitial fluid overload and excessive vasopressor
+feed back into the damage D, so resuscitation changes organ injury and survival.
+Units: hours, L, mmHg, mmol/L, mL/kg, ug/kg/min (norepinephrine).
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from clinsim.core.model import ODEModel
+from clinsim.core.parameters import Parameter, ParameterSet
+
+REYNOLDS_SOURCE = "Reynolds et al. 2006 J Theor Biol 242:220, Table 1; BioModels BIOMD0000000714"
+RANGE_NOTE = "; range: assumed 0.5-2x of the published value"
+PAPER = "SepsiSim paper (Dhia 2026)"
+
+
+def _reynolds(name: str, value: float, unit: str, description: str, cv: float = 0.0) -> Parameter:
+    return Parameter(name, value, unit, 0.5 * value, 2.0 * value, REYNOLDS_SOURCE + RANGE_NOTE, description, cv)
+
+
+# CORRECTION: the SepsiSim paper's eqs. 1-4 (logistic bacteria B, mediators M and A, damage D in [0, 1])
+# are not the cited Reynolds 2006 model. The published model is implemented instead, with the paper's
+# variables mapped onto it (B -> pathogen P, M -> activated phagocytes N*, A -> anti-inflammatory C_A,
+# D -> damage D, which is unbounded: its death states sit at D ~17) and the paper's antibiotic kill
+# -alpha_abx * P added to dP/dt (eq. 1).
+REYNOLDS_PARAMETERS = (
+    _reynolds("k_pm", 0.6, "1/(P-units*h)", "pathogen killing by the local non-specific response"),
+    _reynolds("k_mp", 0.01, "1/(P-units*h)", "exhaustion of the local response by the pathogen"),
+    _reynolds("s_m", 0.005, "M-units/h", "source of the local non-specific response"),
+    _reynolds("mu_m", 0.002, "1/h", "decay of the local non-specific response"),
+    # k_pg varies between patients (pathogen virulence); the curated "septic" scenario uses 0.6.
+    Parameter("k_pg", 0.3, "1/h", 0.15, 0.6, REYNOLDS_SOURCE + "; range: 0.5x to the curated septic value",
+              "pathogen growth rate", cv=0.1),
+    _reynolds("p_inf", 20.0, "10^6 cells/cc", "pathogen carrying capacity"),
+    _reynolds("k_pn", 1.8, "1/(N*-units*h)", "pathogen killing by activated phagocytes"),
+    _reynolds("k_np", 0.1, "1/(P-units*h)", "phagocyte activation by the pathogen"),
+    _reynolds("k_nn", 0.01, "1/h", "phagocyte activation by activated phagocytes (cytokines)"),
+    _reynolds("s_nr", 0.08, "N*-units/h", "source of resting phagocytes"),
+    _reynolds("mu_nr", 0.12, "1/h", "decay of resting phagocytes"),
+    _reynolds("mu_n", 0.05, "1/h", "decay of activated phagocytes"),
+    _reynolds("k_nd", 0.02, "1/h", "phagocyte activation by damage"),
+    _reynolds("k_dn", 0.35, "D-units/h", "maximal damage production by activated phagocytes"),
+    _reynolds("x_dn", 0.06, "N*-units", "half-saturation of damage production (Hill exponent 6)"),
+    _reynolds("mu_d", 0.02, "1/h", "damage repair rate"),
+    _reynolds("c_inf", 0.28, "C_A-units", "anti-inflammatory strength scale"),
+    _reynolds("s_c", 0.0125, "C_A-units/h", "source of anti-inflammatory mediator"),
+    _reynolds("k_cn", 0.04, "C_A-units/h", "maximal anti-inflammatory production"),
+    _reynolds("k_cnd", 48.0, "N*-units/D-units", "relative effectiveness of damage in anti-inflammatory production"),
+    _reynolds("mu_c", 0.1, "1/h", "decay of anti-inflammatory mediator"),
+)
+
+TREATMENT_PARAMETERS = (
+    # SIMPLIFICATION: the paper gives no value for alpha_abx; a first-order bactericidal kill of
+    # 0.5/h (one log10 in ~4.6 h) is in the range of time-kill curves of beta-lactams at therapeutic
+    # concentrations; the drug acts as soon as it is given (no PK compartment).
+    Parameter("alpha_abx", 0.5, "1/h", 0.1, 2.0, PAPER + " eq. 1; value: assumption (time-kill curves)",
+              "antibiotic kill rate of the pathogen"),
+    Parameter("map0", 85.0, "mmHg", 70.0, 105.0, "normal adult MAP 70-105 mmHg", "baseline (pre-sepsis) MAP",
+              cv=0.08),
+    # SIMPLIFICATION: the paper's MAP drop 0.3*MAP0*D assumes D in [0, 1]; Reynolds' D runs to ~17,
+    # so the vasoplegic drop saturates: MAP0*drop_max*D/(D + d50_map). Calibrated so that the
+    # untreated health scenario (peak D ~3.3) reaches MAP ~64 mmHg (mild hypotension) and the
+    # damage at the death threshold (D = 10) gives MAP ~47 mmHg (refractory shock).
+    Parameter("map_drop_max", 0.7, "-", 0.4, 0.9, PAPER + " eq. 5 (0.3 MAP0 per unit damage); saturation assumed",
+              "maximal fractional MAP drop from damage (vasoplegia)"),
+    Parameter("d50_map", 6.0, "D-units", 3.0, 12.0, "assumption (calibration above)",
+              "damage giving half the maximal MAP drop"),
+    Parameter("g_f", 8.0, "mmHg/L", 4.0, 16.0, PAPER + " eq. 5; CLOVERS (Shapiro 2023)", "fluid MAP gain"),
+    Parameter("fs_sat", 0.3, "1/L", 0.1, 0.6, PAPER + " eq. 5", "Frank-Starling saturation of the volume effect"),
+    Parameter("g_v", 15.0, "mmHg/(ug/kg/min)", 7.5, 30.0, PAPER + " eq. 5", "norepinephrine MAP gain"),
+    Parameter("vp_sat", 0.05, "1/(ug/kg/min)", 0.0, 0.2, PAPER + " eq. 5", "saturation of the vasopressor effect"),
+    Parameter("k_redist", 0.15, "1/h", 0.05, 0.3, PAPER + " sec. 3.2",
+              "redistribution of infused volume to the interstitium"),
+    # SIMPLIFICATION: the paper's volume leaves the model once redistributed; here it accumulates in an
+    # interstitial compartment that is mobilised (lymph return and excretion) with a half-life of ~23 h.
+    Parameter("k_mob", 0.03, "1/h", 0.01, 0.1, "assumption (oedema resolution over days)",
+              "mobilisation of interstitial fluid"),
+    Parameter("map_thresh", 65.0, "mmHg", 60.0, 70.0, "SSC 2021 MAP target; " + PAPER + " eq. 6",
+              "perfusion threshold of hypoperfusion h(MAP) = max(0, 1 - MAP/map_thresh)"),
+    Parameter("r_lac", 3.0, "mmol/(L*h)", 1.0, 6.0, PAPER + " eq. 6; value: assumption (Bakker 2022)",
+              "maximal lactate production under hypoperfusion"),
+    Parameter("g_lac", 0.2, "mmol/(L*h)", 0.05, 0.5, PAPER + " eq. 6; value: assumption",
+              "lactate production per unit normalised damage"),
+    Parameter("c_lac", 0.3, "1/h", 0.1, 1.0, PAPER + " eq. 6; Hernandez 2020 (lactate clearance)",
+              "lactate clearance rate at full perfusion and liver function"),
+    Parameter("lac0", 1.0, "mmol/L", 0.5, 1.5, "normal plasma lactate", "baseline lactate"),
+    # SIMPLIFICATION: the paper's lactate production g_d * D and liver function max(0.3, 1 - 0.5 D) take D in
+    # [0, 1]; Reynolds' D is divided by d_unit (= the death threshold) first.
+    Parameter("d_unit", 10.0, "D-units", 5.0, 17.0, "death threshold (see environments.DEATH_DAMAGE)",
+              "Reynolds damage mapped onto the paper's unit damage (lactate, liver function)"),
+    # SIMPLIFICATION: urine output is a perfusion-pressure curve (renal autoregulation fails below
+    # ~60 mmHg) times a damage (acute kidney injury) factor; it does not deplete the volume
+    # (basal diuresis assumed balanced by maintenance intake).
+    Parameter("uo_max", 1.5, "mL/kg/h", 1.0, 2.0, "normal adult diuresis 1-2 mL/kg/h", "maximal urine output"),
+    Parameter("map_uo50", 60.0, "mmHg", 50.0, 70.0, "assumption (renal autoregulation lower limit)",
+              "MAP of half-maximal urine output"),
+    Parameter("uo_width", 5.0, "mmHg", 2.0, 10.0, "assumption", "width of the urine-pressure curve"),
+    Parameter("d_aki", 6.0, "D-units", 3.0, 12.0, "assumption", "damage halving urine output (AKI)"),
+    # SIMPLIFICATION: organ injury from inadequate perfusion, fluid overload and vasopressor toxicity
+    # is added to Reynolds' damage D, which then activates phagocytes (k_nd) like any tissue damage.
+    # Hypoperfusion: sustained MAP < 65 mmHg is associated with AKI and death (Maheshwari 2018);
+    # oedema: positive fluid balance predicts mortality (Boyd 2011, VASST); vasopressor: high doses
+    # (> 0.5 ug/kg/min) cause digital/mesenteric ischaemia and arrhythmias (Scheeren 2019).
+    Parameter("k_hypo", 2.0, "D-units/h", 0.5, 5.0, "assumption; Maheshwari 2018 (MAP < 65 harm)",
+              "damage per hour of full hypoperfusion (h = 1)"),
+    Parameter("f_safe", 5.0, "L", 2.0, 10.0, "assumption; Boyd 2011 (fluid balance > 5 L)",
+              "interstitial fluid tolerated without injury"),
+    Parameter("k_edema", 0.05, "D-units/(L*h)", 0.0, 0.2, "assumption", "damage per hour per litre of excess oedema"),
+    Parameter("vp_safe", 0.5, "ug/kg/min", 0.2, 1.0, "Scheeren 2019 (high-dose threshold)",
+              "norepinephrine dose tolerated without ischaemic injury"),
+    Parameter("k_vp", 0.5, "D-units/(h*ug/kg/min)", 0.0, 2.0, "assumption; Scheeren 2019",
+              "damage per hour per ug/kg/min above vp_safe"),
+    Parameter("body_weight", 75.0, "kg", 40.0, 150.0, "adult ICU population", "body weight", cv=0.2),
+)
+
+REYNOLDS = ParameterSet("Reynolds 2006 acute inflammatory response", REYNOLDS_PARAMETERS)
+SEPSIS_PARAMETERS = ParameterSet("SepsiSim: Reynolds inflammation with hemodynamics, lactate and urine",
+                                 REYNOLDS_PARAMETERS + TREATMENT_PARAMETERS)
+
+_I = {name: i for i, name in enumerate(SEPSIS_PARAMETERS.names)}
+(K_PM, K_MP, S_M, MU_M, K_PG, P_INF, K_PN, K_NP, K_NN, S_NR, MU_NR, MU_N, K_ND, K_DN, X_DN, MU_D, C_INF, S_C,
+ K_CN, K_CND, MU_C) = range(21)
+ALPHA_ABX, MAP0, MAP_DROP_MAX, D50_MAP = _I["alpha_abx"], _I["map0"], _I["map_drop_max"], _I["d50_map"]
+G_F, FS_SAT, G_V, VP_SAT = _I["g_f"], _I["fs_sat"], _I["g_v"], _I["vp_sat"]
+K_REDIST, K_MOB, MAP_THRESH = _I["k_redist"], _I["k_mob"], _I["map_thresh"]
+R_LAC, G_LAC, C_LAC, LAC0, D_UNIT = _I["r_lac"], _I["g_lac"], _I["c_lac"], _I["lac0"], _I["d_unit"]
+UO_MAX, MAP_UO50, UO_WIDTH, D_AKI = _I["uo_max"], _I["map_uo50"], _I["uo_width"], _I["d_aki"]
+K_HYPO, F_SAFE, K_EDEMA, VP_SAFE, K_VP = _I["k_hypo"], _I["f_safe"], _I["k_edema"], _I["vp_safe"], _I["k_vp"]
+BODY_WEIGHT = _I["body_weight"]
+assert SEPSIS_PARAMETERS.names[K_PG] == "k_pg" and SEPSIS_PARAMETERS.names[MU_C] == "mu_c"
+
+# state and input indices of the sepsis model
+PATHOGEN, PHAGOCYTES, DAMAGE, ANTI_INFLAMMATORY, VOLUME_L, INTERSTITIAL_L, LACTATE, URINE_ML_PER_KG = range(8)
+FLUID_L_PER_H, NOREPINEPHRINE, ANTIBIOTIC = range(3)
+
+# SIMPLIFICATION: the paper's max(.)/min(.) switches are replaced by smooth maxima
+# smax(x) = (x + sqrt(x^2 + eps^2)) / 2 (error <= eps/2 at the kink), so the fixed-step RK4 keeps its
+# fourth-order accuracy and matches the adaptive reference solve.
+EPS_FRACTION = 0.01
+EPS_LITRE = 0.05
+EPS_DOSE = 0.01
+
+
+@nb.njit(cache=True, inline="always")
+def _smax(x, eps):  # pragma: no cover - compiled
+    return 0.5 * (x + np.sqrt(x * x + eps * eps))
+
+
+@nb.njit(cache=True, inline="always")
+def _reynolds(pth, n, d, ca, abx_kill, extra_damage, p, dy):  # pragma: no cover - compiled
+    inhibition = 1.0 + (ca / p[C_INF]) ** 2
+    r = (p[K_NN] * n + p[K_NP] * pth + p[K_ND] * d) / inhibition
+    fn = n / inhibition
+    fn6 = fn**6
+    x = (n + p[K_CND] * d) / inhibition
+    dy[0] = (p[K_PG] * pth * (1.0 - pth / p[P_INF]) - p[K_PM] * p[S_M] * pth / (p[MU_M] + p[K_MP] * pth)
+             - p[K_PN] * fn * pth - abx_kill * pth)
+    dy[1] = p[S_NR] * r / (p[MU_NR] + r) - p[MU_N] * n
+    dy[2] = p[K_DN] * fn6 / (p[X_DN] ** 6 + fn6) - p[MU_D] * d + extra_damage
+    dy[3] = p[S_C] + p[K_CN] * x / (1.0 + x) - p[MU_C] * ca
+
+
+@nb.njit(cache=True)
+def reynolds_rhs(y, u, p, dy):  # pragma: no cover - compiled
+    _reynolds(y[0], y[1], y[2], y[3], 0.0, 0.0, p, dy)
+
+
+@nb.njit(cache=True, inline="always")
+def _map(d, v, dose, p):  # pragma: no cover - compiled
+    return (p[MAP0] * (1.0 - p[MAP_DROP_MAX] * d / (d + p[D50_MAP])) + p[G_F] * v / (1.0 + p[FS_SAT] * v)
+            + p[G_V] * dose / (1.0 + p[VP_SAT] * dose))
+
+
+@nb.njit(cache=True)
+def sepsis_rhs(y, u, p, dy):  # pragma: no cover - compiled
+    d = y[DAMAGE]
+    v = y[VOLUME_L]
+    dose = u[NOREPINEPHRINE]
+    mean_ap = _map(d, v, dose, p)
+    hypo = _smax(1.0 - mean_ap / p[MAP_THRESH], EPS_FRACTION)  # paper eq. 6 h(MAP)
+    perfusion = 1.0 - hypo  # paper eq. 6 p(MAP) = min(1, MAP/thresh)
+    dn = d / p[D_UNIT]
+    liver = 0.3 + _smax(0.7 - 0.5 * dn, EPS_FRACTION)  # paper eq. 6 f(D) = max(0.3, 1 - 0.5 D)
+    injury = (p[K_HYPO] * hypo + p[K_EDEMA] * _smax(y[INTERSTITIAL_L] - p[F_SAFE], EPS_LITRE)
+              + p[K_VP] * _smax(dose - p[VP_SAFE], EPS_DOSE))
+    _reynolds(y[PATHOGEN], y[PHAGOCYTES], d, y[ANTI_INFLAMMATORY], p[ALPHA_ABX] * u[ANTIBIOTIC], injury, p, dy)
+    dy[VOLUME_L] = u[FLUID_L_PER_H] - p[K_REDIST] * v
+    dy[INTERSTITIAL_L] = p[K_REDIST] * v - p[K_MOB] * y[INTERSTITIAL_L]
+    dy[LACTATE] = p[R_LAC] * hypo + p[G_LAC] * dn - p[C_LAC] * perfusion * liver * (y[LACTATE] - p[LAC0])
+    renal = 1.0 / (1.0 + np.exp(-(mean_ap - p[MAP_UO50]) / p[UO_WIDTH]))
+    dy[URINE_ML_PER_KG] = p[UO_MAX] * renal / (1.0 + (d / p[D_AKI]) ** 2)
+
+
+class ReynoldsModel(ODEModel):
+    """Reynolds et al. 2006, as published (no treatment): P, N*, D, C_A in hours."""
+
+    parameters = REYNOLDS
+    state_names = ("pathogen", "activated_phagocytes", "damage", "anti_inflammatory")
+    kernel = staticmethod(reynolds_rhs)
+    time_unit = "h"
+
+    @staticmethod
+    def initial_state(pathogen: float) -> np.ndarray:
+        """Published initial conditions: N* = D = 0, C_A = 0.125, with pathogen load ``pathogen``."""
+        return np.array([pathogen, 0.0, 0.0, 0.125])
+
+
+class SepsisModel(ODEModel):
+    """Reynolds inflammation + antibiotic kill + hemodynamics, lactate, volumes and urine in one kernel.
+
+    States: pathogen, activated phagocytes, damage, anti-inflammatory mediator (Reynolds units),
+    intravascular volume excess (L), interstitial fluid excess (L), lactate (mmol/L), cumulative urine
+    (mL/kg). Inputs (constant over a decision step): crystalloid infusion rate (L/h), norepinephrine
+    (ug/kg/min), antibiotic on (0/1). MAP is algebraic (paper eq. 5), see :func:`mean_arterial_pressure`.
+    """
+
+    parameters = SEPSIS_PARAMETERS
+    state_names = ("pathogen", "activated_phagocytes", "damage", "anti_inflammatory", "volume_l",
+                   "interstitial_l", "lactate_mmol_per_l", "urine_ml_per_kg")
+    input_names = ("fluid_l_per_h", "norepinephrine_ug_per_kg_min", "antibiotic")
+    kernel = staticmethod(sepsis_rhs)
+    time_unit = "h"
+
+    @staticmethod
+    def initial_state(pathogen: float, anti_inflammatory: float = 0.125, lactate: float = 1.0) -> np.ndarray:
+        return np.array([pathogen, 0.0, 0.0, anti_inflammatory, 0.0, 0.0, lactate, 0.0])
+
+
+def mean_arterial_pressure(y: np.ndarray, dose: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Paper eq. 5 (batched): MAP0 (1 - drop D/(D + d50)) + G_f V/(1 + 0.3 V) + G_v d_v/(1 + 0.05 d_v)."""
+    d, v = y[..., DAMAGE], y[..., VOLUME_L]
+    return (p[..., MAP0] * (1.0 - p[..., MAP_DROP_MAX] * d / (d + p[..., D50_MAP]))
+            + p[..., G_F] * v / (1.0 + p[..., FS_SAT] * v) + p[..., G_V] * dose / (1.0 + p[..., VP_SAT] * dose))
+
+
+def urine_rate(y: np.ndarray, dose: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Instantaneous urine output (mL/kg/h), the integrand of the cumulative-urine state."""
+    mean_ap = mean_arterial_pressure(y, dose, p)
+    renal = 1.0 / (1.0 + np.exp(-(mean_ap - p[..., MAP_UO50]) / p[..., UO_WIDTH]))
+    return p[..., UO_MAX] * renal / (1.0 + (y[..., DAMAGE] / p[..., D_AKI]) ** 2)
+
+
+# ---------------------------------------------------------------------------------------------- SOFA
+# Modified 3-component SOFA of the paper (0-12): cardiovascular and renal with Sepsis-3 / SOFA
+# cut-offs where SOFA defines them (Vincent 1996, Singer 2016), plus a metabolic component by lactate.
+# NOTE: lactate is NOT part of the real SOFA score (which has respiratory, coagulation, liver, CNS,
+# cardiovascular and renal components); the metabolic component is the paper's substitute.
+LACTATE_CUTOFFS = (2.0, 4.0, 6.0, 10.0)  # mmol/L for metabolic 1-4 (2: Sepsis-3 shock, 4: SSC high risk)
+
+
+def sofa_cardiovascular(mean_ap: np.ndarray, norepinephrine: np.ndarray) -> np.ndarray:
+    """SOFA cardiovascular: 0 MAP >= 70; 1 MAP < 70; 3 norepinephrine <= 0.1; 4 > 0.1 ug/kg/min.
+
+    Score 2 (dopamine <= 5 or any dobutamine) cannot occur: norepinephrine is the only agent.
+    """
+    score = np.where(mean_ap < 70.0, 1, 0)
+    score = np.where(norepinephrine > 0.0, 3, score)
+    return np.where(norepinephrine > 0.1, 4, score)
+
+
+def sofa_renal(urine_ml_per_kg_h: np.ndarray, body_weight_kg: np.ndarray) -> np.ndarray:
+    """Renal by urine output: 3 < 500 mL/day, 4 < 200 mL/day (SOFA); the hourly rate is extrapolated to a day.
+
+    SOFA scores 1-2 by creatinine only; the model has none, so 1 = < 0.5 mL/kg/h (KDIGO stage-1 oliguria)
+    and 2 = < 0.3 mL/kg/h (KDIGO stage-3 oliguria) stand in (not SOFA cut-offs).
+    """
+    per_day = urine_ml_per_kg_h * body_weight_kg * 24.0
+    score = np.where(urine_ml_per_kg_h < 0.5, 1, 0)
+    score = np.where(urine_ml_per_kg_h < 0.3, 2, score)
+    score = np.where(per_day < 500.0, 3, score)
+    return np.where(per_day < 200.0, 4, score)
+
+
+def sofa_metabolic(lactate: np.ndarray) -> np.ndarray:
+    """Metabolic (paper's lactate component, not real SOFA): 1 >= 2, 2 >= 4, 3 >= 6, 4 >= 10 mmol/L."""
+    return np.searchsorted(np.asarray(LACTATE_CUTOFFS), lactate, side="right")
+
+
+def sofa_components(mean_ap, norepinephrine, urine_ml_per_kg_h, body_weight_kg, lactate):
+    """(cardiovascular, renal, metabolic) component scores, each 0-4."""
+    return (sofa_cardiovascular(np.asarray(mean_ap), np.asarray(norepinephrine)),
+            sofa_renal(np.asarray(urine_ml_per_kg_h), np.asarray(body_weight_kg)),
+            sofa_metabolic(np.asarray(lactate)))
