@@ -132,5 +132,13 @@ def test_invalid_actions_raise_naming_the_space(env_id: str, bad) -> None:
 
 
 def test_unknown_constructor_argument_values_raise(env_id: str) -> None:
-    with pytest.raises(ValueError, match="valid"):
-        gym.make(env_id, patient="nobody")
+    """Every string option of the task (patient, tier, ...) rejects unknown values, naming the valid ones."""
+    import inspect
+
+    task_class = gym.spec(env_id).make().unwrapped.task_class
+    options = [name for name, par in inspect.signature(task_class.__init__).parameters.items()
+               if isinstance(par.default, str)]
+    assert "patient" in options
+    for name in options:
+        with pytest.raises(ValueError, match="valid"):
+            gym.make(env_id, **{name: "nobody"})

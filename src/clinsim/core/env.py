@@ -58,7 +58,7 @@ class TaskEnv(Env):
     def step(self, action: Any):
         if self._state is None:
             raise RuntimeError(f"{self.task_class.env_id}: call reset() before step()")
-        actions = self.task.check_actions(np.asarray(action)[None], 1)
+        actions = self.task.check_actions(np.asarray(action)[None], 1, self._name)
         self._state, reward, terminated = self.task.step(self._state, actions)
         obs = self.task.observe(self._state)[0]
         info = _single_info(self.task.info(self._state))
@@ -80,6 +80,10 @@ class TaskEnv(Env):
     def state(self) -> State | None:
         """The batched (size 1) clinical state of the current episode."""
         return self._state
+
+    @property
+    def _name(self) -> str:
+        return self.spec.id if self.spec is not None else self.task.env_id
 
 
 class TaskVectorEnv(VectorEnv):
@@ -136,7 +140,7 @@ class TaskVectorEnv(VectorEnv):
     def step(self, actions: Any):
         if self._state is None or self._rngs is None:
             raise RuntimeError(f"{self.task_class.env_id}: call reset() before step()")
-        actions = self.task.check_actions(actions, self.num_envs)
+        actions = self.task.check_actions(actions, self.num_envs, self._name)
         reward = np.zeros(self.num_envs)
         terminated = np.zeros(self.num_envs, dtype=bool)
         if self._autoreset.any():
@@ -169,3 +173,7 @@ class TaskVectorEnv(VectorEnv):
     def state(self) -> State | None:
         """The batched clinical state of all patients."""
         return self._state
+
+    @property
+    def _name(self) -> str:
+        return self.spec.id if self.spec is not None else self.task.env_id

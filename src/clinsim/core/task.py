@@ -85,14 +85,14 @@ class Task(ABC):
         return {f"outcome_{o}": (final_info["outcome"] == o).astype(float) for o in np.unique(final_info["outcome"])}
 
     # ------------------------------------------------------------------ actions
-    def check_actions(self, actions: Any, n_batch: int) -> np.ndarray:
+    def check_actions(self, actions: Any, n_batch: int, env_name: str | None = None) -> np.ndarray:
         """Validate a batch of actions against ``action_space`` and return them as an array.
 
         Rule for continuous (Box) actions: non-finite values raise, finite values outside the bounds
         are clipped to the bounds (the documented out-of-bounds rule). Discrete actions must be members.
         """
         space = self.action_space
-        name = type(self).env_id
+        name = env_name or type(self).env_id
         try:
             arr = np.asarray(actions)
         except Exception as exc:  # noqa: BLE001 - any conversion failure is the caller's bad input

@@ -8,6 +8,7 @@ import numpy as np
 from gymnasium import spaces
 
 from clinsim.core.env import TaskEnv, TaskVectorEnv
+from clinsim.core.render import Panel
 from clinsim.core.task import State, Task
 from clinsim.sepsisim import models as mdl
 
@@ -61,23 +62,39 @@ class _SepsisTask(Task):
 
     horizon: ClassVar[int] = HORIZON_HOURS
     step_unit: ClassVar[str] = "hour"
+    step_key: ClassVar[str] = "hour"
+    patients: ClassVar[tuple[str, ...]] = ("cohort", "reference")
+    render_panels: ClassVar[tuple[Panel, ...]] = (
+        Panel("Mean arterial pressure", ("map_mmhg",), "mmHg"),
+        Panel("Lactate", ("lactate_mmol_per_l",), "mmol/L"),
+        Panel("Urine output", ("urine_ml_per_kg_h",), "mL/kg/h"),
+        Panel("Inflammation", ("pathogen", "damage"), "Reynolds units"),
+        Panel("Fluids", ("volume_l", "fluid_total_l"), "L"),
+        Panel("Norepinephrine", ("norepinephrine_ug_per_kg_min",), "ug/kg/min"),
+    )
     # initial pathogen load (Reynolds units) per tier, around the recovery threshold of the task
     pathogen_by_tier: ClassVar[dict[str, float]]
     obs_names: ClassVar[tuple[str, ...]]
     controls_antibiotic: ClassVar[bool] = False
     stabilisation_bonus: ClassVar[float] = 0.0
 
-    def __init__(self, tier: str = "medium") -> None:
+    def __init__(self, tier: str = "medium", patient: str = "cohort") -> None:
         if tier not in self.pathogen_by_tier:
             raise ValueError(f"{self.env_id}: unknown tier {tier!r}; valid tiers: {', '.join(self.pathogen_by_tier)}")
+        if patient not in self.patients:
+            raise ValueError(f"{self.env_id}: unknown patient {patient!r}; valid: {', '.join(self.patients)}")
         self.tier = tier
+        self.patient = patient
         self.observation_space = spaces.Box(0.0, 2.0, shape=(len(self.obs_names),), dtype=np.float32)
         self.death_penalty = DEATH_PENALTY + MAX_HOURLY_REWARD * self.horizon + self.stabilisation_bonus
 
     # ------------------------------------------------------------------ patients
     def sample_patient(self, rng: np.random.Generator) -> State:
-        params = mdl.SEPSIS_PARAMETERS.sample(rng)
-        vary = rng.uniform(1.0 - INITIAL_VARIATION, 1.0 + INITIAL_VARIATION, size=4)
+        if self.patient == "reference":  # published parameters, no initial variation
+            params, vary = mdl.SEPSIS_PARAMETERS.defaults.copy(), np.ones(4)
+        else:
+            params = mdl.SEPSIS_PARAMETERS.sample(rng)
+            vary = rng.uniform(1.0 - INITIAL_VARIATION, 1.0 + INITIAL_VARIATION, size=4)
         y = mdl.SepsisModel.initial_state(self.pathogen_by_tier[self.tier] * vary[0], 0.125 * vary[1],
                                           params[mdl.LAC0] * vary[2])[None]
         # Presentation: the infection runs untreated for ~6 h (+-20 %) before the first decision.
@@ -93,13 +110,15 @@ class _SepsisTask(Task):
             "antibiotic_hour": np.array(-1 if self.controls_antibiotic else 0),
             "hours_on_vasopressor": np.array(0),
             "fluid_total_l": np.array(0.0),
+            "hours_map_ok": np.array(0),
+            "peak_dose": np.array(0.0),
             "urine": np.array(urine),
             "dead": np.array(False),
             "death_hour": np.array(-1),
             "stabilised": np.array(False),
             "z_map": rng.standard_normal(self.horizon + 1),
             "z_urine": rng.standard_normal(self.horizon + 1),
-            "patient_id": np.array(int(rng.integers(0, 2**31 - 1))),
+            "patient_id": np.array(-1 if self.patient == "reference" else int(rng.integers(0, 2**31 - 1))),
         }
 
     def decode(self, state: State, action: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -136,6 +155,8 @@ class _SepsisTask(Task):
             death_hour=np.where(dead, next_hour, -1),
         )
         mean_ap = mdl.mean_arterial_pressure(y, dose, p)
+        new["hours_map_ok"] = state["hours_map_ok"] + ((mean_ap >= 65.0) & ~dead)
+        new["peak_dose"] = np.maximum(state["peak_dose"], dose)
         lactate = y[:, mdl.LACTATE]
         bonus = (MAP_REWARD * ((mean_ap >= 65.0) & (mean_ap <= 90.0)) + LACTATE_REWARD * (lactate < 2.0)
                  + URINE_REWARD * (urine >= 0.5))
@@ -198,7 +219,8 @@ class _SepsisTask(Task):
         sofa, cv, renal, metabolic = self._sofa(state)
         outcome = np.where(state["dead"], 2, np.where(state["hour"] >= self.horizon, 1, 0))
         return {
-            "patient": np.char.add("patient-", state["patient_id"].astype(str)),
+            "patient": np.where(state["patient_id"] < 0, "reference",
+                                np.char.add("patient-", state["patient_id"].astype(str))),
             "hour": state["hour"],
             "map_mmhg": mdl.mean_arterial_pressure(y, state["dose"], p),
             "map_measured_mmhg": map_meas,
@@ -214,6 +236,8 @@ class _SepsisTask(Task):
             "fluid_total_l": state["fluid_total_l"],
             "norepinephrine_ug_per_kg_min": state["dose"],
             "hours_on_vasopressor": state["hours_on_vasopressor"],
+            "peak_norepinephrine_ug_per_kg_min": state["peak_dose"],
+            "hours_map_at_least_65": state["hours_map_ok"],
             "pathogen": y[:, mdl.PATHOGEN],
             "damage": y[:, mdl.DAMAGE],
             "antibiotics_given": state["antibiotic"],
@@ -222,14 +246,25 @@ class _SepsisTask(Task):
             "death_hour": state["death_hour"],
         }
 
+    def clinical_metrics(self, final_info: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """72 h survival, hours with MAP >= 65 mmHg, lactate < 2 mmol/L at the end, fluids, peak vasopressor."""
+        return {
+            "survival_72h": (final_info["outcome"] != "died").astype(float),
+            "hours_map_at_least_65": final_info["hours_map_at_least_65"].astype(float),
+            "lactate_below_2_at_end": (final_info["lactate_mmol_per_l"] < 2.0).astype(float),
+            "total_fluid_l": final_info["fluid_total_l"].astype(float),
+            "peak_norepinephrine_ug_per_kg_min": final_info["peak_norepinephrine_ug_per_kg_min"].astype(float),
+            "final_sofa": final_info["sofa"].astype(float),
+        }
+
 
 class FluidResuscitationTask(_SepsisTask):
     env_id = "sepsisim/FluidResuscitation-v0"
     pathogen_by_tier = {"easy": 0.9, "medium": 1.1, "hard": 1.3}
     obs_names = ("map", "lactate", "urine", "damage", "volume", "pathogen", "sofa")
 
-    def __init__(self, tier: str = "medium") -> None:
-        super().__init__(tier)
+    def __init__(self, tier: str = "medium", patient: str = "cohort") -> None:
+        super().__init__(tier, patient)
         self.action_space = spaces.Box(0.0, MAX_FLUID_ML_PER_H, shape=(1,), dtype=np.float32)
 
     def decode(self, state, action):
@@ -252,8 +287,8 @@ class VasopressorTitrationTask(_SepsisTask):
     # the volume is in the info) plus the dose and the hours on vasopressor.
     obs_names = ("map", "lactate", "urine", "damage", "pathogen", "sofa", "vasopressor", "hours_on_vasopressor")
 
-    def __init__(self, tier: str = "medium") -> None:
-        super().__init__(tier)
+    def __init__(self, tier: str = "medium", patient: str = "cohort") -> None:
+        super().__init__(tier, patient)
         self.action_space = spaces.Box(-MAX_DOSE_CHANGE, MAX_DOSE_CHANGE, shape=(1,), dtype=np.float32)
 
     def decode(self, state, action):
@@ -272,8 +307,8 @@ class SepsisManagementTask(_SepsisTask):
     controls_antibiotic = True
     stabilisation_bonus = STABILISATION_BONUS
 
-    def __init__(self, tier: str = "medium") -> None:
-        super().__init__(tier)
+    def __init__(self, tier: str = "medium", patient: str = "cohort") -> None:
+        super().__init__(tier, patient)
         self.action_space = spaces.Box(np.array([0.0, -MAX_DOSE_CHANGE, 0.0], dtype=np.float32),
                                        np.array([MAX_FLUID_ML_PER_H, MAX_DOSE_CHANGE, 1.0], dtype=np.float32),
                                        dtype=np.float32)
@@ -302,6 +337,7 @@ _COMMON_DOC = """
     Reynolds units, around the recovery threshold), anti-inflammatory mediator and lactate, each with
     +-20 % uniform variation; the infection then runs untreated for 6 h (+-20 %) before the first decision.
     All randomness of the episode (patient and measurement noise) is drawn from ``self.np_random`` at reset.
+    ``patient="reference"``: published parameters and the tier's nominal initial state.
 
     ## Episode End
     Termination: death, Reynolds damage D >= 10 (organ failure; the model's death states sit at D ~17).
@@ -312,12 +348,14 @@ _COMMON_DOC = """
     ``urine_ml_per_kg_h`` (true, last hour) and ``urine_measured_ml_per_kg_h``, ``sofa`` (0-12) with
     ``sofa_cardiovascular``, ``sofa_renal``, ``sofa_metabolic`` (0-4 each), ``volume_l`` (intravascular
     excess), ``interstitial_fluid_l``, ``fluid_total_l``, ``norepinephrine_ug_per_kg_min``,
-    ``hours_on_vasopressor``, ``pathogen``, ``damage`` (Reynolds units), ``antibiotics_given``,
+    ``hours_on_vasopressor``, ``peak_norepinephrine_ug_per_kg_min``, ``hours_map_at_least_65`` (h),
+    ``pathogen``, ``damage`` (Reynolds units), ``antibiotics_given``,
     ``antibiotic_hour`` (-1 = not given), ``outcome`` (in_progress / survived / died), ``death_hour`` (-1 alive).
 
     ## Arguments
-    ``gym.make(ID, tier="easy" | "medium" | "hard")`` (default medium; the IDs ``...Easy-v0``,
-    ``...Medium-v0``, ``...Hard-v0`` fix the tier); ``gym.make_vec(ID, num_envs=n,
+    ``gym.make(ID, tier="easy" | "medium" | "hard", patient="cohort" | "reference")`` (default medium;
+    the IDs ``...Easy-v0``, ``...Medium-v0``, ``...Hard-v0`` fix the tier; ``patient="reference"`` uses
+    the published parameters without initial variation); ``gym.make_vec(ID, num_envs=n,
     vectorization_mode="vector_entry_point")`` for the native batched version.
 """
 
