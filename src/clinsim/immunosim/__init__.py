@@ -1,5 +1,6 @@
 """ImmunoSim: cancer immunotherapy decision environments."""
 
+from clinsim.immunosim.cart import CARTCellEnv, CARTCellVectorEnv
 from clinsim.immunosim.checkpoint import (
     CheckpointInhibitorEnv,
     CheckpointInhibitorVectorEnv,
@@ -10,4 +11,5 @@ from clinsim.immunosim.checkpoint import (
 ENVIRONMENTS = (
     (CheckpointInhibitorEnv, CheckpointInhibitorVectorEnv),
     (CombinationTherapyEnv, CombinationTherapyVectorEnv),
+    (CARTCellEnv, CARTCellVectorEnv),
 )
