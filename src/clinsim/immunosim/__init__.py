@@ -1,5 +1,6 @@
 """ImmunoSim: cancer immunotherapy decision environments."""
 
+from clinsim.immunosim.adaptive import AdaptiveDosingEnv, AdaptiveDosingVectorEnv
 from clinsim.immunosim.cart import CARTCellEnv, CARTCellVectorEnv
 from clinsim.immunosim.checkpoint import (
     CheckpointInhibitorEnv,
@@ -12,4 +13,5 @@ ENVIRONMENTS = (
     (CheckpointInhibitorEnv, CheckpointInhibitorVectorEnv),
     (CombinationTherapyEnv, CombinationTherapyVectorEnv),
     (CARTCellEnv, CARTCellVectorEnv),
+    (AdaptiveDosingEnv, AdaptiveDosingVectorEnv),
 )
