@@ -237,8 +237,8 @@ class CARTCellEnv(TaskEnv):
     |---|---|
     | 0 | none |
     | 1 | low, 2e5 |
-    | 2 | standard, 1e6 (ZUMA-1's single 2e6 cells/kg infusion) |
-    | 3 | high, 4e6 |
+    | 2 | standard, 1.5e6 (Barros Fig. 4a clearing dose; plays ZUMA-1's 2e6 cells/kg) |
+    | 3 | high, 5e6 |
 
     ## Observation Space
     ``Box(0, 2, (6,), float32)``, clipped to the box:
@@ -259,19 +259,24 @@ class CARTCellEnv(TaskEnv):
 
     ## Rewards (per day; paper eq. 1 with a survival term)
     ``+0.2`` alive, ``-2 * delta log10(tumour cells)``, ``-[0, 0.2, 1, 5, 15]`` per day at CRS grade 0-4,
-    ``-2`` per 1e6 cells infused. Terminal: ``-50`` on escape; ``+100`` on elimination plus the daily
-    alive bonus of the remaining days.
+    ``-2`` per 1e6 cells infused, ``+100`` once on the day the tumour becomes extinct (< 1 cell, then 0).
+    Death (escape or fatal CRS): ``-50`` and the remaining days' alive bonus is lost; a fatal CRS also
+    takes back the shrinkage credit and any elimination bonus already paid.
 
     ## Episode End
-    Termination: escape (tumour >= 1e9 cells) or elimination (< 1 cell). Truncation: 90 daily decisions
-    through the registration's ``TimeLimit``. CRS never ends an episode.
+    Termination: escape (tumour >= 1e9 cells) or death from grade-4 CRS (probability 0.15 per day at
+    grade 4, drawn from the patient's pre-drawn uniforms). Elimination does not end the episode (CRS
+    and its management play out). Truncation: 90 daily decisions through the registration's
+    ``TimeLimit``. Clinical constraints: the product is one lot of 1e7 cells (infusions beyond it are
+    withheld) and no infusion is given while CRS is grade >= 3 (``dose_withheld`` in the info).
 
     ## Info
     ``patient``, ``day``, ``tumour_cells``, ``baseline_tumour_cells``, ``effector_cart_cells``,
     ``memory_cart_cells`` (cells), ``cytokine_pg_per_ml`` (pg/mL), ``crs_grade`` and ``max_crs_grade``
     (0-4, ASTCT reading in ``ASTCT_GRADE``), ``on_tocilizumab``, ``on_corticosteroids``, ``steroid_days``,
     ``dose_cells``, ``cumulative_dose_cells`` (cells), ``dose_withheld``, ``recist`` (CR/PR/SD/PD on
-    diameter ~ cells^(1/3)), ``outcome`` (controlled/escaped/eliminated).
+    diameter ~ cells^(1/3)), ``outcome`` (controlled: alive, below baseline; progressing: alive, at or above
+    baseline; escaped; eliminated; died_of_crs).
 
     ## Arguments
     ``gym.make("immunosim/CARTCell-v0", patient="cohort" | "reference")``; ``gym.make_vec(...,
