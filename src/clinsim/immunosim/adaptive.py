@@ -34,11 +34,13 @@ FIRST_SCAN_VISIT = 4
 SCAN_INTERVAL_VISITS = 4
 CONFIRM_INTERVAL_VISITS = 2
 SCAN_NOISE_SD = 0.05  # log-scale SD of a sum-of-diameters measurement (RECIST inter-reader variability)
+SCAN_REFERENCE_DIAMETER = float(np.cbrt(LETHAL_TUMOUR_CELLS))  # lesion of the lethal tumour burden
 PR_RATIO = 0.7  # RECIST 1.1: >= 30 % decrease from baseline
 PD_RATIO = 1.2  # RECIST 1.1: >= 20 % increase from nadir
 ICPD_FURTHER_RATIO = 1.05  # iRECIST: further increase (>= 5 mm, ~5 % of the sum) confirms progression
 CR_DIAMETER_RATIO = 0.1  # lesion below ~10 % of its baseline diameter: not measurable (complete response)
 IRECIST = ("none", "iCR", "iPR", "iSD", "iUPD", "iCPD")
+RECIST_OF_IRECIST = np.array(["NE", "CR", "PR", "SD", "PD", "PD"])  # RECIST 1.1 reading of the same scan
 NONE, ICR, IPR, ISD, IUPD, ICPD = range(6)
 
 # Reward per visit (paper eq. 1 with a survival term; weights as CheckpointInhibitor-v0 per week).
@@ -238,8 +240,8 @@ class AdaptiveDosingTask(Task):
     # ------------------------------------------------------------------ views
     def observe(self, state: State) -> np.ndarray:
         cols = [
+            state["last_scan"] / SCAN_REFERENCE_DIAMETER,
             state["last_scan"] / state["baseline_scan"] / 2.0,
-            state["last_scan"] / state["nadir_scan"] / 2.0,
             state["irecist"] / 5.0,
             state["level"] / 3.0,
             state["tox_grade"] / 4.0,
@@ -264,6 +266,7 @@ class AdaptiveDosingTask(Task):
             "baseline_tumour_cells": state["baseline_cells"],
             "lesion_diameter_ratio": np.cbrt((tumour + y[:, am.INFILTRATE]) / state["baseline_cells"]),
             "scan_sum_ratio": state["last_scan"] / state["baseline_scan"],
+            "recist": RECIST_OF_IRECIST[state["irecist"]],
             "irecist": np.asarray(IRECIST)[state["irecist"]],
             "nivolumab_mg_per_l": y[:, am.NIVO_CENTRAL_MG] / p[:, mdl.NIVO_VC],
             "dose_level_mg_per_kg": DOSE_LEVELS_MG_PER_KG[state["level"]],
@@ -315,8 +318,8 @@ class AdaptiveDosingEnv(TaskEnv):
 
     | index | observation | unit / normalisation |
     |---|---|---|
-    | 0 | last scan sum of diameters vs baseline scan | ratio / 2 |
-    | 1 | last scan vs nadir scan | ratio / 2 |
+    | 0 | last scan sum of diameters (at reset: the baseline scan) | (cells)^(1/3) / (4e8)^(1/3) |
+    | 1 | last scan vs baseline scan | ratio / 2 |
     | 2 | iRECIST category of the last scan | index in (none, iCR, iPR, iSD, iUPD, iCPD) / 5 |
     | 3 | current dose level | level (0, 1, 3, 10 mg/kg -> 0-3) / 3 |
     | 4 | active irAE grade | grade / 4 |
@@ -345,7 +348,8 @@ class AdaptiveDosingEnv(TaskEnv):
     ``dose_mg_per_kg``, ``cumulative_nivolumab_mg_per_kg``, ``dose_withheld``, ``toxicity_grade``,
     ``on_corticosteroids``, ``treatment_discontinued``, ``pseudo_progression`` / ``true_progression`` (an
     iUPD scan while the true tumour diameter was below / at least 1.2x its nadir), ``first_iupd_day``,
-    ``butner_alpha_per_day``, ``butner_lambda``, ``butner_mu``, ``outcome``
+    ``butner_alpha_per_day``, ``butner_lambda``, ``butner_mu``, ``recist`` (RECIST 1.1 reading of the last
+    scan: NE/CR/PR/SD/PD, PD unconfirmed), ``outcome``
     (controlled/escaped/eliminated/progressing).
 
     ## Arguments
