@@ -130,6 +130,9 @@ class CARTCellTask(Task):
             np.maximum(y, 0.0, out=y)
             np.maximum(peak, y[:, cm.CYTOKINE], out=peak)
 
+        # fewer than one CAR-T cell in all compartments: the graft is lost (and stops setting the step)
+        lost = y[:, [cm.INJECTED, cm.EFFECTOR, cm.MEMORY]].sum(axis=1) < 1.0
+        y[lost, cm.INJECTED:cm.MEMORY + 1] = 0.0
         tumour = y[:, cm.TUMOUR]
         eliminated = tumour < ELIMINATED_TUMOUR_CELLS
         y[:, cm.TUMOUR] = np.where(eliminated, 0.0, tumour)

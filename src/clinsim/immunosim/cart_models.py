@@ -114,11 +114,13 @@ def cart_rhs(y, u, p, dy):  # pragma: no cover - compiled
 def stiffness(y: np.ndarray, p: np.ndarray) -> np.ndarray:
     """Upper bound (1/day) on the fastest local rate of each patient over the coming day.
 
-    Tumour can grow by at most exp(r) per day and effectors by at most the injected pool, so the bound
-    taken at the start of a decision step holds over it. Used to pick each patient's RK4 step.
+    The tumour grows by at most exp(r) per day and the CAR-T pool I + C_T + C_M by at most
+    exp(max(phi - rho + eps, 0)) per day, so the bound taken at the start of a step of up to one day
+    holds over it. Used to pick each patient's RK4 step.
     """
     t_max = y[:, TUMOUR] * np.exp(p[:, R])
-    c_max = y[:, EFFECTOR] + y[:, INJECTED] + y[:, MEMORY]
+    pool_growth = np.exp(np.maximum(p[:, PHI] - p[:, RHO] + p[:, EPS], 0.0))
+    c_max = (y[:, EFFECTOR] + y[:, INJECTED] + y[:, MEMORY]) * pool_growth
     has_cart = c_max > 0
     rates = np.stack([
         p[:, K_ACT] * (y[:, INJECTED] > 0),
