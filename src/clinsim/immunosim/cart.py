@@ -233,6 +233,15 @@ class CARTCellEnv(TaskEnv):
     infusion while CRS is grade >= 3. Too little product lets the tumour escape, too much (or too much at
     once on a large tumour) gives severe CRS; fractionated infusions lower the CRS peak.
 
+    CRS grade (worst of four 6-hourly cytokine checks per day) and its ASTCT reading (Lee et al. 2019):
+
+    | grade | cytokine (pg/mL) | ASTCT | management here |
+    |---|---|---|---|
+    | 1 | 50-200 | fever >= 38 C | supportive |
+    | 2 | 200-500 | hypotension without vasopressors and/or low-flow oxygen | tocilizumab |
+    | 3 | 500-1000 | one vasopressor and/or high-flow oxygen | + dexamethasone 3 days, no infusion |
+    | 4 | >= 1000 | several vasopressors and/or positive-pressure ventilation | as 3; 15 %/day death risk |
+
     ## Action Space
     ``Discrete(4)``, an infusion at the start of each day:
 
