@@ -1,5 +1,7 @@
 """ImmunoSim: cancer immunotherapy decision environments."""
 
+from clinsim.immunosim.adaptive import AdaptiveDosingEnv, AdaptiveDosingVectorEnv
+from clinsim.immunosim.cart import CARTCellEnv, CARTCellVectorEnv
 from clinsim.immunosim.checkpoint import (
     CheckpointInhibitorEnv,
     CheckpointInhibitorVectorEnv,
@@ -10,4 +12,6 @@ from clinsim.immunosim.checkpoint import (
 ENVIRONMENTS = (
     (CheckpointInhibitorEnv, CheckpointInhibitorVectorEnv),
     (CombinationTherapyEnv, CombinationTherapyVectorEnv),
+    (CARTCellEnv, CARTCellVectorEnv),
+    (AdaptiveDosingEnv, AdaptiveDosingVectorEnv),
 )

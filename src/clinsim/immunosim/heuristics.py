@@ -1,9 +1,10 @@
-"""Clinical-protocol policies for the checkpoint-inhibitor environments (act on batched observations)."""
+"""Clinical-protocol policies for the ImmunoSim environments (act on batched observations)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from clinsim.immunosim import adaptive, cart
 from clinsim.immunosim.checkpoint import HORIZON_WEEKS
 
 
@@ -26,7 +27,22 @@ def checkmate067(obs: np.ndarray) -> np.ndarray:
     return np.stack([nivo, ipi], axis=1)
 
 
+def zuma1(obs: np.ndarray) -> np.ndarray:
+    """ZUMA-1 (axicabtagene ciloleucel): one standard infusion on day 0, then monitor (no re-dosing)."""
+    day = np.rint(obs[:, -1] * cart.HORIZON_DAYS).astype(np.int64)
+    return np.where(day == 0, 2, 0)
+
+
+def irecist_guided(obs: np.ndarray) -> np.ndarray:
+    """Continue the label regimen (3 mg/kg q2w) through unconfirmed progression (iUPD); stop (holiday)
+    only once progression is confirmed at the next scan (iCPD), as iRECIST advises."""
+    category = np.rint(obs[:, 2] * 5).astype(np.int64)
+    return np.where(category == adaptive.ICPD, adaptive.HOLIDAY, adaptive.CONTINUE)
+
+
 HEURISTICS = {
     "immunosim/CheckpointInhibitor-v0": nivolumab_q2w,
     "immunosim/CombinationTherapy-v0": checkmate067,
+    "immunosim/CARTCell-v0": zuma1,
+    "immunosim/AdaptiveDosing-v0": irecist_guided,
 }

@@ -1,0 +1,90 @@
+"""Outcome tables for CARTCell-v0 and AdaptiveDosing-v0 (docs/immunosim-cart-adaptive.md).
+
+Run: ``PYTHONPATH=src python benchmarks/immunosim_cart_adaptive.py [n_patients]`` (default 200, seed 0).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import gymnasium as gym
+import numpy as np
+
+import clinsim  # noqa: F401
+from clinsim.core.evaluation import constant_policy, evaluate_cohort, random_policy
+from clinsim.immunosim import adaptive as ad
+from clinsim.immunosim import cart
+from clinsim.immunosim.heuristics import HEURISTICS
+
+
+def _day(obs):
+    return np.rint(obs[:, -1] * cart.HORIZON_DAYS).astype(np.int64)
+
+
+def cart_policies():
+    return {
+        "protocol (ZUMA-1: standard on day 0)": HEURISTICS["immunosim/CARTCell-v0"],
+        "random": random_policy(gym.spaces.Discrete(4), seed=0),
+        "none": constant_policy(0),
+        "max (high every day)": constant_policy(3),
+        "low once (day 0)": lambda o: np.where(_day(o) == 0, 1, 0),
+        "high once (day 0)": lambda o: np.where(_day(o) == 0, 3, 0),
+        "fractionated (low, low, standard on days 0-2)": lambda o: np.where(
+            _day(o) <= 1, 1, np.where(_day(o) == 2, 2, 0)),
+    }
+
+
+def adaptive_policies():
+    def cat(o):
+        return np.rint(o[:, 2] * 5).astype(np.int64)
+
+    def level(o):
+        return np.rint(o[:, 3] * 3).astype(np.int64)
+
+    return {
+        "protocol (iRECIST-guided)": HEURISTICS["immunosim/AdaptiveDosing-v0"],
+        "random": random_policy(gym.spaces.Discrete(4), seed=0),
+        "none (holiday throughout)": constant_policy(ad.HOLIDAY),
+        "max (escalate to 10 mg/kg)": constant_policy(ad.ESCALATE),
+        "stop at first progression (RECIST only)": lambda o: np.where(cat(o) >= ad.IUPD, ad.HOLIDAY, ad.CONTINUE),
+        "never stop, reduce after response": lambda o: np.where(
+            ((cat(o) == ad.ICR) | (cat(o) == ad.IPR)) & (level(o) > 1), ad.REDUCE, ad.CONTINUE),
+    }
+
+
+def cart_table(n):
+    rows = ["| policy | return (mean ± sd) | eliminated | controlled | progressing | escaped | died of CRS | "
+            "CRS any grade | CRS grade >= 3 | CRS grade 4 | mean cells infused |", "|---" * 11 + "|"]
+    for name, pol in cart_policies().items():
+        r = evaluate_cohort("immunosim/CARTCell-v0", pol, n, seed=0)
+        g = r.final_info["max_crs_grade"]
+        rows.append(
+            f"| {name} | {r.returns.mean():.1f} ± {r.returns.std():.1f} | {r.rate('outcome', 'eliminated'):.0%} | "
+            f"{r.rate('outcome', 'controlled'):.0%} | {r.rate('outcome', 'progressing'):.0%} | "
+            f"{r.rate('outcome', 'escaped'):.0%} | {r.rate('outcome', 'died_of_crs'):.0%} | {np.mean(g >= 1):.0%} | "
+            f"{np.mean(g >= 3):.0%} | {np.mean(g >= 4):.0%} | {r.final_info['cumulative_dose_cells'].mean():.2g} |")
+    return "\n".join(rows)
+
+
+def adaptive_table(n):
+    results = {name: evaluate_cohort("immunosim/AdaptiveDosing-v0", pol, n, seed=0)
+               for name, pol in adaptive_policies().items()}
+    pp = results["protocol (iRECIST-guided)"].final_info["pseudo_progression"]
+    rows = ["| policy | return (mean ± sd) | controlled | progressing | escaped | eliminated | pseudo-progression "
+            "seen | final iCPD | mean mg/kg | return on the protocol's pseudo-progressors | escaped among them |",
+            "|---" * 11 + "|"]
+    for name, r in results.items():
+        fi = r.final_info
+        rows.append(
+            f"| {name} | {r.returns.mean():.1f} ± {r.returns.std():.1f} | {r.rate('outcome', 'controlled'):.0%} | "
+            f"{r.rate('outcome', 'progressing'):.0%} | {r.rate('outcome', 'escaped'):.0%} | "
+            f"{r.rate('outcome', 'eliminated'):.0%} | {fi['pseudo_progression'].mean():.0%} | "
+            f"{np.mean(fi['irecist'] == 'iCPD'):.0%} | {fi['cumulative_nivolumab_mg_per_kg'].mean():.0f} | "
+            f"{r.returns[pp].mean():.1f} | {np.mean(fi['outcome'][pp] == 'escaped'):.0%} |")
+    return "\n".join(rows) + f"\n\nPseudo-progressors under the protocol: {pp.sum()} of {n}."
+
+
+if __name__ == "__main__":
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    print(f"### CARTCell-v0 ({n} patients, seed 0)\n\n{cart_table(n)}\n")
+    print(f"### AdaptiveDosing-v0 ({n} patients, seed 0)\n\n{adaptive_table(n)}")

@@ -1,0 +1,304 @@
+"""CARTCell-v0: daily CAR-T infusion decisions over 90 days on CARTmath dynamics with CRS."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+from gymnasium import spaces
+
+from clinsim.core.env import TaskEnv, TaskVectorEnv
+from clinsim.core.task import State, Task
+from clinsim.immunosim import cart_models as cm
+from clinsim.immunosim.checkpoint import RECIST, recist_category
+
+DAYS_PER_STEP = 1.0
+HORIZON_DAYS = 90
+# Doses in model cells (the xenograft scale of the HDLM-2 fit, where 1.5e6 cells clear an established
+# tumour and 0.2e6 do not; Barros 2021 Fig. 4). "standard" plays the role of ZUMA-1's 2e6 cells/kg.
+DOSE_LEVELS_CELLS = np.array([0.0, 2.0e5, 1.5e6, 5.0e6])  # none / low / standard / high
+# A manufactured CAR-T product is one lot: infusions beyond it are not available (dose withheld).
+PRODUCT_LOT_CELLS = 1.0e7  # two high doses
+LETHAL_TUMOUR_CELLS = 1.0e9  # ~20-200x the presentation burden; reached untreated in 40-90 days
+ELIMINATED_TUMOUR_CELLS = 1.0  # below one cell the tumour is extinct (set to 0: no regrowth from fractions)
+PRESENTATION_CELLS = (5.0e6, 5.0e7)  # log-uniform; Barros 2021: 2e6 cells grow to ~2e7 by day 42
+
+# CRS grade from the aggregate cytokine (paper eq. 10 thresholds, pg/mL) and its ASTCT reading.
+CRS_THRESHOLDS_PG_PER_ML = np.array([50.0, 200.0, 500.0, 1000.0])
+CRS_CHECKS_PER_DAY = 4  # cytokine checked every 6 h; the day's grade is the worst check
+ASTCT_GRADE = (
+    "none",
+    "grade 1: fever >= 38 C",
+    "grade 2: fever with hypotension not needing vasopressors and/or low-flow oxygen",
+    "grade 3: fever with hypotension needing one vasopressor and/or high-flow oxygen",
+    "grade 4: fever with hypotension needing several vasopressors and/or positive-pressure ventilation",
+)
+# CRS management (ASTCT/Lee 2019 consensus, simplified): tocilizumab from grade 2, dexamethasone from
+# grade 3 (3-day course), and no further CAR-T infusion while CRS is grade >= 3.
+TOCILIZUMAB_FROM_GRADE = 2
+STEROID_FROM_GRADE = 3
+STEROID_DAYS = 3
+HOLD_INFUSION_FROM_GRADE = 3
+# Grade-4 CRS can be fatal (ZUMA-1: 2 of 101 patients died of CRS/HLH; Neelapu 2017). Daily death
+# probability at grade 4, drawn from pre-drawn uniforms.
+CRS_DEATH_PROBABILITY_PER_GRADE4_DAY = 0.15
+
+# Reward (paper eq. 1 structure, per day).
+# CORRECTION: in the published package any infusion gives grade-4 CRS on day 1 and ending the episode
+# there (-60) beats surviving. Here CRS never ends an episode: it costs a daily penalty by grade and
+# triggers tocilizumab/steroids (steroids dampen CAR-T expansion). Every day alive earns ALIVE_BONUS,
+# so an early escape or death forfeits the remaining days on top of DEATH_PENALTY, and death also takes
+# back the tumour-shrinkage credit and any elimination bonus already paid (so it never pays better).
+ALIVE_BONUS = 0.2
+TUMOUR_LOG10_WEIGHT = 2.0
+CRS_PENALTY = np.array([0.0, 0.2, 1.0, 5.0, 15.0])  # per day at CRS grade 0-4
+DOSE_COST_PER_1E6_CELLS = 2.0
+DEATH_PENALTY = -50.0  # escape or fatal CRS
+ELIMINATION_BONUS = 100.0  # paid once, on the day the tumour becomes extinct
+
+OUTCOMES = ("controlled", "progressing", "escaped", "eliminated", "died_of_crs")
+TUMOUR_CONTROL = ("controlled", "eliminated")
+
+
+def crs_grade(cytokine_pg_per_ml: np.ndarray) -> np.ndarray:
+    """Model CRS grade 0-4 from the aggregate cytokine (thresholds 50/200/500/1000 pg/mL)."""
+    return np.searchsorted(CRS_THRESHOLDS_PG_PER_ML, cytokine_pg_per_ml, side="right")
+
+
+class CARTCellTask(Task):
+    env_id: ClassVar[str] = "immunosim/CARTCell-v0"
+    horizon: ClassVar[int] = HORIZON_DAYS
+    step_unit: ClassVar[str] = "day"
+    patients: ClassVar[tuple[str, ...]] = ("cohort", "reference")
+
+    def __init__(self, patient: str = "cohort") -> None:
+        if patient not in self.patients:
+            raise ValueError(f"{self.env_id}: unknown patient {patient!r}; valid: {', '.join(self.patients)}")
+        self.patient = patient
+        self.action_space = spaces.Discrete(4)
+        self.observation_space = spaces.Box(0.0, 2.0, shape=(6,), dtype=np.float32)
+
+    def sample_patient(self, rng: np.random.Generator) -> State:
+        if self.patient == "reference":
+            params = cm.CART_PARAMETERS.defaults.copy()
+            tumour = 2.0e7
+            patient_id = -1
+        else:
+            params = cm.CART_PARAMETERS.sample(rng)
+            tumour = 10 ** rng.uniform(*np.log10(PRESENTATION_CELLS))
+            patient_id = int(rng.integers(0, 2**31 - 1))
+        y = np.array([0.0, 0.0, 0.0, tumour, params[cm.BASELINE_L]])
+        return {
+            "y": y,
+            "params": params,
+            "day": np.array(0),
+            "baseline_cells": np.array(tumour),
+            "nadir_cells": np.array(tumour),
+            "crs_grade": np.array(0),
+            "max_crs_grade": np.array(0),
+            "steroid_days": np.array(0),
+            "steroid_days_total": np.array(0),
+            "tocilizumab_doses": np.array(0),
+            "dose_cells": np.array(0.0),
+            "cum_dose_cells": np.array(0.0),
+            "withheld": np.array(False),
+            "dead": np.array(False),
+            "bonus_paid": np.array(0.0),
+            "u_death": rng.random(self.horizon),
+            "patient_id": np.array(patient_id),
+        }
+
+    def step(self, state: State, action: np.ndarray) -> tuple[State, np.ndarray, np.ndarray]:
+        day = state["day"]
+        if (day >= self.horizon).any():
+            raise RuntimeError(f"{self.env_id}: episode is over ({self.horizon} days); call reset()")
+        p = state["params"]
+        asked = DOSE_LEVELS_CELLS[action]
+        left = PRODUCT_LOT_CELLS - state["cum_dose_cells"]
+        allowed = (state["crs_grade"] < HOLD_INFUSION_FROM_GRADE) & (asked <= left + 1.0)
+        dose = np.where(allowed, asked, 0.0)
+        withheld = ~allowed & (asked > 0)
+
+        y = state["y"].copy()
+        y[:, cm.INJECTED] += dose
+        toci = state["crs_grade"] >= TOCILIZUMAB_FROM_GRADE
+        steroid = state["steroid_days"] > 0
+        u = np.stack([toci, steroid], axis=1).astype(np.float64)
+        peak = y[:, cm.CYTOKINE].copy()
+        for _ in range(CRS_CHECKS_PER_DAY):  # CRS is graded by the worst status of the day
+            cm.CARTModel.advance(y, u, p, DAYS_PER_STEP / CRS_CHECKS_PER_DAY)
+            np.maximum(y, 0.0, out=y)
+            np.maximum(peak, y[:, cm.CYTOKINE], out=peak)
+
+        # fewer than one CAR-T cell in all compartments: the graft is lost (and stops setting the step)
+        lost = y[:, [cm.INJECTED, cm.EFFECTOR, cm.MEMORY]].sum(axis=1) < 1.0
+        y[lost, cm.INJECTED:cm.MEMORY + 1] = 0.0
+        tumour = y[:, cm.TUMOUR]
+        eliminated = tumour < ELIMINATED_TUMOUR_CELLS
+        y[:, cm.TUMOUR] = np.where(eliminated, 0.0, tumour)
+        tumour = y[:, cm.TUMOUR]
+        grade = crs_grade(peak)
+        steroid_days = np.maximum(state["steroid_days"] - 1, 0)
+        steroid_days = np.where(grade >= STEROID_FROM_GRADE, STEROID_DAYS, steroid_days)
+
+        rows = np.arange(len(day))
+        died = (grade >= 4) & (state["u_death"][rows, day] < CRS_DEATH_PROBABILITY_PER_GRADE4_DAY)
+        escaped = (tumour >= LETHAL_TUMOUR_CELLS) & ~died
+        terminated = escaped | died
+        newly_eliminated = eliminated & (state["y"][:, cm.TUMOUR] > 0) & ~died
+        bonus = np.where(newly_eliminated, ELIMINATION_BONUS, 0.0)
+        log_change = np.log10(tumour + 1.0) - np.log10(state["y"][:, cm.TUMOUR] + 1.0)
+        credit = np.log10(state["baseline_cells"] + 1.0) - np.log10(tumour + 1.0)  # shrinkage credit so far
+        reward = (
+            ALIVE_BONUS * ~terminated
+            - TUMOUR_LOG10_WEIGHT * log_change
+            - CRS_PENALTY[grade]
+            - DOSE_COST_PER_1E6_CELLS * dose / 1.0e6
+            + bonus
+            + np.where(terminated, DEATH_PENALTY, 0.0)
+            - np.where(died, TUMOUR_LOG10_WEIGHT * np.maximum(credit, 0.0) + state["bonus_paid"], 0.0)
+        )
+        next_day = day + 1
+        new = dict(state)
+        new.update(
+            y=y,
+            day=next_day,
+            nadir_cells=np.minimum(state["nadir_cells"], tumour),
+            crs_grade=grade,
+            max_crs_grade=np.maximum(state["max_crs_grade"], grade),
+            steroid_days=steroid_days,
+            steroid_days_total=state["steroid_days_total"] + steroid,
+            tocilizumab_doses=state["tocilizumab_doses"] + toci,
+            dose_cells=dose,
+            cum_dose_cells=state["cum_dose_cells"] + dose,
+            withheld=withheld,
+            dead=died,
+            bonus_paid=state["bonus_paid"] + bonus,
+        )
+        return new, reward, terminated
+
+    def observe(self, state: State) -> np.ndarray:
+        y = state["y"]
+        cols = [
+            np.log10(y[:, cm.TUMOUR] + 1.0) / 10.0,
+            np.log10(y[:, cm.EFFECTOR] + y[:, cm.INJECTED] + 1.0) / 10.0,
+            np.log10(y[:, cm.MEMORY] + 1.0) / 10.0,
+            np.log1p(y[:, cm.CYTOKINE] / CRS_THRESHOLDS_PG_PER_ML[0]) / np.log1p(20.0),
+            np.log10(1.0 + state["cum_dose_cells"] / 1.0e5) / 3.0,
+            state["day"] / self.horizon,
+        ]
+        return np.clip(np.stack(cols, axis=1), 0.0, 2.0).astype(np.float32)
+
+    def info(self, state: State) -> dict[str, np.ndarray]:
+        y = state["y"]
+        tumour = y[:, cm.TUMOUR]
+        outcome = np.where(tumour < state["baseline_cells"], 0, 1)
+        outcome = np.where(tumour <= 0.0, 3, outcome)
+        outcome = np.where(tumour >= LETHAL_TUMOUR_CELLS, 2, outcome)
+        outcome = np.where(state["dead"], 4, outcome)
+        recist = recist_category(tumour, state["baseline_cells"], np.maximum(state["nadir_cells"], 1.0))
+        patient = np.where(state["patient_id"] < 0, "reference",
+                           np.char.add("cohort-", state["patient_id"].astype(str)))
+        return {
+            "patient": patient,
+            "day": state["day"] * DAYS_PER_STEP,
+            "tumour_cells": tumour,
+            "baseline_tumour_cells": state["baseline_cells"],
+            "effector_cart_cells": y[:, cm.EFFECTOR] + y[:, cm.INJECTED],
+            "memory_cart_cells": y[:, cm.MEMORY],
+            "cytokine_pg_per_ml": y[:, cm.CYTOKINE],
+            "crs_grade": state["crs_grade"],
+            "max_crs_grade": state["max_crs_grade"],
+            "on_tocilizumab": state["crs_grade"] >= TOCILIZUMAB_FROM_GRADE,
+            "on_corticosteroids": state["steroid_days"] > 0,
+            "steroid_days": state["steroid_days_total"],
+            "dose_cells": state["dose_cells"],
+            "cumulative_dose_cells": state["cum_dose_cells"],
+            "dose_withheld": state["withheld"],
+            "recist": np.asarray(RECIST)[recist],
+            "outcome": np.asarray(OUTCOMES)[outcome],
+        }
+
+
+class CARTCellEnv(TaskEnv):
+    """CAR-T cell infusion dosing with cytokine release syndrome (CRS) on CARTmath dynamics.
+
+    ## Description
+    Effector (C_T) and memory (C_M) CAR-T cells and tumour cells (T) follow CARTmath (Barros et al. 2021,
+    published HDLM-2 fit): effectors kill tumour and are exhausted by it, form long-lived memory, and
+    memory cells turn back into effectors on meeting tumour antigen. Infused cells enter a pre-activation
+    compartment (activation ~1 day, paper eq. 6). An aggregate cytokine L (paper eq. 10,
+    dL/dt = kappa C_T T - delta_L L) measures cytokine release syndrome. CRS is managed as in clinic:
+    tocilizumab from grade 2, dexamethasone from grade 3 (which also dampens CAR-T expansion), and no
+    infusion while CRS is grade >= 3. Too little product lets the tumour escape, too much (or too much at
+    once on a large tumour) gives severe CRS; fractionated infusions lower the CRS peak.
+
+    CRS grade (worst of four 6-hourly cytokine checks per day) and its ASTCT reading (Lee et al. 2019):
+
+    | grade | cytokine (pg/mL) | ASTCT | management here |
+    |---|---|---|---|
+    | 1 | 50-200 | fever >= 38 C | supportive |
+    | 2 | 200-500 | hypotension without vasopressors and/or low-flow oxygen | tocilizumab |
+    | 3 | 500-1000 | one vasopressor and/or high-flow oxygen | + dexamethasone 3 days, no infusion |
+    | 4 | >= 1000 | several vasopressors and/or positive-pressure ventilation | as 3; 15 %/day death risk |
+
+    ## Action Space
+    ``Discrete(4)``, an infusion at the start of each day:
+
+    | action | CAR-T dose (model cells) |
+    |---|---|
+    | 0 | none |
+    | 1 | low, 2e5 |
+    | 2 | standard, 1.5e6 (Barros Fig. 4a clearing dose; plays ZUMA-1's 2e6 cells/kg) |
+    | 3 | high, 5e6 |
+
+    ## Observation Space
+    ``Box(0, 2, (6,), float32)``, clipped to the box:
+
+    | index | observation | unit / normalisation |
+    |---|---|---|
+    | 0 | tumour burden | log10(cells + 1) / 10 |
+    | 1 | circulating effector CAR-T (incl. not yet activated) | log10(cells + 1) / 10 |
+    | 2 | memory CAR-T | log10(cells + 1) / 10 |
+    | 3 | CRS cytokine | log(1 + L / 50 pg/mL) / log(21) |
+    | 4 | cumulative CAR-T dose | log10(1 + cells / 1e5) / 3 |
+    | 5 | time | day / 90 |
+
+    ## Starting State
+    ``patient="cohort"`` (default) draws a virtual patient from ``self.np_random``: alpha, r, gamma and
+    kappa log-normal around their values (CVs in the parameter table), tumour burden log-uniform in
+    5e6-5e7 cells, no CAR-T, cytokine at baseline. ``patient="reference"``: published values, 2e7 cells.
+
+    ## Rewards (per day; paper eq. 1 with a survival term)
+    ``+0.2`` alive, ``-2 * delta log10(tumour cells)``, ``-[0, 0.2, 1, 5, 15]`` per day at CRS grade 0-4,
+    ``-2`` per 1e6 cells infused, ``+100`` once on the day the tumour becomes extinct (< 1 cell, then 0).
+    Death (escape or fatal CRS): ``-50`` and the remaining days' alive bonus is lost; a fatal CRS also
+    takes back the shrinkage credit and any elimination bonus already paid.
+
+    ## Episode End
+    Termination: escape (tumour >= 1e9 cells) or death from grade-4 CRS (probability 0.15 per day at
+    grade 4, drawn from the patient's pre-drawn uniforms). Elimination does not end the episode (CRS
+    and its management play out). Truncation: 90 daily decisions through the registration's
+    ``TimeLimit``. Clinical constraints: the product is one lot of 1e7 cells (infusions beyond it are
+    withheld) and no infusion is given while CRS is grade >= 3 (``dose_withheld`` in the info).
+
+    ## Info
+    ``patient``, ``day``, ``tumour_cells``, ``baseline_tumour_cells``, ``effector_cart_cells``,
+    ``memory_cart_cells`` (cells), ``cytokine_pg_per_ml`` (pg/mL), ``crs_grade`` and ``max_crs_grade``
+    (0-4, ASTCT reading in ``ASTCT_GRADE``), ``on_tocilizumab``, ``on_corticosteroids``, ``steroid_days``,
+    ``dose_cells``, ``cumulative_dose_cells`` (cells), ``dose_withheld``, ``recist`` (CR/PR/SD/PD on
+    diameter ~ cells^(1/3)), ``outcome`` (controlled: alive, below baseline; progressing: alive, at or above
+    baseline; escaped; eliminated; died_of_crs).
+
+    ## Arguments
+    ``gym.make("immunosim/CARTCell-v0", patient="cohort" | "reference")``; ``gym.make_vec(...,
+    vectorization_mode="vector_entry_point")`` for the native batched version.
+    """
+
+    task_class = CARTCellTask
+
+
+class CARTCellVectorEnv(TaskVectorEnv):
+    """Native vector version of :class:`CARTCellEnv`."""
+
+    task_class = CARTCellTask

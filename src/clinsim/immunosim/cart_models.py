@@ -1,0 +1,176 @@
+"""CAR-T cell dynamics (CARTmath, Barros et al. 2021) with a cytokine (CRS) compartment.
+
+Published CARTmath (Barros et al. 2021 Cancers 13:2941, HDLM-2 Hodgkin-lymphoma xenograft fit)::
+
+    dC_T/dt = phi C_T - rho C_T + theta T C_M - alpha T C_T      (effector CAR-T)
+    dC_M/dt = eps C_T - theta T C_M - mu C_M                     (memory CAR-T)
+    dT/dt   = r T (1 - b T) - gamma C_T T                        (tumour)
+
+Extensions (documented, see ``docs/immunosim-cart-adaptive.md``):
+
+* injected, not yet activated CAR-T ``I`` (ImmunoSim paper eq. 6): ``dI/dt = -k_act I`` feeding ``C_T``;
+  doses are boluses into ``I`` (``k_act -> inf`` recovers CARTmath's bolus into ``C_T``);
+* aggregate CRS cytokine ``L`` (paper eq. 10, Santurio et al. 2025): ``dL/dt = kappa C_T T - delta_L L``;
+* CRS management inputs: tocilizumab (blocks IL-6 signalling: lowers the cytokine drive) and
+  corticosteroids (lower the cytokine drive and add effector death, i.e. dampen CAR-T expansion).
+
+Time unit: day. Cells in model cells (xenograft scale of the published fit), cytokine in pg/mL.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from clinsim.core.integrate import rk4_batch
+from clinsim.core.model import ODEModel
+from clinsim.core.parameters import Parameter, ParameterSet
+
+BARROS_SOURCE = "Barros et al. 2021 Cancers 13:2941 (CARTmath, HDLM-2 fit)"
+RANGE_NOTE = "; range: assumed 0.5-2x of the fit"
+
+CARTMATH_HDLM2 = (
+    Parameter("phi", 0.265, "1/day", 0.1325, 0.53, BARROS_SOURCE + RANGE_NOTE, "effector CAR-T expansion rate"),
+    Parameter("rho", 0.35, "1/day", 0.175, 0.7, BARROS_SOURCE + RANGE_NOTE,
+              "effector CAR-T decline (death and contraction)"),
+    Parameter("eps", 0.15, "1/day", 0.075, 0.3, BARROS_SOURCE + RANGE_NOTE, "memory CAR-T formation from effectors"),
+    Parameter("theta", 6.0e-6, "1/(cell*day)", 3.0e-6, 1.2e-5, BARROS_SOURCE + RANGE_NOTE,
+              "memory -> effector conversion on tumour-antigen encounter"),
+    Parameter("alpha", 4.5e-8, "1/(cell*day)", 2.25e-8, 9.0e-8, BARROS_SOURCE + RANGE_NOTE,
+              "effector inhibition/exhaustion by tumour cells", cv=0.25),
+    Parameter("mu", 5.0e-3, "1/day", 2.5e-3, 1.0e-2, BARROS_SOURCE + RANGE_NOTE, "memory CAR-T death rate"),
+    Parameter("r", 0.0565, "1/day", 0.02825, 0.113, BARROS_SOURCE + RANGE_NOTE, "tumour growth rate", cv=0.2),
+    Parameter("b", 1.404e-12, "1/cell", 7.02e-13, 2.808e-12, BARROS_SOURCE + RANGE_NOTE,
+              "inverse tumour carrying capacity"),
+    Parameter("gamma", 3.716e-6, "1/(cell*day)", 1.858e-6, 7.432e-6, BARROS_SOURCE + RANGE_NOTE,
+              "tumour kill rate by effector CAR-T", cv=0.3),
+)
+
+CART_EXTENSION = (
+    # SIMPLIFICATION: the ImmunoSim paper's injected compartment I (eq. 6) with first-order activation;
+    # no loss before activation (delta_I = 0). 1/k_act = 1 day puts CRS onset at day 1-3 after infusion
+    # (ZUMA-1 median onset day 2; Neelapu et al. 2017 NEJM 377:2531).
+    Parameter("k_act", 1.0, "1/day", 0.25, 4.0, "ImmunoSim paper eq. 6; assumption calibrated to ZUMA-1 CRS onset",
+              "activation rate of infused CAR-T cells"),
+    # CRS: paper eq. (10). kappa is not published for this model; calibrated so that one standard
+    # infusion gives any-grade CRS in most patients and grade >= 3 in a minority (ZUMA-1: 93 % any
+    # grade, 13 % grade >= 3; Neelapu 2017). delta_L: cytokine falls within hours once the drive stops.
+    Parameter("kappa", 2.0e-10, "pg/(mL*cell^2)", 4.0e-11, 1.0e-9,
+              "ImmunoSim paper eq. 10; calibrated to ZUMA-1 CRS incidence", "cytokine release per CAR-T/tumour contact",
+              cv=0.6),
+    Parameter("delta_L", 4.0, "1/day", 1.0, 10.0, "assumption (circulating IL-6 half-life of a few hours)",
+              "cytokine clearance"),
+    Parameter("baseline_L", 5.0, "pg/mL", 1.0, 10.0, "normal serum IL-6 (< 7 pg/mL)", "cytokine background"),
+    # SIMPLIFICATION: tocilizumab blocks the IL-6 receptor; modelled as halving the cytokine drive of
+    # the aggregate CRS signal. It does not affect CAR-T expansion (Neelapu 2017; Lee 2019 ASTCT).
+    Parameter("e_toci", 0.5, "-", 0.0, 0.9, "assumption; Le et al. 2018 Oncologist 23:943 (tocilizumab in CRS)",
+              "fractional reduction of the cytokine drive under tocilizumab"),
+    # SIMPLIFICATION: dexamethasone suppresses cytokine production and T-cell expansion; modelled as a
+    # further cut of the cytokine drive and an extra effector death rate (clinically, high cumulative
+    # steroid doses go with shorter survival after CAR-T: Strati et al. 2021 Blood 137:3272).
+    Parameter("e_steroid", 0.6, "-", 0.0, 0.9, "assumption",
+              "fractional reduction of the cytokine drive under steroids"),
+    Parameter("k_steroid_death", 0.5, "1/day", 0.0, 2.0, "assumption; Strati et al. 2021",
+              "extra effector CAR-T death rate under corticosteroids (dampens expansion)"),
+)
+
+CART_PARAMETERS = ParameterSet("CARTmath (HDLM-2) with CRS cytokine", CARTMATH_HDLM2 + CART_EXTENSION)
+CARTMATH = ParameterSet("CARTmath (Barros 2021, HDLM-2)", CARTMATH_HDLM2)
+
+_I = {name: i for i, name in enumerate(CART_PARAMETERS.names)}
+PHI, RHO, EPS, THETA, ALPHA, MU, R, B, GAMMA = (_I[k] for k in
+                                                ("phi", "rho", "eps", "theta", "alpha", "mu", "r", "b", "gamma"))
+K_ACT, KAPPA, DELTA_L, BASELINE_L = _I["k_act"], _I["kappa"], _I["delta_L"], _I["baseline_L"]
+E_TOCI, E_STEROID, K_STEROID_DEATH = _I["e_toci"], _I["e_steroid"], _I["k_steroid_death"]
+
+# state and input indices
+INJECTED, EFFECTOR, MEMORY, TUMOUR, CYTOKINE = range(5)
+TOCILIZUMAB, STEROID = range(2)
+
+
+@nb.njit(cache=True)
+def cartmath_rhs(y, u, p, dy):  # pragma: no cover - compiled
+    """Published 3-state CARTmath: y = (C_T, C_M, T)."""
+    c, m, t = y[0], y[1], y[2]
+    dy[0] = p[PHI] * c - p[RHO] * c + p[THETA] * t * m - p[ALPHA] * t * c
+    dy[1] = p[EPS] * c - p[THETA] * t * m - p[MU] * m
+    dy[2] = p[R] * t * (1.0 - p[B] * t) - p[GAMMA] * c * t
+
+
+@nb.njit(cache=True)
+def cart_rhs(y, u, p, dy):  # pragma: no cover - compiled
+    i, c, m, t, cyt = y[INJECTED], y[EFFECTOR], y[MEMORY], y[TUMOUR], y[CYTOKINE]
+    toci, ster = u[TOCILIZUMAB], u[STEROID]
+    act = p[K_ACT] * i
+    dy[INJECTED] = -act
+    dy[EFFECTOR] = (act + (p[PHI] - p[RHO] - p[K_STEROID_DEATH] * ster) * c + p[THETA] * t * m
+                    - p[ALPHA] * t * c)
+    dy[MEMORY] = p[EPS] * c - p[THETA] * t * m - p[MU] * m
+    dy[TUMOUR] = p[R] * t * (1.0 - p[B] * t) - p[GAMMA] * c * t
+    drive = p[KAPPA] * (1.0 - p[E_TOCI] * toci) * (1.0 - p[E_STEROID] * ster) * c * t
+    dy[CYTOKINE] = drive - p[DELTA_L] * (cyt - p[BASELINE_L])
+
+
+def stiffness(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Upper bound (1/day) on the fastest local rate of each patient over the coming day.
+
+    The tumour grows by at most exp(r) per day and the CAR-T pool I + C_T + C_M by at most
+    exp(max(phi - rho + eps, 0)) per day, so the bound taken at the start of a step of up to one day
+    holds over it. Used to pick each patient's RK4 step.
+    """
+    t_max = y[:, TUMOUR] * np.exp(p[:, R])
+    pool_growth = np.exp(np.maximum(p[:, PHI] - p[:, RHO] + p[:, EPS], 0.0))
+    c_max = (y[:, EFFECTOR] + y[:, INJECTED] + y[:, MEMORY]) * pool_growth
+    has_cart = c_max > 0
+    rates = np.stack([
+        p[:, K_ACT] * (y[:, INJECTED] > 0),
+        np.where(has_cart, p[:, THETA] * t_max + p[:, MU], 0.0),
+        np.where(has_cart, p[:, ALPHA] * t_max + p[:, RHO] + p[:, K_STEROID_DEATH], 0.0),
+        p[:, GAMMA] * c_max,
+        p[:, DELTA_L],
+    ], axis=1)
+    return rates.max(axis=1)
+
+
+class CARTMathModel(ODEModel):
+    """Published CARTmath (Barros 2021): effector C_T, memory C_M, tumour T (cells, days)."""
+
+    parameters = CARTMATH
+    state_names = ("effector_cart_cells", "memory_cart_cells", "tumour_cells")
+    kernel = staticmethod(cartmath_rhs)
+
+
+class CARTModel(ODEModel):
+    """CARTmath with an activation compartment, CRS cytokine and CRS-management inputs.
+
+    States: injected CAR-T (cells), effector CAR-T (cells), memory CAR-T (cells), tumour (cells),
+    aggregate cytokine (pg/mL). Inputs: tocilizumab (0/1), corticosteroids (0/1).
+    """
+
+    parameters = CART_PARAMETERS
+    state_names = ("injected_cart_cells", "effector_cart_cells", "memory_cart_cells", "tumour_cells",
+                   "cytokine_pg_per_ml")
+    input_names = ("tocilizumab", "corticosteroids")
+    kernel = staticmethod(cart_rhs)
+
+    # Largest RK4 step (day) and the largest (step x fastest rate): both keep one-day steps within
+    # 1e-6 relative of the adaptive reference (tests/immunosim/test_cart.py).
+    MAX_DT: float = 0.02
+    MAX_RATE_DT: float = 0.25
+
+    @classmethod
+    def n_steps(cls, y: np.ndarray, p: np.ndarray, duration: float) -> np.ndarray:
+        """Per-patient RK4 step count over ``duration`` (a power of two, so patients share few groups)."""
+        need = np.maximum(duration / cls.MAX_DT, duration * stiffness(y, p) / cls.MAX_RATE_DT)
+        return (2 ** np.ceil(np.log2(np.maximum(need, 1.0)))).astype(np.int64)
+
+    @classmethod
+    def advance(cls, y: np.ndarray, u: np.ndarray, p: np.ndarray, duration: float) -> None:
+        """Advance a batch in place; each patient's step size depends only on its own state."""
+        steps = cls.n_steps(y, p, duration)
+        for n in np.unique(steps):
+            rows = np.flatnonzero(steps == n)
+            sub_y = np.ascontiguousarray(y[rows])
+            rk4_batch(cls.kernel, sub_y, np.ascontiguousarray(u[rows]), np.ascontiguousarray(p[rows]),
+                      duration / n, int(n))
+            y[rows] = sub_y

@@ -1,0 +1,179 @@
+"""AdaptiveDosing-v0: pseudo-progression in the dynamics, RECIST/iRECIST reading and the environment rules."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import clinsim  # noqa: F401 - registers the environments
+from clinsim.core.evaluation import constant_policy, evaluate_cohort, random_policy
+from clinsim.immunosim import adaptive as ad
+from clinsim.immunosim import adaptive_models as am
+from clinsim.immunosim import models as mdl
+from clinsim.immunosim.heuristics import HEURISTICS
+
+ID = "immunosim/AdaptiveDosing-v0"
+N = 200
+
+
+def _category(obs):
+    return np.rint(obs[:, 2] * 5).astype(np.int64)
+
+
+def stop_at_first_progression(obs):
+    """RECIST-only reading: holiday at the first apparent progression (iUPD), never resumed."""
+    return np.where(_category(obs) >= ad.IUPD, ad.HOLIDAY, ad.CONTINUE)
+
+
+def continue_then_reduce(obs):
+    """Never stop; drop to the next lower dose once a response (iPR/iCR) is seen."""
+    cat = _category(obs)
+    level = np.rint(obs[:, 3] * 3).astype(np.int64)
+    return np.where(((cat == ad.ICR) | (cat == ad.IPR)) & (level > 1), ad.REDUCE, ad.CONTINUE)
+
+
+@pytest.fixture(scope="module")
+def cohorts():
+    policies = {
+        "none": constant_policy(ad.HOLIDAY),
+        "protocol": HEURISTICS[ID],
+        "random": random_policy(gym.spaces.Discrete(4), seed=0),
+        "max": constant_policy(ad.ESCALATE),
+        "stop_first": stop_at_first_progression,
+        "continue_then_reduce": continue_then_reduce,
+    }
+    return {name: evaluate_cohort(ID, pol, N, seed=0) for name, pol in policies.items()}
+
+
+# ---------------------------------------------------------------------- model
+def test_shared_model_pieces_are_reused():
+    n_shared = len(mdl.CHECKPOINT_PARAMETERS)
+    np.testing.assert_array_equal(am.ADAPTIVE_PARAMETERS.defaults[:n_shared], mdl.CHECKPOINT_PARAMETERS.defaults)
+    # without infiltrate recruitment the tumour/effector/PK part equals the shared checkpoint model
+    y0 = np.array([3e5, 2e8, 225.0, 0.0, 0.0])
+    adaptive = am.AdaptiveDosingModel({"lambda_inf": 0.02}).derivatives(y0, np.array([0.0]))
+    shared = mdl.CheckpointModel().derivatives(np.array([3e5, 2e8, 225.0, 0.0, 0.0]), np.array([0.0]))
+    np.testing.assert_allclose(adaptive[:4], shared[:4])
+
+
+def test_integrator_matches_scipy_over_one_visit():
+    model = am.AdaptiveDosingModel({"lambda_inf": 3.0, "k_pd1": 1.5})
+    for y0 in ([3e5, 2e8, 225.0, 0.0, 1e8], [1e6, 5e7, 500.0, 300.0, 3e8]):
+        y = np.array([y0])
+        am.AdaptiveDosingModel.integrate(y, np.zeros((1, 1)), model.params[None], ad.DAYS_PER_STEP, ad.DT_DAYS)
+        ref = model.simulate(np.array(y0), (0.0, ad.DAYS_PER_STEP), rtol=1e-12, atol=1e-12).y[:, -1]
+        np.testing.assert_allclose(y[0], ref, rtol=1e-6)
+
+
+def _lesion_course(lambda_inf, k_pd1=0.8, treat=True, days=112):
+    model = am.AdaptiveDosingModel({"lambda_inf": lambda_inf, "k_pd1": k_pd1})
+    p = model.params
+    e0, t0 = 3e5, 2e8
+    y = np.array([[e0, t0, 0.0, 0.0, lambda_inf * p[mdl.N] * e0 * t0 / p[am.DELTA_INF]]])
+    v0 = y[0, am.T_CELLS] + y[0, am.INFILTRATE]
+    rows = []
+    for _ in range(days // 14):
+        if treat:
+            y[0, am.NIVO_CENTRAL_MG] += 3.0 * p[mdl.BODY_WEIGHT]
+        am.AdaptiveDosingModel.integrate(y, np.zeros((1, 1)), p[None], 14.0, ad.DT_DAYS)
+        rows.append((np.cbrt((y[0, am.T_CELLS] + y[0, am.INFILTRATE]) / v0), np.cbrt(y[0, am.T_CELLS] / t0)))
+    return np.array(rows)
+
+
+def test_pseudo_progression_arises_in_the_dynamics():
+    high = _lesion_course(lambda_inf=3.0)
+    # day 56 scan: lesion >= +20 % in diameter while the tumour itself is shrinking ...
+    assert high[3, 0] >= ad.PD_RATIO and high[3, 1] < 1.0
+    # ... and the treatment is working: clear shrinkage by day 112
+    assert high[7, 1] < 0.5 and high[7, 0] < 1.0
+    low = _lesion_course(lambda_inf=0.1)
+    assert low[3, 0] < ad.PD_RATIO  # little infiltration: no pseudo-progression
+
+
+def test_read_scan_recist_irecist():
+    base = np.full(6, 10.0)
+    nadir = np.array([10.0, 10.0, 10.0, 6.0, 10.0, 10.0])
+    prev = np.array([ad.NONE, ad.NONE, ad.NONE, ad.ISD, ad.IUPD, ad.IUPD])
+    upd = np.array([0.0, 0.0, 0.0, 0.0, 12.5, 12.5])
+    diam = np.array([6.9, 8.0, 0.5, 7.3, 13.2, 12.6])
+    np.testing.assert_array_equal(ad.read_scan(diam, base, nadir, prev, upd),
+                                  [ad.IPR, ad.ISD, ad.ICR, ad.IUPD, ad.ICPD, ad.IUPD])
+    assert ad.read_scan(np.array([5.0]), base[:1], nadir[:1], np.array([ad.ICPD]), upd[:1])[0] == ad.ICPD
+
+
+# ---------------------------------------------------------------------- environment API
+def test_check_env_and_vector_equals_single():
+    check_env(gym.make(ID).unwrapped, skip_render_check=True)
+    n = 4
+    vec = gym.make_vec(ID, num_envs=n, vectorization_mode="vector_entry_point")
+    obs_v, _ = vec.reset(seed=7)
+    singles = [gym.make(ID) for _ in range(n)]
+    np.testing.assert_array_equal(obs_v, np.stack([e.reset(seed=7 + i)[0] for i, e in enumerate(singles)]))
+    for a in np.random.default_rng(1).integers(0, 4, size=(ad.HORIZON_VISITS, n)):
+        obs_v, r_v, term_v, _, info_v = vec.step(a)
+        for i, env in enumerate(singles):
+            obs, r, term, _, info = env.step(a[i])
+            np.testing.assert_array_equal(obs, obs_v[i])
+            assert r == r_v[i] and term == term_v[i] and info["irecist"] == info_v["irecist"][i]
+        if term_v.any():
+            break
+
+
+def test_info_and_observation_box():
+    env = gym.make(ID)
+    obs, info = env.reset(seed=2)
+    for key in ("tumour_cells", "infiltrate_cells", "irecist", "toxicity_grade", "pseudo_progression", "outcome"):
+        assert key in info
+    for _ in range(ad.HORIZON_VISITS):
+        obs, _, term, trunc, info = env.step(1)
+        assert env.observation_space.contains(obs)
+        if term or trunc:
+            break
+
+
+# ---------------------------------------------------------------------- rules over a cohort
+def test_pseudo_progression_is_common_enough(cohorts):
+    pp = cohorts["protocol"].final_info["pseudo_progression"]
+    assert 0.04 <= pp.mean() <= 0.3  # clinic: 5-10 % under PD-1 blockade
+
+
+def test_stopping_at_first_progression_hurts_pseudo_progressors(cohorts):
+    pp = cohorts["protocol"].final_info["pseudo_progression"]
+    assert pp.sum() >= 8
+    irecist, stop = cohorts["protocol"], cohorts["stop_first"]
+    esc_irecist = np.mean(irecist.final_info["outcome"][pp] == "escaped")
+    esc_stop = np.mean(stop.final_info["outcome"][pp] == "escaped")
+    assert esc_stop > esc_irecist + 0.1
+    assert stop.returns[pp].mean() < irecist.returns[pp].mean() - 5
+
+
+def test_no_early_exit_exploit(cohorts):
+    floor = cohorts["protocol"].returns[cohorts["protocol"].final_info["outcome"] == "controlled"].min()
+    for name, res in cohorts.items():
+        out = res.final_info["outcome"]
+        escaped = out == "escaped"
+        if escaped.any():
+            assert res.returns[escaped].max() < floor, name
+            controlled = out == "controlled"
+            assert res.returns[escaped].max() < res.returns[controlled].min(), name
+
+
+def test_every_action_matters(cohorts):
+    esc = {k: r.rate("outcome", "escaped") for k, r in cohorts.items()}
+    ret = {k: r.returns.mean() for k, r in cohorts.items()}
+    assert esc["none"] > esc["protocol"] + 0.3
+    assert ret["protocol"] - ret["none"] > 30 and ret["protocol"] - ret["max"] > 5
+    dose = {k: r.final_info["cumulative_nivolumab_mg_per_kg"].mean() for k, r in cohorts.items()}
+    assert dose["max"] > 2 * dose["protocol"] > 0 == dose["none"]
+
+
+def test_protocol_beats_random_and_none(cohorts):
+    esc = {k: r.rate("outcome", "escaped") for k, r in cohorts.items()}
+    assert esc["protocol"] < esc["random"] - 0.05 and esc["protocol"] < esc["none"] - 0.3
+    assert cohorts["protocol"].returns.mean() > cohorts["random"].returns.mean() + 5
+
+
+def test_headroom(cohorts):
+    assert cohorts["continue_then_reduce"].returns.mean() > cohorts["protocol"].returns.mean() + 1
