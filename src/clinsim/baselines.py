@@ -7,8 +7,9 @@ import numpy as np
 
 from clinsim.core.evaluation import Policy, constant_policy, random_policy
 from clinsim.immunosim.heuristics import HEURISTICS as _IMMUNOSIM_HEURISTICS
+from clinsim.sepsisim.heuristics import HEURISTICS as _SEPSISIM_HEURISTICS
 
-HEURISTICS: dict[str, Policy] = {**_IMMUNOSIM_HEURISTICS}
+HEURISTICS: dict[str, Policy] = {**_IMMUNOSIM_HEURISTICS, **_SEPSISIM_HEURISTICS}
 
 
 def no_treatment(env_id: str) -> Policy:

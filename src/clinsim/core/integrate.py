@@ -14,7 +14,9 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 
-@nb.njit(cache=True)
+# Not cached on disk: numba cannot cache functions that take a compiled kernel as an argument (its
+# cache index would pickle references to other modules' kernels). The kernels themselves are cached.
+@nb.njit
 def rk4_batch(rhs, y, u, p, dt, n_steps):  # pragma: no cover - compiled
     """Advance ``y`` (batch, n_state) in place by ``n_steps`` RK4 steps of size ``dt``.
 

@@ -8,6 +8,7 @@ import numpy as np
 from gymnasium import spaces
 
 from clinsim.core.env import TaskEnv, TaskVectorEnv
+from clinsim.core.render import Panel
 from clinsim.core.task import State, Task
 from clinsim.immunosim import adaptive_models as am
 from clinsim.immunosim import models as mdl
@@ -89,7 +90,14 @@ class AdaptiveDosingTask(Task):
     env_id: ClassVar[str] = "immunosim/AdaptiveDosing-v0"
     horizon: ClassVar[int] = HORIZON_VISITS
     step_unit: ClassVar[str] = "2 weeks"
+    step_key: ClassVar[str] = "visit"
     patients: ClassVar[tuple[str, ...]] = ("cohort", "reference")
+    render_panels: ClassVar[tuple[Panel, ...]] = (
+        Panel("Lesion composition", ("tumour_cells", "infiltrate_cells", "effector_cells"), "cells", log=True),
+        Panel("Scan (sum of diameters)", ("scan_sum_ratio", "lesion_diameter_ratio"), "ratio to baseline"),
+        Panel("Nivolumab", ("nivolumab_mg_per_l",), "mg/L"),
+        Panel("Dose and toxicity", ("dose_mg_per_kg", "toxicity_grade"), "mg/kg | grade"),
+    )
 
     def __init__(self, patient: str = "cohort") -> None:
         if patient not in self.patients:
@@ -283,6 +291,18 @@ class AdaptiveDosingTask(Task):
             "butner_lambda": p[:, am.LAMBDA_INF],
             "butner_mu": p[:, am.MU_BUTNER],
             "outcome": np.asarray(OUTCOMES)[outcome],
+        }
+
+    def clinical_metrics(self, final_info: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Tumour control, escape, pseudo-progression, iRECIST response, toxicity, cumulative dose."""
+        outcome = final_info["outcome"]
+        return {
+            "tumour_control": np.isin(outcome, ("controlled", "eliminated")).astype(float),
+            "escape": (outcome == "escaped").astype(float),
+            "pseudo_progression": final_info["pseudo_progression"].astype(float),
+            "response_irecist": np.isin(final_info["irecist"], ("iCR", "iPR")).astype(float),
+            "stopped_for_toxicity": final_info["treatment_discontinued"].astype(float),
+            "cumulative_nivolumab_mg_per_kg": final_info["cumulative_nivolumab_mg_per_kg"].astype(float),
         }
 
 

@@ -8,6 +8,7 @@ import numpy as np
 from gymnasium import spaces
 
 from clinsim.core.env import TaskEnv, TaskVectorEnv
+from clinsim.core.render import Panel
 from clinsim.core.task import State, Task
 from clinsim.immunosim import cart_models as cm
 from clinsim.immunosim.checkpoint import RECIST, recist_category
@@ -69,7 +70,15 @@ class CARTCellTask(Task):
     env_id: ClassVar[str] = "immunosim/CARTCell-v0"
     horizon: ClassVar[int] = HORIZON_DAYS
     step_unit: ClassVar[str] = "day"
+    step_key: ClassVar[str] = "day"
     patients: ClassVar[tuple[str, ...]] = ("cohort", "reference")
+    render_panels: ClassVar[tuple[Panel, ...]] = (
+        Panel("Tumour and CAR-T cells", ("tumour_cells", "effector_cart_cells", "memory_cart_cells"), "cells",
+              log=True),
+        Panel("Cytokines (CRS)", ("cytokine_pg_per_ml",), "pg/mL", log=True),
+        Panel("CRS grade", ("crs_grade",), "grade"),
+        Panel("Cumulative CAR-T dose", ("cumulative_dose_cells",), "cells"),
+    )
 
     def __init__(self, patient: str = "cohort") -> None:
         if patient not in self.patients:
@@ -217,6 +226,20 @@ class CARTCellTask(Task):
             "dose_withheld": state["withheld"],
             "recist": np.asarray(RECIST)[recist],
             "outcome": np.asarray(OUTCOMES)[outcome],
+        }
+
+    def clinical_metrics(self, final_info: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Tumour control and elimination, escape, CRS death, CRS grades, cumulative dose."""
+        outcome = final_info["outcome"]
+        return {
+            "tumour_control": np.isin(outcome, ("controlled", "eliminated")).astype(float),
+            "elimination": (outcome == "eliminated").astype(float),
+            "escape": (outcome == "escaped").astype(float),
+            "died_of_crs": (outcome == "died_of_crs").astype(float),
+            "crs_any_grade": (final_info["max_crs_grade"] >= 1).astype(float),
+            "crs_grade_3_plus": (final_info["max_crs_grade"] >= 3).astype(float),
+            "crs_grade_4": (final_info["max_crs_grade"] >= 4).astype(float),
+            "cumulative_dose_cells": final_info["cumulative_dose_cells"].astype(float),
         }
 
 
