@@ -13,9 +13,11 @@ HEURISTICS: dict[str, Policy] = {**_IMMUNOSIM_HEURISTICS, **_SEPSISIM_HEURISTICS
 
 
 def no_treatment(env_id: str) -> Policy:
-    """The action that gives nothing (zero dose / zero change)."""
-    space = gym.spec(env_id).make().action_space
-    return constant_policy(np.zeros(space.shape, dtype=space.dtype))
+    """The action that gives nothing (zero dose / zero change / treatment holiday)."""
+    env = gym.spec(env_id).make()
+    space = env.action_space
+    return constant_policy(np.broadcast_to(np.asarray(env.unwrapped.task.no_treatment_action, dtype=space.dtype),
+                                           space.shape))
 
 
 def baselines(env_id: str, seed: int = 0) -> dict[str, Policy]:

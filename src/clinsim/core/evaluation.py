@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import gymnasium as gym
 import numpy as np
 
+from clinsim.core.task import take
+
 Policy = Callable[[np.ndarray], np.ndarray]
 
 
@@ -34,7 +36,12 @@ def evaluate_cohort(env_id: str, policy: Policy, n_patients: int, seed: int = 0,
     final: dict[str, np.ndarray] = {k: v.copy() for k, v in info.items() if not k.startswith("_")}
     uses_state = getattr(policy, "uses_state", False)
     while not done.all():
-        actions = policy(obs, env.unwrapped.state) if uses_state else policy(obs)
+        # the policy acts for patients still in their first episode; finished ones repeat an action
+        live_idx = np.flatnonzero(~done)
+        live_obs = obs[live_idx]
+        live = policy(live_obs, take(env.unwrapped.state, live_idx)) if uses_state else policy(live_obs)
+        actions = np.repeat(np.asarray(live)[:1], n_patients, axis=0)
+        actions[live_idx] = live
         obs, reward, terminated, truncated, info = env.step(actions)
         live = ~done
         returns[live] += reward[live]

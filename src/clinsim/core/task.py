@@ -53,6 +53,7 @@ class Task(ABC):
     horizon: ClassVar[int]
     step_unit: ClassVar[str]
     step_key: ClassVar[str] = "step"
+    no_treatment_action: ClassVar[Any] = 0  # the action that gives nothing (baseline "none")
     render_panels: ClassVar[tuple[Panel, ...]]
     observation_space: spaces.Box
     action_space: spaces.Space

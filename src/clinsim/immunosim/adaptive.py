@@ -91,6 +91,7 @@ class AdaptiveDosingTask(Task):
     horizon: ClassVar[int] = HORIZON_VISITS
     step_unit: ClassVar[str] = "2 weeks"
     step_key: ClassVar[str] = "visit"
+    no_treatment_action: ClassVar[int] = ACTIONS.index("holiday")
     patients: ClassVar[tuple[str, ...]] = ("cohort", "reference")
     render_panels: ClassVar[tuple[Panel, ...]] = (
         Panel("Lesion composition", ("tumour_cells", "infiltrate_cells", "effector_cells"), "cells", log=True),
