@@ -58,6 +58,19 @@ class Task(ABC):
     observation_space: spaces.Box
     action_space: spaces.Space
 
+    patients: ClassVar[tuple[str, ...]] = ("cohort", "reference")
+
+    def __init__(self, patient: str = "cohort") -> None:
+        if patient not in self.patients:
+            raise ValueError(f"{self.env_id}: unknown patient {patient!r}; valid: {', '.join(self.patients)}")
+        self.patient = patient
+
+    def check_running(self, state: State) -> None:
+        """Refuse to step an episode past its horizon (its random numbers are drawn for the horizon)."""
+        if (self.elapsed(state) >= self.horizon).any():
+            raise RuntimeError(f"{self.env_id}: episode is over ({self.horizon} {self.step_unit} steps); "
+                               f"call reset()")
+
     @abstractmethod
     def sample_patient(self, rng: np.random.Generator) -> State:
         """One patient's initial state (no batch axis), including every random number its episode uses."""

@@ -92,7 +92,6 @@ class AdaptiveDosingTask(Task):
     step_unit: ClassVar[str] = "2 weeks"
     step_key: ClassVar[str] = "visit"
     no_treatment_action: ClassVar[int] = ACTIONS.index("holiday")
-    patients: ClassVar[tuple[str, ...]] = ("cohort", "reference")
     render_panels: ClassVar[tuple[Panel, ...]] = (
         Panel("Lesion composition", ("tumour_cells", "infiltrate_cells", "effector_cells"), "cells", log=True),
         Panel("Scan (sum of diameters)", ("scan_sum_ratio", "lesion_diameter_ratio"), "ratio to baseline"),
@@ -101,9 +100,7 @@ class AdaptiveDosingTask(Task):
     )
 
     def __init__(self, patient: str = "cohort") -> None:
-        if patient not in self.patients:
-            raise ValueError(f"{self.env_id}: unknown patient {patient!r}; valid: {', '.join(self.patients)}")
-        self.patient = patient
+        super().__init__(patient)
         self.action_space = spaces.Discrete(4)
         self.observation_space = spaces.Box(0.0, 2.0, shape=(6,), dtype=np.float32)
         self.toxicity = mdl.TOXICITY_PARAMETERS.defaults
@@ -160,8 +157,7 @@ class AdaptiveDosingTask(Task):
     # ------------------------------------------------------------------ dynamics
     def step(self, state: State, action: np.ndarray) -> tuple[State, np.ndarray, np.ndarray]:
         visit = state["visit"]
-        if (visit >= self.horizon).any():
-            raise RuntimeError(f"{self.env_id}: episode is over ({self.horizon} visits); call reset()")
+        self.check_running(state)
         p = state["params"]
         rows = np.arange(len(visit))
         level = state["level"]

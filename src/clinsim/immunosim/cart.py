@@ -71,7 +71,6 @@ class CARTCellTask(Task):
     horizon: ClassVar[int] = HORIZON_DAYS
     step_unit: ClassVar[str] = "day"
     step_key: ClassVar[str] = "day"
-    patients: ClassVar[tuple[str, ...]] = ("cohort", "reference")
     render_panels: ClassVar[tuple[Panel, ...]] = (
         Panel("Tumour and CAR-T cells", ("tumour_cells", "effector_cart_cells", "memory_cart_cells"), "cells",
               log=True),
@@ -81,9 +80,7 @@ class CARTCellTask(Task):
     )
 
     def __init__(self, patient: str = "cohort") -> None:
-        if patient not in self.patients:
-            raise ValueError(f"{self.env_id}: unknown patient {patient!r}; valid: {', '.join(self.patients)}")
-        self.patient = patient
+        super().__init__(patient)
         self.action_space = spaces.Discrete(4)
         self.observation_space = spaces.Box(0.0, 2.0, shape=(6,), dtype=np.float32)
 
@@ -119,8 +116,7 @@ class CARTCellTask(Task):
 
     def step(self, state: State, action: np.ndarray) -> tuple[State, np.ndarray, np.ndarray]:
         day = state["day"]
-        if (day >= self.horizon).any():
-            raise RuntimeError(f"{self.env_id}: episode is over ({self.horizon} days); call reset()")
+        self.check_running(state)
         p = state["params"]
         asked = DOSE_LEVELS_CELLS[action]
         left = PRODUCT_LOT_CELLS - state["cum_dose_cells"]

@@ -60,7 +60,6 @@ class _CheckpointTask(Task):
     step_unit: ClassVar[str] = "week"
     step_key: ClassVar[str] = "week"
     uses_ipilimumab: ClassVar[bool]
-    patients: ClassVar[tuple[str, ...]] = ("cohort", "reference")
     render_panels: ClassVar[tuple[Panel, ...]] = (
         Panel("Cells", ("tumour_cells", "effector_cells"), "cells", log=True),
         Panel("Drug concentration", ("nivolumab_mg_per_l", "ipilimumab_mg_per_l"), "mg/L"),
@@ -69,9 +68,7 @@ class _CheckpointTask(Task):
     )
 
     def __init__(self, patient: str = "cohort") -> None:
-        if patient not in self.patients:
-            raise ValueError(f"{self.env_id}: unknown patient {patient!r}; valid: {', '.join(self.patients)}")
-        self.patient = patient
+        super().__init__(patient)
         self.action_space = spaces.MultiDiscrete([3, 3]) if self.uses_ipilimumab else spaces.Discrete(3)
         n_obs = 7 if self.uses_ipilimumab else 5
         self.observation_space = spaces.Box(0.0, 2.0, shape=(n_obs,), dtype=np.float32)
@@ -120,8 +117,7 @@ class _CheckpointTask(Task):
     # ------------------------------------------------------------------ dynamics
     def step(self, state: State, action: np.ndarray) -> tuple[State, np.ndarray, np.ndarray]:
         week = state["week"]
-        if (week >= self.horizon).any():
-            raise RuntimeError(f"{self.env_id}: episode is over ({self.horizon} weeks); call reset()")
+        self.check_running(state)
         p = state["params"]
         weight = p[:, mdl.BODY_WEIGHT]
         nivo_asked, ipi_asked = self._doses(action)

@@ -63,7 +63,6 @@ class _SepsisTask(Task):
     horizon: ClassVar[int] = HORIZON_HOURS
     step_unit: ClassVar[str] = "hour"
     step_key: ClassVar[str] = "hour"
-    patients: ClassVar[tuple[str, ...]] = ("cohort", "reference")
     render_panels: ClassVar[tuple[Panel, ...]] = (
         Panel("Mean arterial pressure", ("map_mmhg",), "mmHg"),
         Panel("Lactate", ("lactate_mmol_per_l",), "mmol/L"),
@@ -81,10 +80,8 @@ class _SepsisTask(Task):
     def __init__(self, tier: str = "medium", patient: str = "cohort") -> None:
         if tier not in self.pathogen_by_tier:
             raise ValueError(f"{self.env_id}: unknown tier {tier!r}; valid tiers: {', '.join(self.pathogen_by_tier)}")
-        if patient not in self.patients:
-            raise ValueError(f"{self.env_id}: unknown patient {patient!r}; valid: {', '.join(self.patients)}")
+        super().__init__(patient)
         self.tier = tier
-        self.patient = patient
         self.observation_space = spaces.Box(0.0, 2.0, shape=(len(self.obs_names),), dtype=np.float32)
         self.death_penalty = DEATH_PENALTY + MAX_HOURLY_REWARD * self.horizon + self.stabilisation_bonus
 
@@ -128,8 +125,9 @@ class _SepsisTask(Task):
     # ------------------------------------------------------------------ dynamics
     def step(self, state: State, action: np.ndarray) -> tuple[State, np.ndarray, np.ndarray]:
         hour = state["hour"]
-        if (hour >= self.horizon).any() or state["dead"].any():
-            raise RuntimeError(f"{self.env_id}: episode is over; call reset()")
+        self.check_running(state)
+        if state["dead"].any():
+            raise RuntimeError(f"{self.env_id}: the patient died; call reset()")
         p = state["params"]
         fluid_ml, dose, antibiotic = self.decode(state, action)
         y = state["y"].copy()
