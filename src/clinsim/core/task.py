@@ -10,12 +10,13 @@ the single environment and the vector environment give identical trajectories fo
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium import spaces
 
+from clinsim.core.parameters import ParameterRangeError, ParameterSet
 from clinsim.core.render import Panel
 
 State = dict[str, np.ndarray]
@@ -59,11 +60,33 @@ class Task(ABC):
     action_space: spaces.Space
 
     patients: ClassVar[tuple[str, ...]] = ("cohort", "reference")
+    parameter_set: ClassVar[ParameterSet]  # the per-patient parameter vector ``state["params"]``
 
-    def __init__(self, patient: str = "cohort") -> None:
+    def __init__(self, patient: str = "cohort", parameters: Mapping[str, float] | None = None,
+                 allow_out_of_range: bool = False) -> None:
+        """``patient``: "cohort" (a virtual patient per reset) or "reference" (published values).
+        ``parameters``: values fixed for every patient (e.g. a parameter sweep), validated against the
+        literature ranges unless ``allow_out_of_range``."""
         if patient not in self.patients:
             raise ValueError(f"{self.env_id}: unknown patient {patient!r}; valid: {', '.join(self.patients)}")
         self.patient = patient
+        pset = self.parameter_set
+        unknown = sorted(set(parameters or {}) - set(pset.names))
+        if unknown:
+            raise ValueError(f"{self.env_id}: unknown parameter(s) {', '.join(unknown)}; valid: {', '.join(pset.names)}")
+        self._override_index = np.array([pset.index(k) for k in parameters or {}], dtype=np.int64)
+        self._override_value = np.array([float(v) for v in (parameters or {}).values()], dtype=np.float64)
+        fixed = pset.defaults.copy()
+        fixed[self._override_index] = self._override_value
+        try:
+            pset.validate(fixed, allow_out_of_range=allow_out_of_range)
+        except ParameterRangeError as exc:
+            raise ParameterRangeError(f"{self.env_id}: {exc}") from None
+
+    def patient_parameters(self, params: np.ndarray) -> np.ndarray:
+        """Apply the constructor's fixed ``parameters`` to a freshly drawn parameter vector."""
+        params[self._override_index] = self._override_value
+        return params
 
     def check_running(self, state: State) -> None:
         """Refuse to step an episode past its horizon (its random numbers are drawn for the horizon)."""

@@ -99,8 +99,11 @@ class AdaptiveDosingTask(Task):
         Panel("Dose and toxicity", ("dose_mg_per_kg", "toxicity_grade"), "mg/kg | grade"),
     )
 
-    def __init__(self, patient: str = "cohort") -> None:
-        super().__init__(patient)
+    parameter_set = am.ADAPTIVE_PARAMETERS
+
+    def __init__(self, patient: str = "cohort", parameters: dict[str, float] | None = None,
+                 allow_out_of_range: bool = False) -> None:
+        super().__init__(patient, parameters, allow_out_of_range)
         self.action_space = spaces.Discrete(4)
         self.observation_space = spaces.Box(0.0, 2.0, shape=(6,), dtype=np.float32)
         self.toxicity = mdl.TOXICITY_PARAMETERS.defaults
@@ -120,6 +123,7 @@ class AdaptiveDosingTask(Task):
             tumour = 10 ** rng.uniform(np.log10(1.0e8), np.log10(3.5e8))
             effector = 10 ** rng.uniform(np.log10(1.5e5), np.log10(8.0e5))
             patient_id = int(rng.integers(0, 2**31 - 1))
+        params = self.patient_parameters(params)
         # untreated quasi-steady infiltrate at presentation
         infiltrate = params[am.LAMBDA_INF] * params[mdl.N] * effector * tumour / params[am.DELTA_INF]
         y = np.array([effector, tumour, 0.0, 0.0, infiltrate])

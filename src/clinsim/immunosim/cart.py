@@ -79,8 +79,11 @@ class CARTCellTask(Task):
         Panel("Cumulative CAR-T dose", ("cumulative_dose_cells",), "cells"),
     )
 
-    def __init__(self, patient: str = "cohort") -> None:
-        super().__init__(patient)
+    parameter_set = cm.CART_PARAMETERS
+
+    def __init__(self, patient: str = "cohort", parameters: dict[str, float] | None = None,
+                 allow_out_of_range: bool = False) -> None:
+        super().__init__(patient, parameters, allow_out_of_range)
         self.action_space = spaces.Discrete(4)
         self.observation_space = spaces.Box(0.0, 2.0, shape=(6,), dtype=np.float32)
 
@@ -93,6 +96,7 @@ class CARTCellTask(Task):
             params = cm.CART_PARAMETERS.sample(rng)
             tumour = 10 ** rng.uniform(*np.log10(PRESENTATION_CELLS))
             patient_id = int(rng.integers(0, 2**31 - 1))
+        params = self.patient_parameters(params)
         y = np.array([0.0, 0.0, 0.0, tumour, params[cm.BASELINE_L]])
         return {
             "y": y,

@@ -67,8 +67,11 @@ class _CheckpointTask(Task):
         Panel("Cumulative dose", ("cumulative_nivolumab_mg_per_kg", "cumulative_ipilimumab_mg_per_kg"), "mg/kg"),
     )
 
-    def __init__(self, patient: str = "cohort") -> None:
-        super().__init__(patient)
+    parameter_set = mdl.CHECKPOINT_PARAMETERS
+
+    def __init__(self, patient: str = "cohort", parameters: dict[str, float] | None = None,
+                 allow_out_of_range: bool = False) -> None:
+        super().__init__(patient, parameters, allow_out_of_range)
         self.action_space = spaces.MultiDiscrete([3, 3]) if self.uses_ipilimumab else spaces.Discrete(3)
         n_obs = 7 if self.uses_ipilimumab else 5
         self.observation_space = spaces.Box(0.0, 2.0, shape=(n_obs,), dtype=np.float32)
@@ -87,6 +90,7 @@ class _CheckpointTask(Task):
             tumour = 10 ** rng.uniform(np.log10(1.0e8), np.log10(3.0e8))
             effector = 10 ** rng.uniform(np.log10(1.5e5), np.log10(8.0e5))
             patient_id = int(rng.integers(0, 2**31 - 1))
+        params = self.patient_parameters(params)
         y = np.array([effector, tumour, 0.0, 0.0, 0.0])
         return {
             "y": y,

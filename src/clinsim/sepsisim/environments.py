@@ -77,10 +77,13 @@ class _SepsisTask(Task):
     controls_antibiotic: ClassVar[bool] = False
     stabilisation_bonus: ClassVar[float] = 0.0
 
-    def __init__(self, tier: str = "medium", patient: str = "cohort") -> None:
+    parameter_set = mdl.SEPSIS_PARAMETERS
+
+    def __init__(self, tier: str = "medium", patient: str = "cohort", parameters: dict[str, float] | None = None,
+                 allow_out_of_range: bool = False) -> None:
         if tier not in self.pathogen_by_tier:
             raise ValueError(f"{self.env_id}: unknown tier {tier!r}; valid tiers: {', '.join(self.pathogen_by_tier)}")
-        super().__init__(patient)
+        super().__init__(patient, parameters, allow_out_of_range)
         self.tier = tier
         self.observation_space = spaces.Box(0.0, 2.0, shape=(len(self.obs_names),), dtype=np.float32)
         self.death_penalty = DEATH_PENALTY + MAX_HOURLY_REWARD * self.horizon + self.stabilisation_bonus
@@ -92,6 +95,7 @@ class _SepsisTask(Task):
         else:
             params = mdl.SEPSIS_PARAMETERS.sample(rng)
             vary = rng.uniform(1.0 - INITIAL_VARIATION, 1.0 + INITIAL_VARIATION, size=4)
+        params = self.patient_parameters(params)
         y = mdl.SepsisModel.initial_state(self.pathogen_by_tier[self.tier] * vary[0], 0.125 * vary[1],
                                           params[mdl.LAC0] * vary[2])[None]
         # Presentation: the infection runs untreated for ~6 h (+-20 %) before the first decision.
@@ -261,8 +265,9 @@ class FluidResuscitationTask(_SepsisTask):
     pathogen_by_tier = {"easy": 0.9, "medium": 1.1, "hard": 1.3}
     obs_names = ("map", "lactate", "urine", "damage", "volume", "pathogen", "sofa")
 
-    def __init__(self, tier: str = "medium", patient: str = "cohort") -> None:
-        super().__init__(tier, patient)
+    def __init__(self, tier: str = "medium", patient: str = "cohort", parameters: dict[str, float] | None = None,
+                 allow_out_of_range: bool = False) -> None:
+        super().__init__(tier, patient, parameters, allow_out_of_range)
         self.action_space = spaces.Box(0.0, MAX_FLUID_ML_PER_H, shape=(1,), dtype=np.float32)
 
     def decode(self, state, action):
@@ -285,8 +290,9 @@ class VasopressorTitrationTask(_SepsisTask):
     # the volume is in the info) plus the dose and the hours on vasopressor.
     obs_names = ("map", "lactate", "urine", "damage", "pathogen", "sofa", "vasopressor", "hours_on_vasopressor")
 
-    def __init__(self, tier: str = "medium", patient: str = "cohort") -> None:
-        super().__init__(tier, patient)
+    def __init__(self, tier: str = "medium", patient: str = "cohort", parameters: dict[str, float] | None = None,
+                 allow_out_of_range: bool = False) -> None:
+        super().__init__(tier, patient, parameters, allow_out_of_range)
         self.action_space = spaces.Box(-MAX_DOSE_CHANGE, MAX_DOSE_CHANGE, shape=(1,), dtype=np.float32)
 
     def decode(self, state, action):
@@ -305,8 +311,9 @@ class SepsisManagementTask(_SepsisTask):
     controls_antibiotic = True
     stabilisation_bonus = STABILISATION_BONUS
 
-    def __init__(self, tier: str = "medium", patient: str = "cohort") -> None:
-        super().__init__(tier, patient)
+    def __init__(self, tier: str = "medium", patient: str = "cohort", parameters: dict[str, float] | None = None,
+                 allow_out_of_range: bool = False) -> None:
+        super().__init__(tier, patient, parameters, allow_out_of_range)
         self.action_space = spaces.Box(np.array([0.0, -MAX_DOSE_CHANGE, 0.0], dtype=np.float32),
                                        np.array([MAX_FLUID_ML_PER_H, MAX_DOSE_CHANGE, 1.0], dtype=np.float32),
                                        dtype=np.float32)
