@@ -73,7 +73,8 @@ class Task(ABC):
         pset = self.parameter_set
         unknown = sorted(set(parameters or {}) - set(pset.names))
         if unknown:
-            raise ValueError(f"{self.env_id}: unknown parameter(s) {', '.join(unknown)}; valid: {', '.join(pset.names)}")
+            raise ValueError(f"{self.env_id}: unknown parameter(s) {', '.join(unknown)}; "
+                             f"valid: {', '.join(pset.names)}")
         self._override_index = np.array([pset.index(k) for k in parameters or {}], dtype=np.int64)
         self._override_value = np.array([float(v) for v in (parameters or {}).values()], dtype=np.float64)
         fixed = pset.defaults.copy()
