@@ -39,7 +39,7 @@ def _params(_: argparse.Namespace) -> None:
                 print(value.markdown_table())
 
 
-def _policy(env_id: str, name: str | None, run: str | None):
+def _policy(env_id: str, name: str | None, run: str | None, trust: bool = False):
     import gymnasium as gym
 
     from clinsim.baselines import baselines
@@ -48,7 +48,7 @@ def _policy(env_id: str, name: str | None, run: str | None):
     if run:
         from clinsim.training.train import trained_policy
 
-        return trained_policy(run)
+        return trained_policy(run, trust=trust)
     policies = baselines(env_id)
     if name == "planner":
         return RolloutPlanner(gym.make(env_id).unwrapped.task, policies["protocol"])
@@ -59,7 +59,8 @@ def _evaluate(args: argparse.Namespace) -> None:
     from clinsim.training.evaluate import episode_summary, evaluate_policy
     from clinsim.training.runs import write_json
 
-    result = evaluate_policy(args.env, _policy(args.env, args.policy, args.run), args.episodes, args.seed)
+    policy = _policy(args.env, args.policy, args.run, args.trust_checkpoint)
+    result = evaluate_policy(args.env, policy, args.episodes, args.seed)
     if args.output:
         write_json(Path(args.output), result)
     print(json.dumps(episode_summary(result), indent=2))
@@ -69,7 +70,7 @@ def _train(args: argparse.Namespace) -> None:
     from clinsim.training.train import train, train_config
 
     config = train_config(args.env, args.algo, args.seed, args.timesteps, args.checkpoint_every)
-    train(args.run_dir, config, progress=not args.quiet)
+    train(args.run_dir, config, progress=not args.quiet, trust=args.trust_checkpoint)
     print(f"trained {args.algo} on {args.env}: {args.run_dir}")
 
 
@@ -132,6 +133,8 @@ def main(argv: list[str] | None = None) -> None:
     ev.add_argument("--episodes", type=int, default=None, help="default: 100 (ImmunoSim) / 50 (SepsiSim)")
     ev.add_argument("--seed", type=int, default=0, help="first patient seed")
     ev.add_argument("--output", help="write the per-episode results (JSON) here")
+    ev.add_argument("--trust-checkpoint", action="store_true",
+                    help="load a checkpoint the run's manifest does not vouch for (it runs pickled code)")
     ev.set_defaults(func=_evaluate)
 
     tr = sub.add_parser("train", help="train an agent (resumes from the run directory's last checkpoint)")
@@ -142,6 +145,8 @@ def main(argv: list[str] | None = None) -> None:
     tr.add_argument("--checkpoint-every", type=int, default=10_000)
     tr.add_argument("--run-dir", required=True)
     tr.add_argument("--quiet", action="store_true")
+    tr.add_argument("--trust-checkpoint", action="store_true",
+                    help="resume from a checkpoint the run's manifest does not vouch for (it runs pickled code)")
     tr.set_defaults(func=_train)
 
     def bench_args(p: argparse.ArgumentParser, root: str, algos: list[str]) -> None:

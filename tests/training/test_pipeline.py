@@ -13,7 +13,7 @@ import pytest
 from clinsim.training.benchmark import run_benchmark
 from clinsim.training.evaluate import evaluate_policy, seed_summary
 from clinsim.training.hyperparameters import PAPER_PPO, hyperparameters
-from clinsim.training.runs import RunDir
+from clinsim.training.runs import RunDir, UntrustedCheckpointError
 from clinsim.training.stats import summarize
 from clinsim.training.train import train, train_config, trained_policy
 
@@ -67,8 +67,23 @@ def test_corrupt_checkpoint_gives_a_clear_error(tmp_path: Path) -> None:
     config = train_config(ENV, "dqn", seed=1, total_timesteps=600, checkpoint_every=300)
     train(run_dir, config, progress=False)
     (run_dir / "checkpoints" / "model_600_steps.zip").write_bytes(b"not a zip")
-    with pytest.raises(ValueError, match="corrupt or foreign"):
+    with pytest.raises(UntrustedCheckpointError, match="corrupt or foreign file"):
         trained_policy(run_dir)
+    with pytest.raises(ValueError, match="not a loadable DQN checkpoint"):
+        trained_policy(run_dir, trust=True)
+
+
+def test_foreign_checkpoint_is_not_unpickled_without_trust(tmp_path: Path) -> None:
+    """A checkpoint copied in from elsewhere is refused before anything is unpickled."""
+    source, target = tmp_path / "a", tmp_path / "b"
+    config = train_config(ENV, "dqn", seed=1, total_timesteps=300, checkpoint_every=300)
+    train(source, config, progress=False)
+    train(target, config, progress=False)
+    model = source / "checkpoints" / "model_300_steps.zip"
+    evil = target / "checkpoints" / "model_300_steps.zip"
+    evil.write_bytes(model.read_bytes() + b"\0")  # any change: not what this run recorded
+    with pytest.raises(UntrustedCheckpointError, match="pass trust=True"):
+        trained_policy(target)
 
 
 def test_benchmark_writes_tables_and_figures(tmp_path: Path) -> None:
@@ -105,3 +120,12 @@ def test_planner_leaves_the_protocol_behind() -> None:
         planned = np.mean(evaluate_policy(env_id, planner, episodes=60)["returns"])
         protocol = np.mean(evaluate_policy(env_id, HEURISTICS[env_id], episodes=60)["returns"])
         assert planned > protocol + 3
+
+
+def test_sac_trains_and_evaluates_on_a_continuous_environment(tmp_path: Path) -> None:
+    env_id = "sepsisim/VasopressorTitration-v0"
+    config = train_config(env_id, "sac", seed=3, total_timesteps=300, checkpoint_every=300,
+                          overrides={"learning_starts": 100, "batch_size": 32})
+    train(tmp_path / "sac", config, progress=False)
+    result = evaluate_policy(env_id, trained_policy(tmp_path / "sac"), episodes=4)
+    assert len(result["returns"]) == 4 and "survival_72h" in result["metrics"]

@@ -6,6 +6,7 @@ leaves either the old or the new version of a file, never a torn one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -61,8 +62,21 @@ def versions() -> dict[str, str]:
     return out
 
 
+class UntrustedCheckpointError(ValueError):
+    """A checkpoint this run did not record (corrupt, edited or foreign): loading it would unpickle code."""
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 class RunDir:
-    """``root/config.json``, ``versions.json``, ``tb/``, ``checkpoints/``, ``results/``."""
+    """``root/config.json``, ``versions.json``, ``tb/``, ``checkpoints/`` (with ``manifest.json``), ``results/``.
+
+    Every checkpoint file is recorded with its SHA-256 in ``checkpoints/manifest.json`` after it is
+    written; a checkpoint counts only once recorded, and loading verifies the hash, because SB3
+    checkpoints hold pickled Python objects that run code when loaded.
+    """
 
     CHECKPOINT = re.compile(r"model_(\d+)_steps\.zip$")
 
@@ -88,13 +102,38 @@ class RunDir:
     def config(self) -> dict[str, Any]:
         return read_json(self.root / "config.json")
 
+    @property
+    def manifest_path(self) -> Path:
+        return self.checkpoints / "manifest.json"
+
+    def manifest(self) -> dict[str, str]:
+        return read_json(self.manifest_path) if self.manifest_path.exists() else {}
+
+    def record(self, *paths: Path) -> None:
+        """Add files (already written) to the manifest, atomically."""
+        manifest = self.manifest()
+        manifest.update({p.name: sha256(p) for p in paths})
+        write_json(self.manifest_path, manifest)
+
+    def verify(self, path: Path, trust: bool = False) -> None:
+        """Raise :class:`UntrustedCheckpointError` unless ``path`` is recorded with its current hash."""
+        if trust:
+            return
+        if not path.exists():
+            raise FileNotFoundError(f"checkpoint file {path} is missing")
+        if self.manifest().get(path.name) != sha256(path):
+            raise UntrustedCheckpointError(
+                f"{path} was not recorded by this run or has changed since (corrupt or foreign file); "
+                f"loading it would execute pickled code: pass trust=True (--trust-checkpoint) only for a "
+                f"file you trust")
+
     def latest_checkpoint(self) -> tuple[int, Path] | None:
-        """(timesteps, path) of the newest complete checkpoint, if any."""
+        """(timesteps, path) of the newest recorded (complete) checkpoint, if any."""
         found = []
-        for path in self.checkpoints.glob("model_*_steps.zip"):
-            match = self.CHECKPOINT.search(path.name)
-            if match:
-                found.append((int(match.group(1)), path))
+        for name in self.manifest():
+            match = self.CHECKPOINT.search(name)
+            if match and (self.checkpoints / name).exists():
+                found.append((int(match.group(1)), self.checkpoints / name))
         return max(found) if found else None
 
     def result_path(self, name: str) -> Path:

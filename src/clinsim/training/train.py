@@ -31,7 +31,7 @@ def _checkpoint_callback(run: RunDir, every_steps: int, vec_normalize: bool):
     from stable_baselines3.common.callbacks import BaseCallback
 
     class AtomicCheckpoint(BaseCallback):
-        """Every ``every_steps``: VecNormalize statistics first, then the model (its presence marks completeness)."""
+        """Every ``every_steps``: VecNormalize statistics, the model, then both recorded in the manifest."""
 
         def _on_step(self) -> bool:
             if self.num_timesteps % every_steps == 0:
@@ -39,9 +39,12 @@ def _checkpoint_callback(run: RunDir, every_steps: int, vec_normalize: bool):
             return True
 
     def save(model, steps: int) -> None:
+        files = [run.checkpoints / f"model_{steps}_steps.zip"]
         if vec_normalize:
-            _atomic_save(model.get_env(), run.checkpoints / f"vecnormalize_{steps}_steps.pkl")
-        _atomic_save(model, run.checkpoints / f"model_{steps}_steps.zip")
+            files.append(run.checkpoints / f"vecnormalize_{steps}_steps.pkl")
+            _atomic_save(model.get_env(), files[1])
+        _atomic_save(model, files[0])
+        run.record(*files)
 
     return AtomicCheckpoint(), save
 
@@ -75,8 +78,11 @@ def train_config(env_id: str, algo: str, seed: int, total_timesteps: int | None 
             "vec_normalize": VEC_NORMALIZE[algo], "checkpoint_every": int(checkpoint_every), "n_envs": 1}
 
 
-def train(run_dir: str | Path, config: dict[str, Any], progress: bool = True, torch_threads: int = 1):
+def train(run_dir: str | Path, config: dict[str, Any], progress: bool = True, torch_threads: int = 1,
+          trust: bool = False):
     """Train (or resume) the run described by ``config``; returns the trained model.
+
+    ``trust=True`` resumes from checkpoints that the run's manifest does not vouch for.
 
     ``torch_threads=1`` is the default because these small MLPs train about 4x faster on one thread
     than on two on the 2-core reference machine (run several seeds in parallel processes instead).
@@ -102,8 +108,8 @@ def train(run_dir: str | Path, config: dict[str, Any], progress: bool = True, to
     if latest is not None:
         done, path = latest
         if vn_cfg:
-            venv = _load_vec_normalize(run.checkpoints / f"vecnormalize_{done}_steps.pkl", venv)
-        model = load_model(cls, path, env=venv)
+            venv = _load_vec_normalize(run, run.checkpoints / f"vecnormalize_{done}_steps.pkl", venv, trust)
+        model = load_model(run, cls, path, env=venv, trust=trust)
         model.set_random_seed(seed + done)
     else:
         if vn_cfg:
@@ -123,14 +129,15 @@ def train(run_dir: str | Path, config: dict[str, Any], progress: bool = True, to
     return model
 
 
-def _load_vec_normalize(path: Path, venv):
+def _load_vec_normalize(run: RunDir, path: Path, venv, trust: bool):
     import pickle
 
     from stable_baselines3.common.vec_env import VecNormalize
 
+    run.verify(path, trust)
     try:
         with open(path, "rb") as fh:
-            vn = pickle.load(fh)  # written by this package (see load_model for the trust note)
+            vn = pickle.load(fh)  # hash verified against the run's manifest (or trusted explicitly)
     except FileNotFoundError:
         raise FileNotFoundError(f"checkpoint is missing its observation statistics {path}") from None
     except Exception as exc:
@@ -141,20 +148,22 @@ def _load_vec_normalize(path: Path, venv):
     return vn
 
 
-def load_model(cls, path: Path, env=None):
-    """Load an SB3 checkpoint with a clear error for corrupt or foreign files.
+def load_model(run: RunDir, cls, path: Path, env=None, trust: bool = False):
+    """Load an SB3 checkpoint of ``run`` with a clear error for corrupt or foreign files.
 
-    SB3 checkpoints contain pickled Python objects: only load files this package wrote or you trust.
+    SB3 checkpoints contain pickled Python objects: the file must match the hash the run recorded
+    when it wrote it, unless ``trust=True``.
     """
     import zipfile
 
+    run.verify(path, trust)
     try:
         return cls.load(path, env=env, device="cpu")
     except (zipfile.BadZipFile, EOFError, KeyError, ValueError) as exc:
         raise ValueError(f"{path} is not a loadable {cls.__name__} checkpoint (corrupt or foreign): {exc}") from exc
 
 
-def trained_policy(run_dir: str | Path):
+def trained_policy(run_dir: str | Path, trust: bool = False):
     """Deterministic batched policy of the finished (or latest) model of a run."""
     import gymnasium as gym
 
@@ -166,13 +175,13 @@ def trained_policy(run_dir: str | Path):
     if latest is None:
         raise FileNotFoundError(f"{run.root} has no checkpoint yet")
     steps, path = latest
-    model = load_model(algorithm_class(config["algo"]), path)
+    model = load_model(run, algorithm_class(config["algo"]), path, trust=trust)
     vn = None
     if config["vec_normalize"]:
         from stable_baselines3.common.vec_env import DummyVecEnv
 
         dummy = DummyVecEnv([lambda: gym.make(config["env_id"])])
-        vn = _load_vec_normalize(run.checkpoints / f"vecnormalize_{steps}_steps.pkl", dummy)
+        vn = _load_vec_normalize(run, run.checkpoints / f"vecnormalize_{steps}_steps.pkl", dummy, trust)
         vn.training = False
     flat = None
     if env_wrappers(config["env_id"], config["algo"]) is not None:

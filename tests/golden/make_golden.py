@@ -1,0 +1,52 @@
+"""Regenerate the golden trajectories: ``python tests/golden/make_golden.py``.
+
+Only after a deliberate change of dynamics, observation or reward, together with an environment version
+bump (``-v0`` -> ``-v1``) and an entry in CHANGELOG.md.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+
+import clinsim
+
+HERE = Path(__file__).parent
+SEED = 2024
+STEPS = 30
+
+
+def trajectory(env_id: str) -> dict:
+    """Observations, rewards and flags of a seeded episode prefix under seeded random actions."""
+    env = gym.make(env_id)
+    env.action_space.seed(SEED)
+    obs, _ = env.reset(seed=SEED)
+    out = {"env_id": env_id, "seed": SEED, "actions": [], "observations": [obs.tolist()], "rewards": [],
+           "terminated": []}
+    for _ in range(STEPS):
+        action = env.action_space.sample()
+        obs, reward, terminated, truncated, _ = env.step(action)
+        out["actions"].append(np.asarray(action).tolist())
+        out["observations"].append(obs.tolist())
+        out["rewards"].append(float(reward))
+        out["terminated"].append(bool(terminated))
+        if terminated or truncated:
+            break
+    return out
+
+
+def path_for(env_id: str) -> Path:
+    return HERE / (env_id.replace("/", "__") + ".json")
+
+
+def main() -> None:
+    for env_id in clinsim.ENV_IDS:
+        path_for(env_id).write_text(json.dumps(trajectory(env_id)) + "\n")
+        print("wrote", path_for(env_id))
+
+
+if __name__ == "__main__":
+    main()
