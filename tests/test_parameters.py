@@ -4,9 +4,12 @@ import numpy as np
 import pytest
 
 from clinsim.core.parameters import Parameter, ParameterRangeError, ParameterSet
+from clinsim.immunosim.adaptive_models import ADAPTIVE_PARAMETERS
+from clinsim.immunosim.cart_models import CART_PARAMETERS
 from clinsim.immunosim.models import CHECKPOINT_PARAMETERS, TOXICITY_PARAMETERS, CheckpointModel, KuznetsovModel
+from clinsim.sepsisim.models import SEPSIS_PARAMETERS
 
-ALL_SETS = [CHECKPOINT_PARAMETERS, TOXICITY_PARAMETERS]
+ALL_SETS = [CHECKPOINT_PARAMETERS, TOXICITY_PARAMETERS, CART_PARAMETERS, ADAPTIVE_PARAMETERS, SEPSIS_PARAMETERS]
 
 
 @pytest.mark.parametrize("pset", ALL_SETS, ids=lambda p: p.name)
@@ -40,6 +43,14 @@ def test_out_of_range_value_is_rejected_with_the_valid_range() -> None:
 def test_published_value_outside_declared_range_is_a_definition_error() -> None:
     with pytest.raises(ParameterRangeError):
         Parameter("x", 2.0, "1/day", 0.0, 1.0, "test", "bad")
+
+
+def test_joint_constraints_are_enforced() -> None:
+    import gymnasium as gym
+
+    with pytest.raises(ParameterRangeError, match="phi < rho"):
+        gym.make("immunosim/CARTCell-v0", parameters={"phi": 0.5, "rho": 0.2})
+    assert "phi < rho" in CART_PARAMETERS.markdown_table()
 
 
 def test_markdown_table_lists_every_parameter() -> None:

@@ -8,7 +8,7 @@ the documentation.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,11 +51,20 @@ class Parameter:
             raise ValueError(f"parameter {self.name!r}: cv must be >= 0, got {self.cv}")
 
 
-class ParameterSet:
-    """Ordered immutable collection of parameters for one model."""
+@dataclass(frozen=True)
+class Constraint:
+    """A relation between parameters that the model needs (checked like a range)."""
 
-    def __init__(self, name: str, parameters: Iterable[Parameter]) -> None:
+    description: str
+    holds: Callable[[Mapping[str, np.ndarray]], np.ndarray]  # columns by name -> bool per row
+
+
+class ParameterSet:
+    """Ordered immutable collection of parameters for one model, with optional joint constraints."""
+
+    def __init__(self, name: str, parameters: Iterable[Parameter], constraints: Iterable[Constraint] = ()) -> None:
         self.name = name
+        self.constraints = tuple(constraints)
         self._params: tuple[Parameter, ...] = tuple(parameters)
         self._index = {p.name: i for i, p in enumerate(self._params)}
         if len(self._index) != len(self._params):
@@ -107,6 +116,10 @@ class ParameterSet:
             if bad.any():
                 v = col[bad][0]
                 out.append(f"{p.name}={v:g} {p.unit} outside [{p.low:g}, {p.high:g}] ({p.source})")
+        columns = {p.name: flat[:, j] for j, p in enumerate(self._params)}
+        for c in self.constraints:
+            if not np.all(c.holds(columns)):
+                out.append(f"constraint violated: {c.description}")
         return out
 
     def validate(self, values: np.ndarray, *, allow_out_of_range: bool = False) -> None:
@@ -140,4 +153,5 @@ class ParameterSet:
                 f"| `{p.name}` | {p.value:g} | {p.unit} | {p.low:g} - {p.high:g} | {p.cv:g} | "
                 f"{p.description} | {p.source} |"
             )
+        rows += [""] + [f"Constraint: {c.description}" for c in self.constraints]
         return "\n".join(rows) + "\n"

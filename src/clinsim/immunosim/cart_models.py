@@ -24,7 +24,7 @@ import numpy as np
 
 from clinsim.core.integrate import rk4_batch
 from clinsim.core.model import ODEModel
-from clinsim.core.parameters import Parameter, ParameterSet
+from clinsim.core.parameters import Constraint, Parameter, ParameterSet
 
 BARROS_SOURCE = "Barros et al. 2021 Cancers 13:2941 (CARTmath, HDLM-2 fit)"
 RANGE_NOTE = "; range: assumed 0.5-2x of the fit"
@@ -74,8 +74,14 @@ CART_EXTENSION = (
               "extra effector CAR-T death rate under corticosteroids (dampens expansion)"),
 )
 
-CART_PARAMETERS = ParameterSet("CARTmath (HDLM-2) with CRS cytokine", CARTMATH_HDLM2 + CART_EXTENSION)
-CARTMATH = ParameterSet("CARTmath (Barros 2021, HDLM-2)", CARTMATH_HDLM2)
+# Effector CAR-T must contract without antigen (phi < rho): both published fits sit just below it
+# (HDLM-2 0.265 < 0.35; RAJI 0.83 < 0.8300536). Independent 0.5-2x ranges would otherwise allow
+# unbounded antigen-free expansion, a non-physiological (and infinitely stiff) corner.
+CONTRACTION = Constraint("phi < rho: effector CAR-T contract without antigen (Barros 2021 fits)",
+                         lambda c: c["phi"] < c["rho"])
+CART_PARAMETERS = ParameterSet("CARTmath (HDLM-2) with CRS cytokine", CARTMATH_HDLM2 + CART_EXTENSION,
+                               constraints=(CONTRACTION,))
+CARTMATH = ParameterSet("CARTmath (Barros 2021, HDLM-2)", CARTMATH_HDLM2, constraints=(CONTRACTION,))
 
 _I = {name: i for i, name in enumerate(CART_PARAMETERS.names)}
 PHI, RHO, EPS, THETA, ALPHA, MU, R, B, GAMMA = (_I[k] for k in
