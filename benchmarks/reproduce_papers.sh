@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The papers' protocol as run for results/reproduction (see docs/results.md): PPO with the Table 2
+# hyperparameters and timesteps, training seeds 42.., evaluation on patient seeds 0..N-1 (N = 100 ImmunoSim,
+# 50 SepsiSim), next to random, no treatment, the clinical protocol and the rollout planner.
+# Resumable: rerunning continues from the last checkpoint of every unfinished run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+IMMUNO=(--env immunosim/CheckpointInhibitor-v0 --env immunosim/CombinationTherapy-v0
+        --env immunosim/CARTCell-v0 --env immunosim/AdaptiveDosing-v0)
+SEPSIS=(--env sepsisim/FluidResuscitation-v0 --env sepsisim/VasopressorTitration-v0
+        --env sepsisim/SepsisManagement-v0)
+# two processes, one per core (torch uses one thread per process)
+clinsim reproduce "${IMMUNO[@]}" --seeds "${IMMUNO_SEEDS:-5}" --root results/reproduction/immunosim &
+clinsim reproduce "${SEPSIS[@]}" --seeds "${SEPSIS_SEEDS:-3}" --root results/reproduction/sepsisim &
+wait
