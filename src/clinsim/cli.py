@@ -101,6 +101,8 @@ def _benchmark(args: argparse.Namespace, timesteps: int | None, seeds: list[int]
     env_ids = args.env or _paper_ids()
     root = Path(args.root)
     start = time.perf_counter()
+    if getattr(args, "baselines_only", False):
+        args.algo = []
     rows = run_benchmark(env_ids, root, args.algo, seeds, timesteps, args.episodes, progress=not args.quiet)
     if not args.no_figures:
         _figures(root, env_ids, args.algo)
@@ -162,6 +164,7 @@ def main(argv: list[str] | None = None) -> None:
     bench_args(bench, "runs/benchmark", ["ppo"])
     bench.add_argument("--timesteps", type=int, default=10_000, help="PPO training steps (quick default)")
     bench.add_argument("--seed", type=int, action="append", default=None, help="training seed(s), default 42")
+    bench.add_argument("--baselines-only", action="store_true", help="random, none, protocol and planner only")
     bench.set_defaults(func=lambda a: _benchmark(a, a.timesteps, a.seed or [42]))
 
     rep = sub.add_parser("reproduce", help="the papers' protocol: Table 2 timesteps, 5 training seeds")
