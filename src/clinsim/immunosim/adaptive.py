@@ -185,12 +185,9 @@ class AdaptiveDosingTask(Task):
         weekly = mdl.irae_probability(c_mean, np.zeros_like(c_mean), self.toxicity)
         event = state["u_event"][rows, visit] < 1.0 - (1.0 - weekly) ** 2
         grade = np.where(event, mdl.irae_grade(state["u_grade"][rows, visit]), 0)
-        discontinued = state["discontinued"] | (grade == 4)
-        hold = np.maximum(state["hold_visits"] - 1, 0)
-        hold = np.where(discontinued, 0, np.maximum(hold, HOLD_VISITS_BY_GRADE[grade]))
-        steroid_visits = np.maximum(np.maximum(state["steroid_visits"] - 1, 0), STEROID_VISITS_BY_GRADE[grade])
-        active_grade = np.where(event, grade, np.where(hold > 0, state["tox_grade"], 0))
-        active_grade = np.where(discontinued, np.maximum(active_grade, state["tox_grade"]), active_grade)
+        active_grade, hold, steroid_visits, discontinued = mdl.manage_irae(
+            grade, state["tox_grade"], state["hold_visits"], state["steroid_visits"], state["discontinued"],
+            HOLD_VISITS_BY_GRADE, STEROID_VISITS_BY_GRADE)
 
         tumour_before = state["y"][:, am.T_CELLS]
         tumour = y[:, am.T_CELLS]

@@ -146,12 +146,9 @@ class _CheckpointTask(Task):
         prob = mdl.irae_probability(c_nivo, c_ipi, self.toxicity)
         event = state["u_event"][rows, week] < prob
         grade = np.where(event, mdl.irae_grade(state["u_grade"][rows, week]), 0)
-        discontinued = state["discontinued"] | (grade == 4)
-        hold = np.maximum(state["hold_weeks"] - 1, 0)
-        hold = np.where(discontinued, 0, np.maximum(hold, HOLD_WEEKS_BY_GRADE[grade]))
-        steroid_weeks = np.maximum(np.maximum(state["steroid_weeks"] - 1, 0), STEROID_WEEKS_BY_GRADE[grade])
-        active_grade = np.where(event, grade, np.where(hold > 0, state["tox_grade"], 0))
-        active_grade = np.where(discontinued, np.maximum(active_grade, state["tox_grade"]), active_grade)
+        active_grade, hold, steroid_weeks, discontinued = mdl.manage_irae(
+            grade, state["tox_grade"], state["hold_weeks"], state["steroid_weeks"], state["discontinued"],
+            HOLD_WEEKS_BY_GRADE, STEROID_WEEKS_BY_GRADE)
 
         tumour_before = state["y"][:, mdl.T_CELLS]
         tumour = y[:, mdl.T_CELLS]

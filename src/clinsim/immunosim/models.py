@@ -200,6 +200,22 @@ def irae_probability(c_nivo_mg_per_l: np.ndarray, c_ipi_mg_per_l: np.ndarray, to
     return np.clip(prob, 0.0, 1.0)
 
 
+def manage_irae(grade: np.ndarray, active_grade: np.ndarray, hold: np.ndarray, steroid: np.ndarray,
+                discontinued: np.ndarray, hold_by_grade: np.ndarray, steroid_by_grade: np.ndarray):
+    """Clinical irAE management for one decision step (ASCO 2018 guideline, simplified).
+
+    ``grade`` is this step's new event (0 = none). Grade 4 stops all checkpoint inhibitors for good;
+    otherwise doses are held for ``hold_by_grade[grade]`` steps and high-dose corticosteroids run for
+    ``steroid_by_grade[grade]`` steps. Returns the new (active grade, hold, steroid, discontinued).
+    """
+    discontinued = discontinued | (grade == 4)
+    new_hold = np.where(discontinued, 0, np.maximum(np.maximum(hold - 1, 0), hold_by_grade[grade]))
+    new_steroid = np.maximum(np.maximum(steroid - 1, 0), steroid_by_grade[grade])
+    active = np.where(grade > 0, grade, np.where(new_hold > 0, active_grade, 0))
+    active = np.where(discontinued, np.maximum(active, active_grade), active)
+    return active, new_hold, new_steroid, discontinued
+
+
 def irae_grade(u_grade: np.ndarray) -> np.ndarray:
     """Grade (1-4) of an irAE from a uniform draw."""
     return 1 + np.searchsorted(np.cumsum(GRADE_PROBABILITIES), u_grade, side="right").clip(0, 3)
