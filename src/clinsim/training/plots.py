@@ -120,8 +120,13 @@ def plot_trajectories(env_id: str, policies: Mapping[str, Policy], seed: int, ou
     panels = task.render_panels
     courses = {name: trajectory(env_id, pol, seed) for name, pol in policies.items()}
     n_keys = sum(len(p.keys) for p in panels)
-    fig = _figure(3.3 * n_keys, 3.0)
-    axes = iter(fig.subplots(1, n_keys, squeeze=False)[0])
+    cols = min(4, n_keys)
+    rows = -(-n_keys // cols)
+    fig = _figure(3.6 * cols, 2.9 * rows)
+    grid = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax in grid[n_keys:]:
+        ax.set_visible(False)
+    axes = iter(grid)
     for panel in panels:
         for key in panel.keys:
             ax = next(axes)
