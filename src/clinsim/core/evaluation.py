@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -33,15 +34,17 @@ def evaluate_cohort(env_id: str, policy: Policy, n_patients: int, seed: int = 0,
     returns = np.zeros(n_patients)
     lengths = np.zeros(n_patients, dtype=np.int64)
     done = np.zeros(n_patients, dtype=bool)
-    final: dict[str, np.ndarray] = {k: v.copy() for k, v in info.items() if not k.startswith("_")}
+    # strings as objects: a fixed-width copy of the reset's strings could truncate later values
+    final: dict[str, np.ndarray] = {k: v.astype(object) if v.dtype.kind == "U" else v.copy()
+                                    for k, v in info.items() if not k.startswith("_")}
     uses_state = getattr(policy, "uses_state", False)
     while not done.all():
         # the policy acts for patients still in their first episode; finished ones repeat an action
         live_idx = np.flatnonzero(~done)
         live_obs = obs[live_idx]
-        live = policy(live_obs, take(env.unwrapped.state, live_idx)) if uses_state else policy(live_obs)
-        actions = np.repeat(np.asarray(live)[:1], n_patients, axis=0)
-        actions[live_idx] = live
+        live_actions = policy(live_obs, take(env.unwrapped.state, live_idx)) if uses_state else policy(live_obs)
+        actions = np.repeat(np.asarray(live_actions)[:1], n_patients, axis=0)
+        actions[live_idx] = live_actions
         obs, reward, terminated, truncated, info = env.step(actions)
         live = ~done
         returns[live] += reward[live]
@@ -56,7 +59,7 @@ def evaluate_cohort(env_id: str, policy: Policy, n_patients: int, seed: int = 0,
 
 def random_policy(action_space: gym.Space, seed: int = 0) -> Policy:
     """Uniform random actions from a seeded copy of the (single) action space."""
-    space = action_space
+    space = copy.deepcopy(action_space)
     space.seed(seed)
 
     def act(obs: np.ndarray) -> np.ndarray:
