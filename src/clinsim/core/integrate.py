@@ -16,21 +16,20 @@ from scipy.integrate import solve_ivp
 
 # Not cached on disk: numba cannot cache functions that take a compiled kernel as an argument (its
 # cache index would pickle references to other modules' kernels). The kernels themselves are cached.
-@nb.njit
-def rk4_batch(rhs, y, u, p, dt, n_steps):  # pragma: no cover - compiled
+def _rk4(rhs, y, u, p, dt, n_steps):  # pragma: no cover - compiled below
     """Advance ``y`` (batch, n_state) in place by ``n_steps`` RK4 steps of size ``dt``.
 
     ``u`` (batch, n_input) and ``p`` (batch, n_param) are constant over the call.
     """
     n_batch, n_state = y.shape
-    k1 = np.empty(n_state)
-    k2 = np.empty(n_state)
-    k3 = np.empty(n_state)
-    k4 = np.empty(n_state)
-    tmp = np.empty(n_state)
     half = 0.5 * dt
     sixth = dt / 6.0
-    for b in range(n_batch):
+    for b in nb.prange(n_batch):
+        k1 = np.empty(n_state)
+        k2 = np.empty(n_state)
+        k3 = np.empty(n_state)
+        k4 = np.empty(n_state)
+        tmp = np.empty(n_state)
         yb = y[b]
         ub = u[b]
         pb = p[b]
@@ -47,6 +46,19 @@ def rk4_batch(rhs, y, u, p, dt, n_steps):  # pragma: no cover - compiled
             rhs(tmp, ub, pb, k4)
             for i in range(n_state):
                 yb[i] += sixth * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
+
+
+# Patients are independent: large batches run the loop over them in parallel threads (every patient's
+# arithmetic is the same as in the serial loop, so results are bit-identical; tests/golden). Small
+# batches (a single env) stay on the calling thread.
+_rk4_serial = nb.njit(_rk4)
+_rk4_parallel = nb.njit(parallel=True)(_rk4)
+PARALLEL_MIN_BATCH = 64
+
+
+def rk4_batch(rhs, y: np.ndarray, u: np.ndarray, p: np.ndarray, dt: float, n_steps: int) -> None:
+    """Advance a batch of patients in place with ``n_steps`` fixed RK4 steps of size ``dt``."""
+    (_rk4_parallel if len(y) >= PARALLEL_MIN_BATCH else _rk4_serial)(rhs, y, u, p, dt, n_steps)
 
 
 def derivative(rhs, y: np.ndarray, u: np.ndarray, p: np.ndarray) -> np.ndarray:
