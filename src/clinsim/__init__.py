@@ -1,22 +1,25 @@
 """clinsim: Gymnasium environments for clinical treatment decisions on literature ODE physiology.
 
 ``import clinsim`` registers every environment under the papers' IDs (``immunosim/...``, ``sepsisim/...``).
+Each disease is one package ``clinsim.<disease>`` exposing ``registrations()`` (env class, native vector
+env class, registration keywords), ``HEURISTICS`` (env ID -> clinical-protocol policy) and
+``PARAMETER_MODULES`` (modules holding its literature ``ParameterSet`` tables); adding a disease is adding
+its folder and its name to ``DISEASES``.
 """
 
+import importlib
+
 from clinsim.core.registration import register_task_env
-from clinsim.immunosim import ENVIRONMENTS as _IMMUNOSIM
-from clinsim.immunosim import adaptive_models as _adaptive_models
-from clinsim.immunosim import cart_models as _cart_models
-from clinsim.immunosim import models as _immunosim_models
-from clinsim.sepsisim import models as _sepsisim_models
-from clinsim.sepsisim import registrations as _sepsisim_registrations
 
 __version__ = "0.1.0"
 
-ENV_IDS: tuple[str, ...] = tuple(register_task_env(env, vec) for env, vec in _IMMUNOSIM) + tuple(
-    register_task_env(env, vec, **kwargs) for env, vec, kwargs in _sepsisim_registrations()
+DISEASES: tuple[str, ...] = ("immunosim", "sepsisim")
+DISEASE_PACKAGES = tuple(importlib.import_module(f"clinsim.{name}") for name in DISEASES)
+
+ENV_IDS: tuple[str, ...] = tuple(
+    register_task_env(env, vec, **kwargs) for pkg in DISEASE_PACKAGES for env, vec, kwargs in pkg.registrations()
 )
 # where the literature parameter tables live (``clinsim params``)
-PARAMETER_MODULES = (_immunosim_models, _cart_models, _adaptive_models, _sepsisim_models)
+PARAMETER_MODULES = tuple(module for pkg in DISEASE_PACKAGES for module in pkg.PARAMETER_MODULES)
 
-__all__ = ["ENV_IDS", "PARAMETER_MODULES", "__version__"]
+__all__ = ["DISEASES", "DISEASE_PACKAGES", "ENV_IDS", "PARAMETER_MODULES", "__version__"]

@@ -5,11 +5,10 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
+import clinsim
 from clinsim.core.evaluation import Policy, constant_policy, random_policy
-from clinsim.immunosim.heuristics import HEURISTICS as _IMMUNOSIM_HEURISTICS
-from clinsim.sepsisim.heuristics import HEURISTICS as _SEPSISIM_HEURISTICS
 
-HEURISTICS: dict[str, Policy] = {**_IMMUNOSIM_HEURISTICS, **_SEPSISIM_HEURISTICS}
+HEURISTICS: dict[str, Policy] = {k: v for pkg in clinsim.DISEASE_PACKAGES for k, v in pkg.HEURISTICS.items()}
 
 
 def no_treatment(env_id: str) -> Policy:

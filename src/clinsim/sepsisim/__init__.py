@@ -1,5 +1,9 @@
-"""SepsiSim: sepsis resuscitation decision environments (hourly, 72 h)."""
+"""SepsiSim: sepsis resuscitation decision environments (hourly, 72 h).
 
+A disease package exposes ``registrations()``, ``HEURISTICS`` and ``PARAMETER_MODULES`` (see clinsim/__init__.py).
+"""
+
+from clinsim.sepsisim import models
 from clinsim.sepsisim.environments import (
     TIERS,
     FluidResuscitationEnv,
@@ -9,6 +13,7 @@ from clinsim.sepsisim.environments import (
     VasopressorTitrationEnv,
     VasopressorTitrationVectorEnv,
 )
+from clinsim.sepsisim.heuristics import HEURISTICS
 
 ENVIRONMENTS = (
     (FluidResuscitationEnv, FluidResuscitationVectorEnv),
@@ -30,3 +35,8 @@ def registrations() -> list[tuple[type, type, dict]]:
 
 TIER_IDS = {kw.get("id", env.task_class.env_id): kw.get("kwargs", {}).get("tier", "medium")
             for env, _vec, kw in registrations()}
+
+
+PARAMETER_MODULES = (models,)
+
+__all__ = ["ENVIRONMENTS", "HEURISTICS", "PARAMETER_MODULES", "TIER_IDS", "TIERS", "registrations"]
