@@ -102,7 +102,7 @@ class _SepsisTask(Task):
         mdl.SepsisModel.integrate(y, np.zeros((1, 3)), params[None], PRESENTATION_DELAY_H * vary[3], DT_HOURS)
         y[0, mdl.URINE_ML_PER_KG] = 0.0
         urine = mdl.urine_rate(y, np.zeros(1), params[None])[0]
-        return {
+        state = {
             "y": y[0],
             "params": params,
             "hour": np.array(0),
@@ -121,6 +121,9 @@ class _SepsisTask(Task):
             "z_urine": rng.standard_normal(self.horizon + 1),
             "patient_id": np.array(-1 if self.patient == "reference" else int(rng.integers(0, 2**31 - 1))),
         }
+        vitals = self._vitals({k: np.asarray(v)[None] for k, v in state.items()})
+        state.update({k: v[0] for k, v in vitals.items()})
+        return state
 
     def decode(self, state: State, action: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Fluid (mL over the hour), norepinephrine dose (ug/kg/min) and antibiotic flag for the next hour."""
@@ -156,7 +159,8 @@ class _SepsisTask(Task):
             dead=dead,
             death_hour=np.where(dead, next_hour, -1),
         )
-        mean_ap = mdl.mean_arterial_pressure(y, dose, p)
+        new.update(self._vitals(new))
+        mean_ap = new["map_mmhg"]
         new["hours_map_ok"] = state["hours_map_ok"] + ((mean_ap >= 65.0) & ~dead)
         new["peak_dose"] = np.maximum(state["peak_dose"], dose)
         lactate = y[:, mdl.LACTATE]
@@ -166,7 +170,7 @@ class _SepsisTask(Task):
                    + self.extra_penalty(state, dose, antibiotic))
         reward = ALIVE_REWARD + bonus - np.minimum(penalty, 1.0)
         if self.stabilisation_bonus:
-            sofa = self._sofa(new)[0]
+            sofa = new["sofa"]
             stable = (next_hour >= STABILISATION_MIN_H) & (mean_ap >= 65.0) & (lactate < 2.0) & (sofa <= 3)
             earn = stable & ~state["stabilised"] & ~dead
             reward = reward + self.stabilisation_bonus * earn
@@ -178,32 +182,32 @@ class _SepsisTask(Task):
         return np.zeros(len(dose))
 
     # ------------------------------------------------------------------ views
-    def _measured(self, state: State) -> tuple[np.ndarray, np.ndarray]:
-        """Monitored MAP (mmHg, monitor range 0-200) and hourly urine (mL/kg/h, range 0-4) with noise."""
+    def _vitals(self, state: State) -> dict[str, np.ndarray]:
+        """What the monitors and the score show for the current state, computed once per step.
+
+        True MAP (mmHg); monitored MAP (noise sigma 2 mmHg, monitor range 0-200) and hourly urine
+        (noise sigma 0.05 mL/kg/h, range 0-4); the modified SOFA and its components from the measurements.
+        """
         rows = np.arange(len(state["hour"]))
         hour = np.minimum(state["hour"], self.horizon)
         mean_ap = mdl.mean_arterial_pressure(state["y"], state["dose"], state["params"])
         map_meas = np.clip(mean_ap + MAP_NOISE_MMHG * state["z_map"][rows, hour], 0.0, 200.0)
         urine_meas = np.clip(state["urine"] + URINE_NOISE_ML_PER_KG_H * state["z_urine"][rows, hour], 0.0, 4.0)
-        return map_meas, urine_meas
-
-    def _sofa(self, state: State):
-        map_meas, urine_meas = self._measured(state)
         cv, renal, metabolic = mdl.sofa_components(map_meas, state["dose"], urine_meas,
                                                    state["params"][:, mdl.BODY_WEIGHT], state["y"][:, mdl.LACTATE])
-        return cv + renal + metabolic, cv, renal, metabolic
+        return {"map_mmhg": mean_ap, "map_measured": map_meas, "urine_measured": urine_meas,
+                "sofa": cv + renal + metabolic, "sofa_cv": cv, "sofa_renal": renal, "sofa_metabolic": metabolic}
 
     def _columns(self, state: State) -> dict[str, np.ndarray]:
         y = state["y"]
-        map_meas, urine_meas = self._measured(state)
         return {
-            "map": map_meas / 100.0,
+            "map": state["map_measured"] / 100.0,
             "lactate": np.minimum(y[:, mdl.LACTATE], 20.0) / 10.0,
-            "urine": urine_meas / 2.0,
+            "urine": state["urine_measured"] / 2.0,
             "damage": np.minimum(y[:, mdl.DAMAGE], 2.0 * DEATH_DAMAGE) / DEATH_DAMAGE,
             "volume": y[:, mdl.VOLUME_L] / 10.0,
             "pathogen": y[:, mdl.PATHOGEN] / 20.0,
-            "sofa": self._sofa(state)[0] / 12.0,
+            "sofa": state["sofa"] / 12.0,
             "vasopressor": state["dose"] / MAX_NOREPINEPHRINE,
             "hours_on_vasopressor": state["hours_on_vasopressor"] / self.horizon,
             "antibiotic": state["antibiotic"].astype(np.float64),
@@ -216,23 +220,21 @@ class _SepsisTask(Task):
         return np.clip(np.stack([cols[k] for k in self.obs_names], axis=1), 0.0, 2.0).astype(np.float32)
 
     def info(self, state: State) -> dict[str, np.ndarray]:
-        y, p = state["y"], state["params"]
-        map_meas, urine_meas = self._measured(state)
-        sofa, cv, renal, metabolic = self._sofa(state)
+        y = state["y"]
         outcome = np.where(state["dead"], 2, np.where(state["hour"] >= self.horizon, 1, 0))
         return {
             "patient": np.where(state["patient_id"] < 0, "reference",
                                 np.char.add("patient-", state["patient_id"].astype(str))),
             "hour": state["hour"],
-            "map_mmhg": mdl.mean_arterial_pressure(y, state["dose"], p),
-            "map_measured_mmhg": map_meas,
+            "map_mmhg": state["map_mmhg"],
+            "map_measured_mmhg": state["map_measured"],
             "lactate_mmol_per_l": y[:, mdl.LACTATE],
             "urine_ml_per_kg_h": state["urine"],
-            "urine_measured_ml_per_kg_h": urine_meas,
-            "sofa": sofa,
-            "sofa_cardiovascular": cv,
-            "sofa_renal": renal,
-            "sofa_metabolic": metabolic,
+            "urine_measured_ml_per_kg_h": state["urine_measured"],
+            "sofa": state["sofa"],
+            "sofa_cardiovascular": state["sofa_cv"],
+            "sofa_renal": state["sofa_renal"],
+            "sofa_metabolic": state["sofa_metabolic"],
             "volume_l": y[:, mdl.VOLUME_L],
             "interstitial_fluid_l": y[:, mdl.INTERSTITIAL_L],
             "fluid_total_l": state["fluid_total_l"],
