@@ -5,7 +5,6 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
-from gymnasium.utils.env_checker import check_env
 
 import clinsim  # noqa: F401 - registers the environments
 from clinsim.core.evaluation import constant_policy, evaluate_cohort, random_policy
@@ -104,23 +103,6 @@ def test_read_scan_recist_irecist():
 
 
 # ---------------------------------------------------------------------- environment API
-def test_check_env_and_vector_equals_single():
-    check_env(gym.make(ID).unwrapped, skip_render_check=True)
-    n = 4
-    vec = gym.make_vec(ID, num_envs=n, vectorization_mode="vector_entry_point")
-    obs_v, _ = vec.reset(seed=7)
-    singles = [gym.make(ID) for _ in range(n)]
-    np.testing.assert_array_equal(obs_v, np.stack([e.reset(seed=7 + i)[0] for i, e in enumerate(singles)]))
-    for a in np.random.default_rng(1).integers(0, 4, size=(ad.HORIZON_VISITS, n)):
-        obs_v, r_v, term_v, _, info_v = vec.step(a)
-        for i, env in enumerate(singles):
-            obs, r, term, _, info = env.step(a[i])
-            np.testing.assert_array_equal(obs, obs_v[i])
-            assert r == r_v[i] and term == term_v[i] and info["irecist"] == info_v["irecist"][i]
-        if term_v.any():
-            break
-
-
 def test_info_and_observation_box():
     env = gym.make(ID)
     obs, info = env.reset(seed=2)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
-from gymnasium.utils.env_checker import check_env
 
 import clinsim  # noqa: F401 - registers the environments
 from clinsim.core.evaluation import constant_policy, evaluate_cohort, random_policy
@@ -110,26 +109,6 @@ def test_crs_grades():
 
 
 # ---------------------------------------------------------------------- environment API
-def test_check_env_and_vector_equals_single():
-    check_env(gym.make(ID).unwrapped, skip_render_check=True)
-    n = 4
-    vec = gym.make_vec(ID, num_envs=n, vectorization_mode="vector_entry_point")
-    obs_v, _ = vec.reset(seed=11)
-    singles = [gym.make(ID) for _ in range(n)]
-    obs_s = np.stack([e.reset(seed=11 + i)[0] for i, e in enumerate(singles)])
-    np.testing.assert_array_equal(obs_v, obs_s)
-    actions = np.random.default_rng(3).integers(0, 4, size=(20, n))
-    for a in actions:
-        obs_v, r_v, term_v, trunc_v, info_v = vec.step(a)
-        for i, env in enumerate(singles):
-            obs, r, term, trunc, info = env.step(a[i])
-            np.testing.assert_array_equal(obs, obs_v[i])
-            assert r == r_v[i] and term == term_v[i]
-            assert info["crs_grade"] == info_v["crs_grade"][i]
-        if term_v.any():
-            break
-
-
 def test_observations_in_box_and_info(cohorts):
     env = gym.make(ID)
     obs, info = env.reset(seed=1)
