@@ -44,26 +44,54 @@ HOLD_INFUSION_FROM_GRADE = 3
 # probability at grade 4, drawn from pre-drawn uniforms.
 CRS_DEATH_PROBABILITY_PER_GRADE4_DAY = 0.15
 
+# ICANS grade from the neurotoxicity index E = ICE-score points lost (ASTCT, Lee et al. 2019: ICE 7-9
+# grade 1, 3-6 grade 2, 0-2 grade 3; grade 4: unarousable or cerebral oedema, beyond what the
+# 10-point score can measure). Management (ASTCT/CARTOX, simplified): dexamethasone from grade 3 and no
+# infusion while ICANS is grade >= 3 (the CRS rules above). Tocilizumab does not treat ICANS.
+ICANS_THRESHOLDS_ICE_POINTS = np.array([1.0, 4.0, 8.0, 12.0])
+ICANS_READING = (
+    "none",
+    "grade 1: ICE score 7-9",
+    "grade 2: ICE score 3-6",
+    "grade 3: ICE score 0-2, or seizure/oedema on imaging",
+    "grade 4: unarousable, status epilepticus or diffuse cerebral oedema",
+)
+# Grade-4 ICANS can be fatal through cerebral oedema (Gust et al. 2017: 4 of 133 patients; Turtle et
+# al. 2016: deaths at the highest dose level). Daily death probability at grade 4.
+ICANS_DEATH_PROBABILITY_PER_GRADE4_DAY = 0.1
+
 # Reward (paper eq. 1 structure, per day).
 # CORRECTION: in the published package any infusion gives grade-4 CRS on day 1 and ending the episode
-# there (-60) beats surviving. Here CRS never ends an episode: it costs a daily penalty by grade and
-# triggers tocilizumab/steroids (steroids dampen CAR-T expansion). Every day alive earns ALIVE_BONUS,
-# so an early escape or death forfeits the remaining days on top of DEATH_PENALTY, and death also takes
-# back the tumour-shrinkage credit and any elimination bonus already paid (so it never pays better).
+# there (-60) beats surviving. Here CRS and ICANS end an episode only through death: each day costs a
+# penalty by grade and triggers management (steroids dampen CAR-T expansion). The toxicity penalty
+# accrues on a saturating scale, TOXICITY_CAP * (1 - exp(-burden / TOXICITY_CAP)) with burden the sum
+# of the daily grade penalties: near-linear for ordinary courses, strictly increasing, and bounded, so
+# surviving even weeks of grade-4 toxicity scores better than dying of it. Every day alive earns
+# ALIVE_BONUS, so an early escape or death forfeits the remaining days on top of DEATH_PENALTY, and
+# death also takes back the tumour-shrinkage credit and any elimination bonus already paid.
 ALIVE_BONUS = 0.2
 TUMOUR_LOG10_WEIGHT = 2.0
 CRS_PENALTY = np.array([0.0, 0.2, 1.0, 5.0, 15.0])  # per day at CRS grade 0-4
+ICANS_PENALTY = CRS_PENALTY  # per day at ICANS grade 0-4: the same severity scale
+TOXICITY_CAP = 50.0  # bound of the whole course's toxicity penalty
 DOSE_COST_PER_1E6_CELLS = 2.0
-DEATH_PENALTY = -50.0  # escape or fatal CRS
+# Below any survivor: alive bonus >= 0, dose cost <= 20 (one lot), toxicity <= 50, so a survivor
+# scores >= -70 while a death scores <= -100 + 0.2 * 89 = -82.
+DEATH_PENALTY = -100.0  # escape, fatal CRS or fatal ICANS
 ELIMINATION_BONUS = 100.0  # paid once, on the day the tumour becomes extinct
 
-OUTCOMES = ("controlled", "progressing", "escaped", "eliminated", "died_of_crs")
+OUTCOMES = ("controlled", "progressing", "escaped", "eliminated", "died_of_crs", "died_of_icans")
 TUMOUR_CONTROL = ("controlled", "eliminated")
 
 
 def crs_grade(cytokine_pg_per_ml: np.ndarray) -> np.ndarray:
     """Model CRS grade 0-4 from the aggregate cytokine (thresholds 50/200/500/1000 pg/mL)."""
     return np.searchsorted(CRS_THRESHOLDS_PG_PER_ML, cytokine_pg_per_ml, side="right")
+
+
+def icans_grade(ice_points_lost: np.ndarray) -> np.ndarray:
+    """Model ICANS grade 0-4 from the neurotoxicity index (ICE points lost; thresholds 1/4/8/12)."""
+    return np.searchsorted(ICANS_THRESHOLDS_ICE_POINTS, ice_points_lost, side="right")
 
 
 class CARTCellTask(Task):
@@ -75,7 +103,7 @@ class CARTCellTask(Task):
         Panel("Tumour and CAR-T cells", ("tumour_cells", "effector_cart_cells", "memory_cart_cells"), "cells",
               log=True),
         Panel("Cytokines (CRS)", ("cytokine_pg_per_ml",), "pg/mL", log=True),
-        Panel("CRS grade", ("crs_grade",), "grade"),
+        Panel("CRS and ICANS grade", ("crs_grade", "icans_grade"), "grade"),
         Panel("Cumulative CAR-T dose", ("cumulative_dose_cells",), "cells"),
     )
 
@@ -97,7 +125,7 @@ class CARTCellTask(Task):
             tumour = 10 ** rng.uniform(*np.log10(PRESENTATION_CELLS))
             patient_id = int(rng.integers(0, 2**31 - 1))
         params = self.patient_parameters(params)
-        y = np.array([0.0, 0.0, 0.0, tumour, params[cm.BASELINE_L]])
+        y = np.array([0.0, 0.0, 0.0, tumour, params[cm.BASELINE_L], 0.0])
         return {
             "y": y,
             "params": params,
@@ -106,6 +134,8 @@ class CARTCellTask(Task):
             "nadir_cells": np.array(tumour),
             "crs_grade": np.array(0),
             "max_crs_grade": np.array(0),
+            "icans_grade": np.array(0),
+            "max_icans_grade": np.array(0),
             "steroid_days": np.array(0),
             "steroid_days_total": np.array(0),
             "tocilizumab_doses": np.array(0),
@@ -113,8 +143,11 @@ class CARTCellTask(Task):
             "cum_dose_cells": np.array(0.0),
             "withheld": np.array(False),
             "dead": np.array(False),
+            "dead_of_icans": np.array(False),
             "bonus_paid": np.array(0.0),
+            "toxicity_burden": np.array(0.0),
             "u_death": rng.random(self.horizon),
+            "u_icans_death": rng.random(self.horizon),
             "patient_id": np.array(patient_id),
         }
 
@@ -124,7 +157,8 @@ class CARTCellTask(Task):
         p = state["params"]
         asked = DOSE_LEVELS_CELLS[action]
         left = PRODUCT_LOT_CELLS - state["cum_dose_cells"]
-        allowed = (state["crs_grade"] < HOLD_INFUSION_FROM_GRADE) & (asked <= left + 1.0)
+        worst_toxicity = np.maximum(state["crs_grade"], state["icans_grade"])
+        allowed = (worst_toxicity < HOLD_INFUSION_FROM_GRADE) & (asked <= left + 1.0)
         dose = np.where(allowed, asked, 0.0)
         withheld = ~allowed & (asked > 0)
 
@@ -133,11 +167,11 @@ class CARTCellTask(Task):
         toci = state["crs_grade"] >= TOCILIZUMAB_FROM_GRADE
         steroid = state["steroid_days"] > 0
         u = np.stack([toci, steroid], axis=1).astype(np.float64)
-        peak = y[:, cm.CYTOKINE].copy()
-        for _ in range(CRS_CHECKS_PER_DAY):  # CRS is graded by the worst status of the day
+        peak = y[:, [cm.CYTOKINE, cm.ICANS]]
+        for _ in range(CRS_CHECKS_PER_DAY):  # CRS and ICANS are graded by the worst status of the day
             cm.CARTModel.advance(y, u, p, DAYS_PER_STEP / CRS_CHECKS_PER_DAY)
             np.maximum(y, 0.0, out=y)
-            np.maximum(peak, y[:, cm.CYTOKINE], out=peak)
+            np.maximum(peak, y[:, [cm.CYTOKINE, cm.ICANS]], out=peak)
 
         # fewer than one CAR-T cell in all compartments: the graft is lost (and stops setting the step)
         lost = y[:, [cm.INJECTED, cm.EFFECTOR, cm.MEMORY]].sum(axis=1) < 1.0
@@ -146,12 +180,17 @@ class CARTCellTask(Task):
         eliminated = tumour < ELIMINATED_TUMOUR_CELLS
         y[:, cm.TUMOUR] = np.where(eliminated, 0.0, tumour)
         tumour = y[:, cm.TUMOUR]
-        grade = crs_grade(peak)
+        grade = crs_grade(peak[:, 0])
+        neuro = icans_grade(peak[:, 1])
         steroid_days = np.maximum(state["steroid_days"] - 1, 0)
-        steroid_days = np.where(grade >= STEROID_FROM_GRADE, STEROID_DAYS, steroid_days)
+        steroid_days = np.where(np.maximum(grade, neuro) >= STEROID_FROM_GRADE, STEROID_DAYS, steroid_days)
 
+        burden = state["toxicity_burden"] + CRS_PENALTY[grade] + ICANS_PENALTY[neuro]
+        toxicity = TOXICITY_CAP * (np.exp(-state["toxicity_burden"] / TOXICITY_CAP) - np.exp(-burden / TOXICITY_CAP))
         rows = np.arange(len(day))
-        died = (grade >= 4) & (state["u_death"][rows, day] < CRS_DEATH_PROBABILITY_PER_GRADE4_DAY)
+        died_of_crs = (grade >= 4) & (state["u_death"][rows, day] < CRS_DEATH_PROBABILITY_PER_GRADE4_DAY)
+        died_of_icans = (neuro >= 4) & (state["u_icans_death"][rows, day] < ICANS_DEATH_PROBABILITY_PER_GRADE4_DAY)
+        died = died_of_crs | died_of_icans
         escaped = (tumour >= LETHAL_TUMOUR_CELLS) & ~died
         terminated = escaped | died
         newly_eliminated = eliminated & (state["y"][:, cm.TUMOUR] > 0) & ~died
@@ -161,7 +200,7 @@ class CARTCellTask(Task):
         reward = (
             ALIVE_BONUS * ~terminated
             - TUMOUR_LOG10_WEIGHT * log_change
-            - CRS_PENALTY[grade]
+            - toxicity
             - DOSE_COST_PER_1E6_CELLS * dose / 1.0e6
             + bonus
             + np.where(terminated, DEATH_PENALTY, 0.0)
@@ -175,6 +214,8 @@ class CARTCellTask(Task):
             nadir_cells=np.minimum(state["nadir_cells"], tumour),
             crs_grade=grade,
             max_crs_grade=np.maximum(state["max_crs_grade"], grade),
+            icans_grade=neuro,
+            max_icans_grade=np.maximum(state["max_icans_grade"], neuro),
             steroid_days=steroid_days,
             steroid_days_total=state["steroid_days_total"] + steroid,
             tocilizumab_doses=state["tocilizumab_doses"] + toci,
@@ -182,7 +223,9 @@ class CARTCellTask(Task):
             cum_dose_cells=state["cum_dose_cells"] + dose,
             withheld=withheld,
             dead=died,
+            dead_of_icans=died_of_icans & ~died_of_crs,
             bonus_paid=state["bonus_paid"] + bonus,
+            toxicity_burden=burden,
         )
         return new, reward, terminated
 
@@ -204,7 +247,7 @@ class CARTCellTask(Task):
         outcome = np.where(tumour < state["baseline_cells"], 0, 1)
         outcome = np.where(tumour <= 0.0, 3, outcome)
         outcome = np.where(tumour >= LETHAL_TUMOUR_CELLS, 2, outcome)
-        outcome = np.where(state["dead"], 4, outcome)
+        outcome = np.where(state["dead"], np.where(state["dead_of_icans"], 5, 4), outcome)
         recist = recist_category(tumour, state["baseline_cells"], np.maximum(state["nadir_cells"], 1.0))
         patient = np.where(state["patient_id"] < 0, "reference",
                            np.char.add("cohort-", state["patient_id"].astype(str)))
@@ -218,6 +261,9 @@ class CARTCellTask(Task):
             "cytokine_pg_per_ml": y[:, cm.CYTOKINE],
             "crs_grade": state["crs_grade"],
             "max_crs_grade": state["max_crs_grade"],
+            "icans_ice_points_lost": y[:, cm.ICANS],
+            "icans_grade": state["icans_grade"],
+            "max_icans_grade": state["max_icans_grade"],
             "on_tocilizumab": state["crs_grade"] >= TOCILIZUMAB_FROM_GRADE,
             "on_corticosteroids": state["steroid_days"] > 0,
             "steroid_days": state["steroid_days_total"],
@@ -229,7 +275,7 @@ class CARTCellTask(Task):
         }
 
     def clinical_metrics(self, final_info: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Tumour control and elimination, escape, CRS death, CRS grades, cumulative dose."""
+        """Tumour control and elimination, escape, CRS/ICANS deaths and grades, cumulative dose."""
         outcome = final_info["outcome"]
         return {
             "tumour_control": np.isin(outcome, ("controlled", "eliminated")).astype(float),
@@ -239,6 +285,10 @@ class CARTCellTask(Task):
             "crs_any_grade": (final_info["max_crs_grade"] >= 1).astype(float),
             "crs_grade_3_plus": (final_info["max_crs_grade"] >= 3).astype(float),
             "crs_grade_4": (final_info["max_crs_grade"] >= 4).astype(float),
+            "died_of_icans": (outcome == "died_of_icans").astype(float),
+            "icans_any_grade": (final_info["max_icans_grade"] >= 1).astype(float),
+            "icans_grade_3_plus": (final_info["max_icans_grade"] >= 3).astype(float),
+            "icans_grade_4": (final_info["max_icans_grade"] >= 4).astype(float),
             "cumulative_dose_cells": final_info["cumulative_dose_cells"].astype(float),
         }
 

@@ -11,10 +11,13 @@ Extensions (documented, see ``docs/immunosim-cart-adaptive.md``):
 * injected, not yet activated CAR-T ``I`` (ImmunoSim paper eq. 6): ``dI/dt = -k_act I`` feeding ``C_T``;
   doses are boluses into ``I`` (``k_act -> inf`` recovers CARTmath's bolus into ``C_T``);
 * aggregate CRS cytokine ``L`` (paper eq. 10, Santurio et al. 2025): ``dL/dt = kappa C_T T - delta_L L``;
+* neurotoxicity (ICANS) index ``E`` driven by effector CAR-T expansion: ``dE/dt = k_icans C_T - delta_E E``;
 * CRS management inputs: tocilizumab (blocks IL-6 signalling: lowers the cytokine drive) and
-  corticosteroids (lower the cytokine drive and add effector death, i.e. dampen CAR-T expansion).
+  corticosteroids (lower the cytokine and neurotoxicity drives and add effector death, i.e. dampen
+  CAR-T expansion).
 
-Time unit: day. Cells in model cells (xenograft scale of the published fit), cytokine in pg/mL.
+Time unit: day. Cells in model cells (xenograft scale of the published fit), cytokine in pg/mL, ICANS
+index in points of the 10-point ICE score lost (``docs/immunosim-cart-adaptive.md``).
 """
 
 from __future__ import annotations
@@ -69,9 +72,24 @@ CART_EXTENSION = (
     # further cut of the cytokine drive and an extra effector death rate (clinically, high cumulative
     # steroid doses go with shorter survival after CAR-T: Strati et al. 2021 Blood 137:3272).
     Parameter("e_steroid", 0.6, "-", 0.0, 0.9, "assumption",
-              "fractional reduction of the cytokine drive under steroids"),
+              "fractional reduction of the cytokine and neurotoxicity drives under steroids"),
     Parameter("k_steroid_death", 0.5, "1/day", 0.0, 2.0, "assumption; Strati et al. 2021",
               "extra effector CAR-T death rate under corticosteroids (dampens expansion)"),
+    # ICANS (immune effector cell-associated neurotoxicity). SIMPLIFICATION: one index E (ICE-score
+    # points lost) driven by the effector CAR-T pool and cleared first-order. Neurotoxicity rises with
+    # peak CAR-T expansion and with the infused dose, and can be fatal through cerebral oedema (Gust et
+    # al. 2017 Cancer Discov 7:1404; Turtle et al. 2016 J Clin Invest 126:2123, deaths at 2e7 cells/kg;
+    # Neelapu 2017: expansion associated with neurological events). k_icans carries the patient's
+    # susceptibility (endothelial activation, Gust 2017) with a wide spread; calibrated so that one
+    # standard infusion gives any-grade ICANS in about two thirds of patients and grade >= 3 in about one
+    # in five (CD19 CAR-T trials: ZUMA-1 64 % / 28 %, Neelapu 2017; JULIET 21 % / 12 %, Schuster et al.
+    # 2019 NEJM 380:45), with grade 4 rare.
+    Parameter("k_icans", 0.6e-6, "ICE points/(cell*day)", 1.0e-8, 1.0e-4,
+              "calibrated to ZUMA-1/JULIET neurological events; range: patient susceptibility",
+              "neurotoxicity drive per effector CAR-T cell", cv=2.0),
+    Parameter("delta_E", 0.15, "1/day", 0.05, 0.5,
+              "ZUMA-1: neurological events resolve in ~2 weeks (median 17 days; Neelapu 2017)",
+              "recovery rate of the neurotoxicity index"),
 )
 
 # Effector CAR-T must contract without antigen (phi < rho): both published fits sit just below it
@@ -88,9 +106,10 @@ PHI, RHO, EPS, THETA, ALPHA, MU, R, B, GAMMA = (_I[k] for k in
                                                 ("phi", "rho", "eps", "theta", "alpha", "mu", "r", "b", "gamma"))
 K_ACT, KAPPA, DELTA_L, BASELINE_L = _I["k_act"], _I["kappa"], _I["delta_L"], _I["baseline_L"]
 E_TOCI, E_STEROID, K_STEROID_DEATH = _I["e_toci"], _I["e_steroid"], _I["k_steroid_death"]
+K_ICANS, DELTA_E = _I["k_icans"], _I["delta_E"]
 
 # state and input indices
-INJECTED, EFFECTOR, MEMORY, TUMOUR, CYTOKINE = range(5)
+INJECTED, EFFECTOR, MEMORY, TUMOUR, CYTOKINE, ICANS = range(6)
 TOCILIZUMAB, STEROID = range(2)
 
 
@@ -107,14 +126,16 @@ def cartmath_rhs(y, u, p, dy):  # pragma: no cover - compiled
 def cart_rhs(y, u, p, dy):  # pragma: no cover - compiled
     i, c, m, t, cyt = y[INJECTED], y[EFFECTOR], y[MEMORY], y[TUMOUR], y[CYTOKINE]
     toci, ster = u[TOCILIZUMAB], u[STEROID]
+    steroid_cut = 1.0 - p[E_STEROID] * ster
     act = p[K_ACT] * i
     dy[INJECTED] = -act
     dy[EFFECTOR] = (act + (p[PHI] - p[RHO] - p[K_STEROID_DEATH] * ster) * c + p[THETA] * t * m
                     - p[ALPHA] * t * c)
     dy[MEMORY] = p[EPS] * c - p[THETA] * t * m - p[MU] * m
     dy[TUMOUR] = p[R] * t * (1.0 - p[B] * t) - p[GAMMA] * c * t
-    drive = p[KAPPA] * (1.0 - p[E_TOCI] * toci) * (1.0 - p[E_STEROID] * ster) * c * t
+    drive = p[KAPPA] * (1.0 - p[E_TOCI] * toci) * steroid_cut * c * t
     dy[CYTOKINE] = drive - p[DELTA_L] * (cyt - p[BASELINE_L])
+    dy[ICANS] = p[K_ICANS] * steroid_cut * c - p[DELTA_E] * y[ICANS]
 
 
 def stiffness(y: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -134,6 +155,7 @@ def stiffness(y: np.ndarray, p: np.ndarray) -> np.ndarray:
         np.where(has_cart, p[:, ALPHA] * t_max + p[:, RHO] + p[:, K_STEROID_DEATH], 0.0),
         p[:, GAMMA] * c_max,
         p[:, DELTA_L],
+        p[:, DELTA_E],
     ], axis=1)
     return rates.max(axis=1)
 
@@ -150,17 +172,18 @@ class CARTModel(ODEModel):
     """CARTmath with an activation compartment, CRS cytokine and CRS-management inputs.
 
     States: injected CAR-T (cells), effector CAR-T (cells), memory CAR-T (cells), tumour (cells),
-    aggregate cytokine (pg/mL). Inputs: tocilizumab (0/1), corticosteroids (0/1).
+    aggregate cytokine (pg/mL), ICANS index (ICE points lost). Inputs: tocilizumab (0/1),
+    corticosteroids (0/1).
     """
 
     parameters = CART_PARAMETERS
     state_names = ("injected_cart_cells", "effector_cart_cells", "memory_cart_cells", "tumour_cells",
-                   "cytokine_pg_per_ml")
+                   "cytokine_pg_per_ml", "icans_ice_points_lost")
     input_names = ("tocilizumab", "corticosteroids")
     kernel = staticmethod(cart_rhs)
 
     # Largest RK4 step (day) and the largest (step x fastest rate): both keep one-day steps within
-    # 1e-6 relative of the adaptive reference (tests/immunosim/test_cart.py).
+    # 1e-6 relative of the adaptive reference (tests/immunosim/test_cart_env.py).
     MAX_DT: float = 0.02
     MAX_RATE_DT: float = 0.25
 
