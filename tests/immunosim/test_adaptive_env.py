@@ -61,7 +61,7 @@ def test_integrator_matches_scipy_over_one_visit():
     model = am.AdaptiveDosingModel({"lambda_inf": 3.0, "k_pd1": 1.5})
     for y0 in ([3e5, 2e8, 225.0, 0.0, 1e8], [1e6, 5e7, 500.0, 300.0, 3e8]):
         y = np.array([y0])
-        am.AdaptiveDosingModel.integrate(y, np.zeros((1, 1)), model.params[None], ad.DAYS_PER_STEP, ad.DT_DAYS)
+        am.AdaptiveDosingModel.integrate(y, np.zeros((1, 1)), model.params[None], ad.DAYS_PER_STEP, ad.STEPS_PER_VISIT)
         ref = model.simulate(np.array(y0), (0.0, ad.DAYS_PER_STEP), rtol=1e-12, atol=1e-12).y[:, -1]
         np.testing.assert_allclose(y[0], ref, rtol=1e-6)
 
@@ -76,7 +76,7 @@ def _lesion_course(lambda_inf, k_pd1=0.8, treat=True, days=112):
     for _ in range(days // 14):
         if treat:
             y[0, am.NIVO_CENTRAL_MG] += 3.0 * p[mdl.BODY_WEIGHT]
-        am.AdaptiveDosingModel.integrate(y, np.zeros((1, 1)), p[None], 14.0, ad.DT_DAYS)
+        am.AdaptiveDosingModel.integrate(y, np.zeros((1, 1)), p[None], 14.0, ad.STEPS_PER_VISIT)
         rows.append((np.cbrt((y[0, am.T_CELLS] + y[0, am.INFILTRATE]) / v0), np.cbrt(y[0, am.T_CELLS] / t0)))
     return np.array(rows)
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from clinsim.sepsisim import models as mdl
-from clinsim.sepsisim.environments import DEATH_DAMAGE, DT_HOURS, HOURS_PER_STEP
+from clinsim.sepsisim.environments import DEATH_DAMAGE, HOURS_PER_STEP, STEPS_PER_HOUR
 
 T_LONG = 500.0  # hours
 
@@ -91,14 +91,14 @@ def test_every_coupling_harms():
 @pytest.mark.parametrize("p0", [0.9, 1.2, 1.6])
 @pytest.mark.parametrize("start", [0.0, 6.0, 24.0])
 @pytest.mark.parametrize("u", [(0.0, 0.0, 0.0), (0.75, 0.3, 1.0), (1.0, 1.0, 1.0), (0.1, 0.05, 0.0)])
-def test_rk4_matches_scipy_over_one_decision_step(p0, start, u):
+def test_integrator_matches_scipy_over_one_decision_step(p0, start, u):
     model = mdl.SepsisModel()
     y0 = model.initial_state(p0)
     if start:
         y0 = model.simulate(y0, (0.0, start)).y[:, -1]
     ref = model.simulate(y0, (0.0, HOURS_PER_STEP), u=np.array(u)).y[:, -1]
     y = y0[None].copy()
-    mdl.SepsisModel.integrate(y, np.array([u]), model.params[None], HOURS_PER_STEP, DT_HOURS)
+    mdl.SepsisModel.integrate(y, np.array([u]), model.params[None], HOURS_PER_STEP, STEPS_PER_HOUR)
     keys = [mdl.PHAGOCYTES, mdl.DAMAGE, mdl.ANTI_INFLAMMATORY, mdl.VOLUME_L, mdl.INTERSTITIAL_L, mdl.LACTATE,
             mdl.URINE_ML_PER_KG]
     if ref[mdl.PATHOGEN] > 1e-3:

@@ -1,67 +1,201 @@
-"""Fixed-step batched integration (compiled) and the scipy reference solve.
+"""Compiled batched integration (explicit Runge-Kutta on scipy's tableaux) and the scipy reference solve.
 
-Every model writes its right-hand side once as a compiled scalar kernel
-``rhs(y, u, p, dy)`` for one patient (state ``y``, inputs ``u`` held constant over a decision step,
-parameter vector ``p``, output ``dy``). :func:`rk4_batch` advances a whole batch of patients with
-the classical fourth-order Runge-Kutta method; :func:`solve_reference` calls the same kernel through
+Every model writes its right-hand side once as a compiled scalar kernel ``rhs(y, u, p, dy)`` for one
+patient (state ``y``, inputs ``u`` held constant over an interval, parameter vector ``p``, output
+``dy``). From it this module builds, per model:
+
+* a fixed-step integrator on the DOP853 tableau (Hairer's order-8 Dormand-Prince pair, coefficients
+  from :mod:`scipy.integrate`), for models whose fastest rates are bounded over a decision step;
+* an adaptive integrator on the Dormand-Prince 5(4) pair (scipy's ``RK45`` tableau and step-size
+  controller), for models whose stiffness changes by orders of magnitude between patients (CAR-T
+  expansion and kill).
+
+Both advance one patient at a time, so every patient's arithmetic depends only on its own state: a
+batch gives bit-identical results whether it runs serially or in parallel threads, and the single env
+equals the vector env. :func:`solve_reference` calls the same kernel through
 :func:`scipy.integrate.solve_ivp` so the two are checked against each other in the tests.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import NamedTuple
+
 import numba as nb
 import numpy as np
 from scipy.integrate import solve_ivp
+from scipy.integrate._ivp import dop853_coefficients
+from scipy.integrate._ivp.rk import RK45
 
 
-# Not cached on disk: numba cannot cache functions that take a compiled kernel as an argument (its
-# cache index would pickle references to other modules' kernels). The kernels themselves are cached.
-def _rk4(rhs, y, u, p, dt, n_steps):  # pragma: no cover - compiled below
-    """Advance ``y`` (batch, n_state) in place by ``n_steps`` RK4 steps of size ``dt``.
+class Tableau(NamedTuple):
+    """Explicit Runge-Kutta tableau (autonomous form: the inputs are constant over an interval)."""
 
-    ``u`` (batch, n_input) and ``p`` (batch, n_param) are constant over the call.
-    """
-    n_batch, n_state = y.shape
-    half = 0.5 * dt
-    sixth = dt / 6.0
-    for b in nb.prange(n_batch):
-        k1 = np.empty(n_state)
-        k2 = np.empty(n_state)
-        k3 = np.empty(n_state)
-        k4 = np.empty(n_state)
-        tmp = np.empty(n_state)
-        yb = y[b]
-        ub = u[b]
-        pb = p[b]
-        for _ in range(n_steps):
-            rhs(yb, ub, pb, k1)
-            for i in range(n_state):
-                tmp[i] = yb[i] + half * k1[i]
-            rhs(tmp, ub, pb, k2)
-            for i in range(n_state):
-                tmp[i] = yb[i] + half * k2[i]
-            rhs(tmp, ub, pb, k3)
-            for i in range(n_state):
-                tmp[i] = yb[i] + dt * k3[i]
-            rhs(tmp, ub, pb, k4)
-            for i in range(n_state):
-                yb[i] += sixth * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
+    name: str
+    a: np.ndarray  # (stages, stages), strictly lower triangular
+    b: np.ndarray  # (stages,) weights of the propagated solution
+    e: np.ndarray  # (stages + 1,) error estimate weights (last entry: the FSAL stage); empty if none
+    error_order: int
 
 
-# Patients are independent: large batches run the loop over them in parallel threads (every patient's
-# arithmetic is the same as in the serial loop, so results are bit-identical; tests/golden). Small
-# batches (a single env) stay on the calling thread.
-_rk4_serial = nb.njit(_rk4)
-_rk4_parallel = nb.njit(parallel=True)(_rk4)
+DOP853 = Tableau("DOP853", np.ascontiguousarray(dop853_coefficients.A[:12, :12]),
+                 np.ascontiguousarray(dop853_coefficients.B), np.zeros(0), 7)
+DP54 = Tableau("Dormand-Prince 5(4)", np.ascontiguousarray(RK45.A), np.ascontiguousarray(RK45.B),
+               np.ascontiguousarray(RK45.E), 4)
+
+# Threads pay off from this batch size on; smaller batches (a single env) run on the calling thread.
 PARALLEL_MIN_BATCH = 64
 
 
-def rk4_batch(rhs, y: np.ndarray, u: np.ndarray, p: np.ndarray, dt: float, n_steps: int) -> None:
-    """Advance a batch of patients in place with ``n_steps`` fixed RK4 steps of size ``dt``."""
-    (_rk4_parallel if len(y) >= PARALLEL_MIN_BATCH else _rk4_serial)(rhs, y, u, p, dt, n_steps)
+def fixed_step(rhs: Callable, tableau: Tableau = DOP853) -> Callable:
+    """Compiled ``advance(y, u, p, duration, n_steps)``: one patient, in place, ``n_steps`` equal steps.
+
+    Built as a closure over the kernel so that numba caches it on disk (a kernel passed as an argument
+    cannot be cached)."""
+    a, b = tableau.a, tableau.b
+    n_stages = len(b)
+
+    @nb.njit(cache=True)
+    def advance(y, u, p, duration, n_steps):  # pragma: no cover - compiled
+        n = y.shape[0]
+        k = np.empty((n_stages, n))
+        tmp = np.empty(n)
+        h = duration / n_steps
+        for _ in range(n_steps):
+            rhs(y, u, p, k[0])
+            for s in range(1, n_stages):
+                for i in range(n):
+                    acc = 0.0
+                    for j in range(s):
+                        acc += a[s, j] * k[j, i]
+                    tmp[i] = y[i] + h * acc
+                rhs(tmp, u, p, k[s])
+            for i in range(n):
+                acc = 0.0
+                for j in range(n_stages):
+                    acc += b[j] * k[j, i]
+                y[i] += h * acc
+        return n_steps * n_stages
+
+    return advance
 
 
-def derivative(rhs, y: np.ndarray, u: np.ndarray, p: np.ndarray) -> np.ndarray:
+def adaptive(rhs: Callable, rtol: float, atol: float, tableau: Tableau = DP54) -> Callable:
+    """Compiled ``advance(y, u, p, duration) -> n_evaluations``: one patient, in place, error-controlled.
+
+    scipy's ``RK45`` algorithm (initial step selection, safety 0.9, step factor 0.2-10, no growth right
+    after a rejection, first-same-as-last stage) with the RMS norm of the error scaled by
+    ``atol + rtol |y|``."""
+    a, b, e = tableau.a, tableau.b, tableau.e
+    n_stages = len(b)
+    exponent = -1.0 / (tableau.error_order + 1)
+
+    @nb.njit(cache=True)
+    def advance(y, u, p, duration):  # pragma: no cover - compiled
+        n = y.shape[0]
+        k = np.empty((n_stages + 1, n))
+        tmp = np.empty(n)
+        y_new = np.empty(n)
+        rhs(y, u, p, k[0])
+        evaluations = 1
+        # initial step (Hairer, Norsett & Wanner; scipy's select_initial_step)
+        d0 = 0.0
+        d1 = 0.0
+        for i in range(n):
+            scale = atol + abs(y[i]) * rtol
+            d0 += (y[i] / scale) ** 2
+            d1 += (k[0, i] / scale) ** 2
+        d0 = np.sqrt(d0 / n)
+        d1 = np.sqrt(d1 / n)
+        h0 = 1e-6 if d0 < 1e-5 or d1 < 1e-5 else 0.01 * d0 / d1
+        h0 = min(h0, duration)
+        for i in range(n):
+            tmp[i] = y[i] + h0 * k[0, i]
+        rhs(tmp, u, p, k[n_stages])
+        evaluations += 1
+        d2 = 0.0
+        for i in range(n):
+            d2 += ((k[n_stages, i] - k[0, i]) / (atol + abs(y[i]) * rtol)) ** 2
+        d2 = np.sqrt(d2 / n) / h0
+        if d1 <= 1e-15 and d2 <= 1e-15:
+            h1 = max(1e-6, h0 * 1e-3)
+        else:
+            h1 = (0.01 / max(d1, d2)) ** (-exponent)
+        h = min(100.0 * h0, h1, duration)
+        t = 0.0
+        rejected = False
+        while t < duration:
+            if t + h >= duration * (1.0 - 1e-14):
+                h = duration - t
+            for s in range(1, n_stages):
+                for i in range(n):
+                    acc = 0.0
+                    for j in range(s):
+                        acc += a[s, j] * k[j, i]
+                    tmp[i] = y[i] + h * acc
+                rhs(tmp, u, p, k[s])
+            for i in range(n):
+                acc = 0.0
+                for j in range(n_stages):
+                    acc += b[j] * k[j, i]
+                y_new[i] = y[i] + h * acc
+            rhs(y_new, u, p, k[n_stages])
+            evaluations += n_stages
+            norm = 0.0
+            for i in range(n):
+                acc = 0.0
+                for j in range(n_stages + 1):
+                    acc += e[j] * k[j, i]
+                norm += (h * acc / (atol + max(abs(y[i]), abs(y_new[i])) * rtol)) ** 2
+            norm = np.sqrt(norm / n)
+            if norm < 1.0:
+                factor = 10.0 if norm == 0.0 else min(10.0, 0.9 * norm**exponent)
+                if rejected:
+                    factor = min(1.0, factor)
+                t += h
+                for i in range(n):
+                    y[i] = y_new[i]
+                    k[0, i] = k[n_stages, i]
+                h *= factor
+                rejected = False
+            else:
+                h *= max(0.2, 0.9 * norm**exponent)
+                rejected = True
+        return evaluations
+
+    return advance
+
+
+class BatchIntegrator:
+    """Applies a per-patient ``advance(y, u, p, duration, *args)`` to a batch, in place.
+
+    Returns the RHS evaluations per patient. Large batches run their patients in parallel threads.
+    """
+
+    def __init__(self, advance: Callable) -> None:
+        self.advance = advance
+        self._serial = _batch_loop(advance, parallel=False)
+        self._parallel = _batch_loop(advance, parallel=True)
+
+    def __call__(self, y: np.ndarray, u: np.ndarray, p: np.ndarray, duration: float, *args) -> np.ndarray:
+        run = self._parallel if len(y) >= PARALLEL_MIN_BATCH else self._serial
+        evaluations = np.empty(len(y), dtype=np.int64)
+        run(y, u, p, float(duration), evaluations, *args)
+        return evaluations
+
+
+def _batch_loop(advance: Callable, parallel: bool) -> Callable:
+    def run(y, u, p, duration, evaluations, *args):  # pragma: no cover - compiled
+        # ``parallel`` is read here so that the serial and parallel compilations are different closures:
+        # numba's disk cache keys a closure by its free variables, not by its compile flags.
+        threads = parallel  # noqa: F841
+        for i in nb.prange(y.shape[0]):
+            evaluations[i] = advance(y[i], u[i], p[i], duration, *args)
+
+    return nb.njit(cache=True, parallel=parallel)(run)
+
+
+def derivative(rhs: Callable, y: np.ndarray, u: np.ndarray, p: np.ndarray) -> np.ndarray:
     """Evaluate a compiled kernel for one patient (float64 copies)."""
     dy = np.empty(len(y))
     rhs(np.asarray(y, dtype=np.float64), np.asarray(u, dtype=np.float64), np.asarray(p, dtype=np.float64), dy)
@@ -69,7 +203,7 @@ def derivative(rhs, y: np.ndarray, u: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 
 def solve_reference(
-    rhs,
+    rhs: Callable,
     y0: np.ndarray,
     u: np.ndarray,
     p: np.ndarray,

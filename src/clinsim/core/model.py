@@ -7,7 +7,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from clinsim.core.integrate import derivative, rk4_batch, solve_reference
+from clinsim.core.integrate import BatchIntegrator, derivative, fixed_step, solve_reference
 from clinsim.core.parameters import ParameterSet
 
 
@@ -24,6 +24,12 @@ class ODEModel:
     state_names: ClassVar[tuple[str, ...]]
     input_names: ClassVar[tuple[str, ...]] = ()
     time_unit: ClassVar[str] = "day"
+    kernel: ClassVar
+    _fixed_step: ClassVar[BatchIntegrator]
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._fixed_step = BatchIntegrator(fixed_step(cls.kernel))
 
     def __init__(self, overrides: Mapping[str, float] | None = None, *, allow_out_of_range: bool = False) -> None:
         self.params = self.parameters.vector(overrides, allow_out_of_range=allow_out_of_range)
@@ -50,7 +56,6 @@ class ODEModel:
         return self.parameters.violations(self.params)
 
     @classmethod
-    def integrate(cls, y: np.ndarray, u: np.ndarray, p: np.ndarray, duration: float, dt: float) -> None:
-        """Advance a batch ``y`` (batch, n_state) in place over ``duration`` with fixed RK4 steps <= ``dt``."""
-        n_steps = max(1, int(np.ceil(duration / dt - 1e-9)))
-        rk4_batch(cls.kernel, y, u, p, duration / n_steps, n_steps)
+    def integrate(cls, y: np.ndarray, u: np.ndarray, p: np.ndarray, duration: float, n_steps: int) -> None:
+        """Advance a batch ``y`` (batch, n_state) in place over ``duration`` with ``n_steps`` DOP853 steps."""
+        cls._fixed_step(y, u, p, duration, int(n_steps))

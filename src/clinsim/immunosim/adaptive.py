@@ -21,7 +21,9 @@ from clinsim.immunosim.checkpoint import (
 )
 
 DAYS_PER_STEP = 14.0  # one decision per q2w treatment visit
-DT_DAYS = 0.25
+# DOP853 steps per visit: relative error <= 2e-7 against scipy over one visit on states recorded from
+# the env (tests/test_integration.py)
+STEPS_PER_VISIT = 7
 HORIZON_VISITS = 26  # 364 days: the paper's 360-day course in whole 2-week cycles
 DOSE_LEVELS_MG_PER_KG = np.array([0.0, 1.0, 3.0, 10.0])  # holiday / reduced / label / escalated
 START_LEVEL = 2
@@ -177,7 +179,7 @@ class AdaptiveDosingTask(Task):
         y[:, am.NIVO_CENTRAL_MG] += dose * p[:, mdl.BODY_WEIGHT]
         c_start = y[:, am.NIVO_CENTRAL_MG] / p[:, mdl.NIVO_VC]
         steroid = (state["steroid_visits"] > 0).astype(np.float64)[:, None]
-        am.AdaptiveDosingModel.integrate(y, steroid, p, DAYS_PER_STEP, DT_DAYS)
+        am.AdaptiveDosingModel.integrate(y, steroid, p, DAYS_PER_STEP, STEPS_PER_VISIT)
         np.maximum(y, 0.0, out=y)
 
         # irAEs (flat PD-1 incidence, Shulgin 2020): two weekly chances per visit under exposure
