@@ -27,6 +27,8 @@ from scipy.integrate import solve_ivp
 from scipy.integrate._ivp import dop853_coefficients
 from scipy.integrate._ivp.rk import RK45
 
+from clinsim.core.batch import BatchKernel
+
 
 class Tableau(NamedTuple):
     """Explicit Runge-Kutta tableau (autonomous form: the inputs are constant over an interval)."""
@@ -42,10 +44,6 @@ DOP853 = Tableau("DOP853", np.ascontiguousarray(dop853_coefficients.A[:12, :12])
                  np.ascontiguousarray(dop853_coefficients.B), np.zeros(0), 7)
 DP54 = Tableau("Dormand-Prince 5(4)", np.ascontiguousarray(RK45.A), np.ascontiguousarray(RK45.B),
                np.ascontiguousarray(RK45.E), 4)
-
-# Threads pay off from this batch size on; smaller batches (a single env) run on the calling thread.
-PARALLEL_MIN_BATCH = 64
-
 
 def fixed_step(rhs: Callable, tableau: Tableau = DOP853) -> Callable:
     """Compiled ``advance(y, u, p, duration, n_steps)``: one patient, in place, ``n_steps`` equal steps.
@@ -167,32 +165,27 @@ def adaptive(rhs: Callable, rtol: float, atol: float, tableau: Tableau = DP54) -
 
 
 class BatchIntegrator:
-    """Applies a per-patient ``advance(y, u, p, duration, *args)`` to a batch, in place.
+    """Applies a per-patient ``advance(y, u, p, duration, *args)`` to a batch in place.
 
     Returns the RHS evaluations per patient. Large batches run their patients in parallel threads.
     """
 
     def __init__(self, advance: Callable) -> None:
         self.advance = advance
-        self._serial = _batch_loop(advance, parallel=False)
-        self._parallel = _batch_loop(advance, parallel=True)
+        self._kernel = BatchKernel(_per_patient(advance))
 
     def __call__(self, y: np.ndarray, u: np.ndarray, p: np.ndarray, duration: float, *args) -> np.ndarray:
-        run = self._parallel if len(y) >= PARALLEL_MIN_BATCH else self._serial
         evaluations = np.empty(len(y), dtype=np.int64)
-        run(y, u, p, float(duration), evaluations, *args)
+        self._kernel(len(y), y, u, p, float(duration), evaluations, *args)
         return evaluations
 
 
-def _batch_loop(advance: Callable, parallel: bool) -> Callable:
-    def run(y, u, p, duration, evaluations, *args):  # pragma: no cover - compiled
-        # ``parallel`` is read here so that the serial and parallel compilations are different closures:
-        # numba's disk cache keys a closure by its free variables, not by its compile flags.
-        threads = parallel  # noqa: F841
-        for i in nb.prange(y.shape[0]):
-            evaluations[i] = advance(y[i], u[i], p[i], duration, *args)
+def _per_patient(advance: Callable) -> Callable:
+    @nb.njit(cache=True)
+    def apply(b, y, u, p, duration, evaluations, *args):  # pragma: no cover - compiled
+        evaluations[b] = advance(y[b], u[b], p[b], duration, *args)
 
-    return nb.njit(cache=True, parallel=parallel)(run)
+    return apply
 
 
 def derivative(rhs: Callable, y: np.ndarray, u: np.ndarray, p: np.ndarray) -> np.ndarray:

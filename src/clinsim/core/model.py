@@ -25,11 +25,14 @@ class ODEModel:
     input_names: ClassVar[tuple[str, ...]] = ()
     time_unit: ClassVar[str] = "day"
     kernel: ClassVar
+    # compiled ``integrate_patient(y, u, p, duration, n_steps)`` for one patient (for compiled env steps)
+    integrate_patient: ClassVar
     _fixed_step: ClassVar[BatchIntegrator]
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
-        cls._fixed_step = BatchIntegrator(fixed_step(cls.kernel))
+        cls.integrate_patient = fixed_step(cls.kernel)
+        cls._fixed_step = BatchIntegrator(cls.integrate_patient)
 
     def __init__(self, overrides: Mapping[str, float] | None = None, *, allow_out_of_range: bool = False) -> None:
         self.params = self.parameters.vector(overrides, allow_out_of_range=allow_out_of_range)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import numba as nb
 import numpy as np
 from gymnasium import spaces
 
+from clinsim.core.batch import BatchKernel
 from clinsim.core.env import TaskEnv, TaskVectorEnv
 from clinsim.core.render import Panel
 from clinsim.core.task import State, Task
@@ -40,19 +42,119 @@ HOLD_WEEKS_BY_GRADE = np.array([0, 0, 1, 3, 0])
 STEROID_WEEKS_BY_GRADE = np.array([0, 0, 0, 4, 4])  # high-dose corticosteroid course with taper
 
 OUTCOMES = ("controlled", "escaped", "eliminated", "stopped_for_toxicity")
+# observation scales: the published EC50s (population values, not the patient's)
+EC50_PD1_MG_PER_L = mdl.CHECKPOINT_PARAMETERS["ec50_pd1"].value
+EC50_CTLA4_MG_PER_L = mdl.CHECKPOINT_PARAMETERS["ec50_ctla4"].value
 RECIST = ("CR", "PR", "SD", "PD")
 
 
-def recist_category(tumour: np.ndarray, baseline: np.ndarray, nadir: np.ndarray) -> np.ndarray:
-    """RECIST 1.1 category from tumour cells, with the diameter proportional to cells^(1/3).
+OUTCOME_NAMES = np.array(OUTCOMES)
+RECIST_NAMES = np.array(RECIST)
+PATIENT_DTYPE = "U17"  # "cohort-" + a 31-bit id, or "reference"
+
+
+def patient_name(patient_id: int) -> np.ndarray:
+    """The info's patient label, fixed-width so that vector envs can store later patients' labels."""
+    return np.array("reference" if patient_id < 0 else f"cohort-{patient_id}", dtype=PATIENT_DTYPE)
+
+
+@nb.njit(cache=True)
+def recist_category(tumour: float, baseline: float, nadir: float) -> int:
+    """RECIST 1.1 category (index into ``RECIST``) from tumour cells, diameter proportional to cells^(1/3).
 
     CR: eliminated; PR: diameter <= -30 % from baseline; PD: diameter >= +20 % from nadir; else SD.
     """
-    ratio_base = np.cbrt(tumour / baseline)
-    ratio_nadir = np.cbrt(tumour / nadir)
-    cat = np.where(ratio_base <= 0.7, 1, 2)
-    cat = np.where(ratio_nadir >= 1.2, 3, cat)
-    return np.where(tumour < ELIMINATED_TUMOUR_CELLS, 0, cat)
+    if tumour < ELIMINATED_TUMOUR_CELLS:
+        return 0
+    if np.cbrt(tumour / nadir) >= 1.2:
+        return 3
+    return 1 if np.cbrt(tumour / baseline) <= 0.7 else 2
+
+
+_integrate = mdl.CheckpointModel.integrate_patient
+
+
+@nb.njit(cache=True)
+def _step(b, action, y0, p, week0, baseline, nadir0, u_event, u_grade, tox0, hold0, steroid0, disc0, severe0,
+          cum_nivo0, cum_ipi0, tox_params, horizon,
+          y, week, nadir, tox, hold, steroid, disc, severe, cum_nivo, cum_ipi, dose_nivo, dose_ipi, withheld,
+          outcome, recist, reward, terminated):  # pragma: no cover - compiled
+    """One week of one patient (see the env docstring): dosing, dynamics, irAEs, reward."""
+    weight = p[b, mdl.BODY_WEIGHT]
+    nivo_asked = DOSE_LEVELS_MG_PER_KG[action[b, 0]]
+    ipi_asked = DOSE_LEVELS_MG_PER_KG[action[b, 1]] if action.shape[1] > 1 else 0.0
+    allowed = not disc0[b] and hold0[b] == 0
+    nivo = nivo_asked if allowed else 0.0
+    ipi = ipi_asked if allowed else 0.0
+    withheld[b] = not allowed and (nivo_asked > 0 or ipi_asked > 0)
+
+    yb = y[b]
+    yb[:] = y0[b]
+    yb[mdl.NIVO_CENTRAL_MG] += nivo * weight
+    yb[mdl.IPI_MG] += ipi * weight
+    c_nivo_start = yb[mdl.NIVO_CENTRAL_MG] / p[b, mdl.NIVO_VC]
+    c_ipi_start = yb[mdl.IPI_MG] / p[b, mdl.IPI_V]
+    u = np.empty(1)
+    u[mdl.STEROID] = 1.0 if steroid0[b] > 0 else 0.0
+    _integrate(yb, u, p[b], DAYS_PER_STEP, STEPS_PER_WEEK)
+    for i in range(yb.shape[0]):
+        yb[i] = max(yb[i], 0.0)
+
+    # irAEs: weekly event drawn from the patient's pre-drawn uniforms (mean exposure of the week)
+    w = week0[b]
+    c_nivo = 0.5 * (c_nivo_start + yb[mdl.NIVO_CENTRAL_MG] / p[b, mdl.NIVO_VC])
+    c_ipi = 0.5 * (c_ipi_start + yb[mdl.IPI_MG] / p[b, mdl.IPI_V])
+    event = u_event[b, w] < mdl.irae_probability(c_nivo, c_ipi, tox_params)
+    grade = mdl.irae_grade(u_grade[b, w]) if event else 0
+    tox[b], hold[b], steroid[b], disc[b] = mdl.manage_irae(grade, tox0[b], hold0[b], steroid0[b], disc0[b],
+                                                           HOLD_WEEKS_BY_GRADE, STEROID_WEEKS_BY_GRADE)
+
+    tumour_before = y0[b, mdl.T_CELLS]
+    tumour = yb[mdl.T_CELLS]
+    escaped = tumour >= LETHAL_TUMOUR_CELLS
+    eliminated = tumour < ELIMINATED_TUMOUR_CELLS
+    terminated[b] = escaped or eliminated
+    week[b] = w + 1
+    remaining = horizon - (w + 1)
+    shrunk = np.cbrt(tumour / baseline[b]) <= 0.7
+    r = (ALIVE_BONUS * (not escaped)
+         - TUMOUR_LOG10_WEIGHT * (np.log10(tumour + 1.0) - np.log10(tumour_before + 1.0))
+         + REDUCTION_BONUS * shrunk
+         - TOXICITY_PENALTY[grade]
+         - DRUG_COST_PER_MG_PER_KG * (nivo + ipi))
+    if escaped:
+        r += ESCAPE_PENALTY
+    elif eliminated:
+        r += ELIMINATION_BONUS + (ALIVE_BONUS + REDUCTION_BONUS) * remaining
+    reward[b] = r
+
+    nadir[b] = min(nadir0[b], tumour)
+    severe[b] = severe0[b] + (grade >= 3)
+    cum_nivo[b] = cum_nivo0[b] + nivo
+    cum_ipi[b] = cum_ipi0[b] + ipi
+    dose_nivo[b] = nivo
+    dose_ipi[b] = ipi
+    recist[b] = recist_category(tumour, baseline[b], nadir[b])
+    outcome[b] = 1 if escaped else 2 if eliminated else 3 if disc[b] else 0
+
+
+@nb.njit(cache=True)
+def _observe(b, y, p, tox, cum_ipi, week, horizon, uses_ipilimumab, obs):  # pragma: no cover - compiled
+    values = [np.log10(y[b, mdl.T_CELLS] + 1.0) / 9.0,
+              np.log10(y[b, mdl.E_CELLS] + 1.0) / 9.0,
+              np.log1p(y[b, mdl.NIVO_CENTRAL_MG] / p[b, mdl.NIVO_VC] / EC50_PD1_MG_PER_L) / np.log1p(100.0)]
+    if uses_ipilimumab:
+        values.append(np.log1p(y[b, mdl.IPI_MG] / p[b, mdl.IPI_V] / EC50_CTLA4_MG_PER_L) / np.log1p(100.0))
+    values.append(tox[b] / 4.0)
+    if uses_ipilimumab:
+        values.append(min(cum_ipi[b] / 24.0, 1.0))
+    values.append(week[b] / horizon)
+    for i, v in enumerate(values):
+        obs[b, i] = min(max(v, 0.0), 2.0)
+
+
+STEP_KERNEL = BatchKernel(_step)
+OBSERVE_KERNEL = BatchKernel(_observe)
 
 
 class _CheckpointTask(Task):
@@ -112,80 +214,28 @@ class _CheckpointTask(Task):
             "dose_nivo_mg_per_kg": np.array(0.0),
             "dose_ipi_mg_per_kg": np.array(0.0),
             "withheld": np.array(False),
-            "patient_id": np.array(patient_id),
+            "outcome": np.array(0),
+            "recist": np.array(2 if tumour >= ELIMINATED_TUMOUR_CELLS else 0),
+            "patient": patient_name(patient_id),
         }
-
-    def _doses(self, action: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if self.uses_ipilimumab:
-            return DOSE_LEVELS_MG_PER_KG[action[:, 0]], DOSE_LEVELS_MG_PER_KG[action[:, 1]]
-        return DOSE_LEVELS_MG_PER_KG[action], np.zeros(len(action))
 
     # ------------------------------------------------------------------ dynamics
     def step(self, state: State, action: np.ndarray) -> tuple[State, np.ndarray, np.ndarray]:
-        week = state["week"]
         self.check_running(state)
-        p = state["params"]
-        weight = p[:, mdl.BODY_WEIGHT]
-        nivo_asked, ipi_asked = self._doses(action)
-        allowed = ~state["discontinued"] & (state["hold_weeks"] == 0)
-        nivo = np.where(allowed, nivo_asked, 0.0)
-        ipi = np.where(allowed, ipi_asked, 0.0)
-        withheld = ~allowed & ((nivo_asked > 0) | (ipi_asked > 0))
-
-        y = state["y"].copy()
-        y[:, mdl.NIVO_CENTRAL_MG] += nivo * weight
-        y[:, mdl.IPI_MG] += ipi * weight
-        c_nivo_start = y[:, mdl.NIVO_CENTRAL_MG] / p[:, mdl.NIVO_VC]
-        c_ipi_start = y[:, mdl.IPI_MG] / p[:, mdl.IPI_V]
-        steroid = (state["steroid_weeks"] > 0).astype(np.float64)[:, None]
-        mdl.CheckpointModel.integrate(y, steroid, p, DAYS_PER_STEP, STEPS_PER_WEEK)
-        np.maximum(y, 0.0, out=y)
-
-        # irAEs: weekly event drawn from the patient's pre-drawn uniforms (mean exposure of the week)
-        c_nivo = 0.5 * (c_nivo_start + y[:, mdl.NIVO_CENTRAL_MG] / p[:, mdl.NIVO_VC])
-        c_ipi = 0.5 * (c_ipi_start + y[:, mdl.IPI_MG] / p[:, mdl.IPI_V])
-        rows = np.arange(len(week))
-        prob = mdl.irae_probability(c_nivo, c_ipi, self.toxicity)
-        event = state["u_event"][rows, week] < prob
-        grade = np.where(event, mdl.irae_grade(state["u_grade"][rows, week]), 0)
-        active_grade, hold, steroid_weeks, discontinued = mdl.manage_irae(
-            grade, state["tox_grade"], state["hold_weeks"], state["steroid_weeks"], state["discontinued"],
-            HOLD_WEEKS_BY_GRADE, STEROID_WEEKS_BY_GRADE)
-
-        tumour_before = state["y"][:, mdl.T_CELLS]
-        tumour = y[:, mdl.T_CELLS]
-        escaped = tumour >= LETHAL_TUMOUR_CELLS
-        eliminated = tumour < ELIMINATED_TUMOUR_CELLS
-        terminated = escaped | eliminated
-        next_week = week + 1
-        remaining = self.horizon - next_week
-
-        shrunk = np.cbrt(tumour / state["baseline_cells"]) <= 0.7
-        reward = (
-            ALIVE_BONUS * ~escaped
-            - TUMOUR_LOG10_WEIGHT * (np.log10(tumour + 1.0) - np.log10(tumour_before + 1.0))
-            + REDUCTION_BONUS * shrunk
-            - TOXICITY_PENALTY[grade]
-            - DRUG_COST_PER_MG_PER_KG * (nivo + ipi)
-            + np.where(escaped, ESCAPE_PENALTY, 0.0)
-            + np.where(eliminated & ~escaped, ELIMINATION_BONUS + (ALIVE_BONUS + REDUCTION_BONUS) * remaining, 0.0)
-        )
+        n = len(action)
         new = dict(state)
-        new.update(
-            y=y,
-            week=next_week,
-            nadir_cells=np.minimum(state["nadir_cells"], tumour),
-            tox_grade=active_grade,
-            hold_weeks=hold,
-            steroid_weeks=steroid_weeks,
-            discontinued=discontinued,
-            severe_events=state["severe_events"] + (grade >= 3),
-            cum_nivo_mg_per_kg=state["cum_nivo_mg_per_kg"] + nivo,
-            cum_ipi_mg_per_kg=state["cum_ipi_mg_per_kg"] + ipi,
-            dose_nivo_mg_per_kg=nivo,
-            dose_ipi_mg_per_kg=ipi,
-            withheld=withheld,
-        )
+        changed = ("y", "week", "nadir_cells", "tox_grade", "hold_weeks", "steroid_weeks", "discontinued",
+                   "severe_events", "cum_nivo_mg_per_kg", "cum_ipi_mg_per_kg", "dose_nivo_mg_per_kg",
+                   "dose_ipi_mg_per_kg", "withheld", "outcome", "recist")
+        for k in changed:
+            new[k] = np.empty_like(state[k])
+        reward = np.empty(n)
+        terminated = np.empty(n, dtype=bool)
+        STEP_KERNEL(n, action.reshape(n, -1), state["y"], state["params"], state["week"], state["baseline_cells"],
+                    state["nadir_cells"], state["u_event"], state["u_grade"], state["tox_grade"], state["hold_weeks"],
+                    state["steroid_weeks"], state["discontinued"], state["severe_events"],
+                    state["cum_nivo_mg_per_kg"], state["cum_ipi_mg_per_kg"], self.toxicity, self.horizon,
+                    *(new[k] for k in changed), reward, terminated)
         return new, reward, terminated
 
     # ------------------------------------------------------------------ views
@@ -195,36 +245,19 @@ class _CheckpointTask(Task):
         return y[:, mdl.NIVO_CENTRAL_MG] / p[:, mdl.NIVO_VC], y[:, mdl.IPI_MG] / p[:, mdl.IPI_V]
 
     def observe(self, state: State) -> np.ndarray:
-        y = state["y"]
-        c_nivo, c_ipi = self.concentrations(state)
-        ec50 = mdl.CHECKPOINT_PARAMETERS["ec50_pd1"].value
-        cols = [
-            np.log10(y[:, mdl.T_CELLS] + 1.0) / 9.0,
-            np.log10(y[:, mdl.E_CELLS] + 1.0) / 9.0,
-            np.log1p(c_nivo / ec50) / np.log1p(100.0),
-        ]
-        if self.uses_ipilimumab:
-            cols.append(np.log1p(c_ipi / mdl.CHECKPOINT_PARAMETERS["ec50_ctla4"].value) / np.log1p(100.0))
-        cols.append(state["tox_grade"] / 4.0)
-        if self.uses_ipilimumab:
-            cols.append(np.minimum(state["cum_ipi_mg_per_kg"] / 24.0, 1.0))
-        cols.append(state["week"] / self.horizon)
-        return np.clip(np.stack(cols, axis=1), 0.0, 2.0).astype(np.float32)
+        n = len(state["week"])
+        obs = np.empty((n, self.observation_space.shape[0]), dtype=np.float32)
+        OBSERVE_KERNEL(n, state["y"], state["params"], state["tox_grade"], state["cum_ipi_mg_per_kg"], state["week"],
+                       self.horizon, self.uses_ipilimumab, obs)
+        return obs
 
     def info(self, state: State) -> dict[str, np.ndarray]:
         y = state["y"]
-        tumour = y[:, mdl.T_CELLS]
         c_nivo, c_ipi = self.concentrations(state)
-        outcome = np.where(state["discontinued"], 3, 0)
-        outcome = np.where(tumour < ELIMINATED_TUMOUR_CELLS, 2, outcome)
-        outcome = np.where(tumour >= LETHAL_TUMOUR_CELLS, 1, outcome)
-        recist = recist_category(tumour, state["baseline_cells"], state["nadir_cells"])
-        patient = np.where(state["patient_id"] < 0, "reference",
-                           np.char.add("cohort-", state["patient_id"].astype(str)))
         info = {
-            "patient": patient,
+            "patient": state["patient"],
             "day": state["week"] * DAYS_PER_STEP,
-            "tumour_cells": tumour,
+            "tumour_cells": y[:, mdl.T_CELLS],
             "effector_cells": y[:, mdl.E_CELLS],
             "baseline_tumour_cells": state["baseline_cells"],
             "nadir_tumour_cells": state["nadir_cells"],
@@ -236,14 +269,13 @@ class _CheckpointTask(Task):
             "treatment_discontinued": state["discontinued"],
             "dose_withheld": state["withheld"],
             "cumulative_nivolumab_mg_per_kg": state["cum_nivo_mg_per_kg"],
-            "recist": np.asarray(RECIST)[recist],
-            "outcome": np.asarray(OUTCOMES)[outcome],
+            "recist": RECIST_NAMES[state["recist"]],
+            "outcome": OUTCOME_NAMES[state["outcome"]],
         }
         if self.uses_ipilimumab:
             info["ipilimumab_mg_per_l"] = c_ipi
             info["cumulative_ipilimumab_mg_per_kg"] = state["cum_ipi_mg_per_kg"]
         return info
-
 
     def clinical_metrics(self, final_info: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Tumour control, best response, escape, severe toxicity, stopped therapy and cumulative dose."""

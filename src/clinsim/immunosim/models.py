@@ -187,35 +187,51 @@ class CheckpointModel(ODEModel):
     kernel = staticmethod(checkpoint_rhs)
 
 
-def irae_probability(c_nivo_mg_per_l: np.ndarray, c_ipi_mg_per_l: np.ndarray, tox: np.ndarray) -> np.ndarray:
+@nb.njit(cache=True)
+def irae_probability(c_nivo_mg_per_l: float, c_ipi_mg_per_l: float, tox: np.ndarray) -> float:
     """Weekly probability of an immune-related adverse event (Shulgin 2020 asymmetry, paper eq. 2).
 
     PD-1: flat ``p_pd1`` for any exposure. CTLA-4: ``p0 + beta * C`` under exposure, multiplied by
-    ``combo_factor`` when PD-1 blockade is present.
+    ``combo_factor`` when PD-1 blockade is present. ``tox``: the ``TOXICITY_PARAMETERS`` vector.
     """
-    p_pd1, p0, beta, combo, thr = tox
-    pd1 = c_nivo_mg_per_l > thr
-    ctla4 = c_ipi_mg_per_l > thr
-    prob = np.where(pd1, p_pd1, 0.0) + np.where(ctla4, (p0 + beta * c_ipi_mg_per_l) * np.where(pd1, combo, 1.0), 0.0)
-    return np.clip(prob, 0.0, 1.0)
+    p_pd1, p0, beta, combo, threshold = tox[0], tox[1], tox[2], tox[3], tox[4]
+    pd1 = c_nivo_mg_per_l > threshold
+    prob = p_pd1 if pd1 else 0.0
+    if c_ipi_mg_per_l > threshold:
+        prob += (p0 + beta * c_ipi_mg_per_l) * (combo if pd1 else 1.0)
+    return min(max(prob, 0.0), 1.0)
 
 
-def manage_irae(grade: np.ndarray, active_grade: np.ndarray, hold: np.ndarray, steroid: np.ndarray,
-                discontinued: np.ndarray, hold_by_grade: np.ndarray, steroid_by_grade: np.ndarray):
+@nb.njit(cache=True)
+def manage_irae(grade: int, active_grade: int, hold: int, steroid: int, discontinued: bool,
+                hold_by_grade: np.ndarray, steroid_by_grade: np.ndarray) -> tuple[int, int, int, bool]:
     """Clinical irAE management for one decision step (ASCO 2018 guideline, simplified).
 
     ``grade`` is this step's new event (0 = none). Grade 4 stops all checkpoint inhibitors for good;
     otherwise doses are held for ``hold_by_grade[grade]`` steps and high-dose corticosteroids run for
     ``steroid_by_grade[grade]`` steps. Returns the new (active grade, hold, steroid, discontinued).
     """
-    discontinued = discontinued | (grade == 4)
-    new_hold = np.where(discontinued, 0, np.maximum(np.maximum(hold - 1, 0), hold_by_grade[grade]))
-    new_steroid = np.maximum(np.maximum(steroid - 1, 0), steroid_by_grade[grade])
-    active = np.where(grade > 0, grade, np.where(new_hold > 0, active_grade, 0))
-    active = np.where(discontinued, np.maximum(active, active_grade), active)
+    discontinued = discontinued or grade == 4
+    new_hold = 0 if discontinued else max(max(hold - 1, 0), hold_by_grade[grade])
+    new_steroid = max(max(steroid - 1, 0), steroid_by_grade[grade])
+    if grade > 0:
+        active = grade
+    elif new_hold > 0:
+        active = active_grade
+    else:
+        active = 0
+    if discontinued:
+        active = max(active, active_grade)
     return active, new_hold, new_steroid, discontinued
 
 
-def irae_grade(u_grade: np.ndarray) -> np.ndarray:
+_GRADE_CDF = np.cumsum(GRADE_PROBABILITIES)
+
+
+@nb.njit(cache=True)
+def irae_grade(u_grade: float) -> int:
     """Grade (1-4) of an irAE from a uniform draw."""
-    return 1 + np.searchsorted(np.cumsum(GRADE_PROBABILITIES), u_grade, side="right").clip(0, 3)
+    below = 0
+    for c in _GRADE_CDF:
+        below += c <= u_grade
+    return 1 + min(below, 3)
