@@ -1,7 +1,7 @@
 """Compiled per-patient functions applied to a batch: serially for small batches, in threads for large ones.
 
 Environment transitions and integrators are written once, for one patient ``b`` of a batch
-(``fn(b, *arrays)``, compiled with ``numba.njit(cache=True)``). :class:`BatchKernel` runs such a function
+(``fn(b, *arrays)``, compiled with :func:`clinsim.core.jit.jit`). :class:`BatchKernel` runs such a function
 over every patient: on the calling thread for small batches (a single env: no thread start-up), in
 parallel threads for large ones. Each patient's arithmetic is the same either way, so results are
 bit-identical between the single env and any vector env.
@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numba as nb
+
+from clinsim.core.jit import jit
 
 # Threads pay off from this batch size on; smaller batches run on the calling thread.
 PARALLEL_MIN_BATCH = 64
@@ -31,10 +33,7 @@ class BatchKernel:
 
 def _loop(fn: Callable, parallel: bool) -> Callable:
     def run(n, *arrays):  # pragma: no cover - compiled
-        # ``parallel`` is read here so that the serial and parallel compilations are different closures:
-        # numba's disk cache keys a closure by its free variables, not by its compile flags.
-        threads = parallel  # noqa: F841
         for b in nb.prange(n):
             fn(b, *arrays)
 
-    return nb.njit(cache=True, parallel=parallel)(run)
+    return jit(run, key=fn.clinsim_key, parallel=parallel)

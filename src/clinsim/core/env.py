@@ -20,11 +20,8 @@ from clinsim.core.task import State, Task, put, stack_states, take
 
 
 def _single_info(info: dict[str, np.ndarray]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in info.items():
-        x = v[0]
-        out[k] = x.item() if isinstance(x, np.generic) else x
-    return out
+    """Batch-of-one info as Python scalars (arrays for entries that are arrays per patient)."""
+    return {k: v.item() if v.size == 1 else v[0] for k, v in info.items()}
 
 
 class TaskEnv(Env):

@@ -21,13 +21,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
-import numba as nb
 import numpy as np
 from scipy.integrate import solve_ivp
 from scipy.integrate._ivp import dop853_coefficients
 from scipy.integrate._ivp.rk import RK45
 
 from clinsim.core.batch import BatchKernel
+from clinsim.core.jit import jit
 
 
 class Tableau(NamedTuple):
@@ -48,12 +48,11 @@ DP54 = Tableau("Dormand-Prince 5(4)", np.ascontiguousarray(RK45.A), np.ascontigu
 def fixed_step(rhs: Callable, tableau: Tableau = DOP853) -> Callable:
     """Compiled ``advance(y, u, p, duration, n_steps)``: one patient, in place, ``n_steps`` equal steps.
 
-    Built as a closure over the kernel so that numba caches it on disk (a kernel passed as an argument
-    cannot be cached)."""
+    A closure over the kernel (a kernel passed as an argument would make the caller uncacheable)."""
     a, b = tableau.a, tableau.b
     n_stages = len(b)
 
-    @nb.njit(cache=True)
+    @jit(key=f"{rhs.clinsim_key}|{tableau.name}")
     def advance(y, u, p, duration, n_steps):  # pragma: no cover - compiled
         n = y.shape[0]
         k = np.empty((n_stages, n))
@@ -88,7 +87,7 @@ def adaptive(rhs: Callable, rtol: float, atol: float, tableau: Tableau = DP54) -
     n_stages = len(b)
     exponent = -1.0 / (tableau.error_order + 1)
 
-    @nb.njit(cache=True)
+    @jit(key=f"{rhs.clinsim_key}|{tableau.name}|{rtol!r}|{atol!r}")
     def advance(y, u, p, duration):  # pragma: no cover - compiled
         n = y.shape[0]
         k = np.empty((n_stages + 1, n))
@@ -181,7 +180,7 @@ class BatchIntegrator:
 
 
 def _per_patient(advance: Callable) -> Callable:
-    @nb.njit(cache=True)
+    @jit(key=advance.clinsim_key)
     def apply(b, y, u, p, duration, evaluations, *args):  # pragma: no cover - compiled
         evaluations[b] = advance(y[b], u[b], p[b], duration, *args)
 

@@ -9,6 +9,7 @@ the single environment and the vector environment give identical trajectories fo
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -123,6 +124,16 @@ class Task(ABC):
         return {f"outcome_{o}": (final_info["outcome"] == o).astype(float) for o in np.unique(final_info["outcome"])}
 
     # ------------------------------------------------------------------ actions
+    @functools.cached_property
+    def _integer_bounds(self) -> tuple[Any, Any] | None:
+        """(low, high) of a Discrete or MultiDiscrete action space (high exclusive); None otherwise."""
+        space = self.action_space
+        if isinstance(space, spaces.Discrete):
+            return space.start, space.start + space.n
+        if isinstance(space, spaces.MultiDiscrete):
+            return space.start, space.start + space.nvec
+        return None
+
     def check_actions(self, actions: Any, n_batch: int, env_name: str | None = None) -> np.ndarray:
         """Validate a batch of actions against ``action_space`` and return them as an array.
 
@@ -130,6 +141,12 @@ class Task(ABC):
         are clipped to the bounds (the documented out-of-bounds rule). Discrete actions must be members.
         """
         space = self.action_space
+        bounds = self._integer_bounds
+        if type(actions) is np.ndarray and actions.dtype == np.int64 and bounds is not None:
+            # the common case first: an int64 batch for a discrete space
+            if actions.shape == (n_batch, *space.shape) and (actions >= bounds[0]).all() and (
+                    actions < bounds[1]).all():
+                return actions
         name = env_name or type(self).env_id
         try:
             arr = np.asarray(actions)
@@ -141,25 +158,21 @@ class Task(ABC):
                 f"{name}: action {actions!r} has shape {arr.shape}, expected {expected} for space {space}"
             )
         if isinstance(space, spaces.Box):
-            if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
+            if arr.dtype.kind not in "fiu":
                 raise InvalidActionError(f"{name}: action {actions!r} must be real numbers; valid space: {space}")
             arr = arr.astype(np.float64)
             if not np.isfinite(arr).all():
                 raise InvalidActionError(f"{name}: action {actions!r} contains NaN or infinity; valid space: {space}")
-            return np.clip(arr, space.low, space.high)
+            return np.minimum(np.maximum(arr, space.low), space.high)
         if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
             if np.issubdtype(arr.dtype, np.floating) and np.isfinite(arr).all() and (arr == np.round(arr)).all():
                 arr = arr.astype(np.int64)
             else:
                 raise InvalidActionError(f"{name}: action {actions!r} must be integers; valid space: {space}")
         arr = arr.astype(np.int64)
-        if isinstance(space, spaces.Discrete):
-            high = space.start + space.n
-            low = space.start
-        elif isinstance(space, spaces.MultiDiscrete):
-            low, high = space.start, space.start + space.nvec
-        else:  # pragma: no cover - only the spaces above are used
+        if bounds is None:  # pragma: no cover - only Box, Discrete and MultiDiscrete are used
             raise TypeError(f"unsupported action space {space}")
+        low, high = bounds
         if ((arr < low) | (arr >= high)).any():
             raise InvalidActionError(f"{name}: action {actions!r} outside the valid space {space}")
         return arr

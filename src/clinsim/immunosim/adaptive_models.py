@@ -20,8 +20,7 @@ Time unit: day. Cells in cells, drug amounts in mg, concentrations in mg/L.
 
 from __future__ import annotations
 
-import numba as nb
-
+from clinsim.core.jit import jit
 from clinsim.core.model import ODEModel
 from clinsim.core.parameters import Parameter, ParameterSet
 from clinsim.immunosim import models as mdl
@@ -53,7 +52,7 @@ E_CELLS, T_CELLS, NIVO_CENTRAL_MG, NIVO_PERIPH_MG, INFILTRATE = range(5)
 STEROID = 0
 
 
-@nb.njit(cache=True)
+@jit
 def adaptive_rhs(y, u, p, dy):  # pragma: no cover - compiled
     c_nivo = y[NIVO_CENTRAL_MG] / p[mdl.NIVO_VC]
     n_eff = p[mdl.N] * (1.0 + p[mdl.K_PD1] * c_nivo / (p[mdl.EC50_PD1] + c_nivo))

@@ -24,10 +24,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import numba as nb
 import numpy as np
 
 from clinsim.core.integrate import BatchIntegrator, adaptive
+from clinsim.core.jit import jit
 from clinsim.core.model import ODEModel
 from clinsim.core.parameters import Constraint, Parameter, ParameterSet
 
@@ -115,7 +115,7 @@ INJECTED, EFFECTOR, MEMORY, TUMOUR, CYTOKINE, ICANS = range(6)
 TOCILIZUMAB, STEROID = range(2)
 
 
-@nb.njit(cache=True)
+@jit
 def cartmath_rhs(y, u, p, dy):  # pragma: no cover - compiled
     """Published 3-state CARTmath: y = (C_T, C_M, T)."""
     c, m, t = y[0], y[1], y[2]
@@ -124,7 +124,7 @@ def cartmath_rhs(y, u, p, dy):  # pragma: no cover - compiled
     dy[2] = p[R] * t * (1.0 - p[B] * t) - p[GAMMA] * c * t
 
 
-@nb.njit(cache=True)
+@jit
 def cart_rhs(y, u, p, dy):  # pragma: no cover - compiled
     i, c, m, t, cyt = y[INJECTED], y[EFFECTOR], y[MEMORY], y[TUMOUR], y[CYTOKINE]
     toci, ster = u[TOCILIZUMAB], u[STEROID]

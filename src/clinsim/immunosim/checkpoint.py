@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import numba as nb
 import numpy as np
 from gymnasium import spaces
 
 from clinsim.core.batch import BatchKernel
 from clinsim.core.env import TaskEnv, TaskVectorEnv
+from clinsim.core.jit import jit
 from clinsim.core.render import Panel
 from clinsim.core.task import State, Task
 from clinsim.immunosim import models as mdl
@@ -58,7 +58,7 @@ def patient_name(patient_id: int) -> np.ndarray:
     return np.array("reference" if patient_id < 0 else f"cohort-{patient_id}", dtype=PATIENT_DTYPE)
 
 
-@nb.njit(cache=True)
+@jit
 def recist_category(tumour: float, baseline: float, nadir: float) -> int:
     """RECIST 1.1 category (index into ``RECIST``) from tumour cells, diameter proportional to cells^(1/3).
 
@@ -74,7 +74,7 @@ def recist_category(tumour: float, baseline: float, nadir: float) -> int:
 _integrate = mdl.CheckpointModel.integrate_patient
 
 
-@nb.njit(cache=True)
+@jit
 def _step(b, action, y0, p, week0, baseline, nadir0, u_event, u_grade, tox0, hold0, steroid0, disc0, severe0,
           cum_nivo0, cum_ipi0, tox_params, horizon,
           y, week, nadir, tox, hold, steroid, disc, severe, cum_nivo, cum_ipi, dose_nivo, dose_ipi, withheld,
@@ -138,7 +138,7 @@ def _step(b, action, y0, p, week0, baseline, nadir0, u_event, u_grade, tox0, hol
     outcome[b] = 1 if escaped else 2 if eliminated else 3 if disc[b] else 0
 
 
-@nb.njit(cache=True)
+@jit
 def _observe(b, y, p, tox, cum_ipi, week, horizon, uses_ipilimumab, obs):  # pragma: no cover - compiled
     values = [np.log10(y[b, mdl.T_CELLS] + 1.0) / 9.0,
               np.log10(y[b, mdl.E_CELLS] + 1.0) / 9.0,

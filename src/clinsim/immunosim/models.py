@@ -8,9 +8,9 @@ Time unit: day. Cell counts in cells, drug amounts in mg, concentrations in mg/L
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
+from clinsim.core.jit import jit
 from clinsim.core.model import ODEModel
 from clinsim.core.parameters import Parameter, ParameterSet
 
@@ -104,18 +104,18 @@ E_CELLS, T_CELLS, NIVO_CENTRAL_MG, NIVO_PERIPH_MG, IPI_MG = range(5)
 STEROID = 0
 
 
-@nb.njit(cache=True, inline="always")
+@jit(inline="always")
 def _kuznetsov(e, t, s_eff, n_eff, d_eff, p, dy):  # pragma: no cover - compiled
     dy[0] = s_eff + p[P] * e * t / (p[G] + t) - p[M] * e * t - d_eff * e
     dy[1] = p[A] * t * (1.0 - p[B] * t) - n_eff * e * t
 
 
-@nb.njit(cache=True)
+@jit
 def kuznetsov_rhs(y, u, p, dy):  # pragma: no cover - compiled
     _kuznetsov(y[0], y[1], p[S], p[N], p[D], p, dy)
 
 
-@nb.njit(cache=True)
+@jit
 def checkpoint_rhs(y, u, p, dy):  # pragma: no cover - compiled
     c_nivo = y[NIVO_CENTRAL_MG] / p[NIVO_VC]
     c_ipi = y[IPI_MG] / p[IPI_V]
@@ -187,7 +187,7 @@ class CheckpointModel(ODEModel):
     kernel = staticmethod(checkpoint_rhs)
 
 
-@nb.njit(cache=True)
+@jit
 def irae_probability(c_nivo_mg_per_l: float, c_ipi_mg_per_l: float, tox: np.ndarray) -> float:
     """Weekly probability of an immune-related adverse event (Shulgin 2020 asymmetry, paper eq. 2).
 
@@ -202,7 +202,7 @@ def irae_probability(c_nivo_mg_per_l: float, c_ipi_mg_per_l: float, tox: np.ndar
     return min(max(prob, 0.0), 1.0)
 
 
-@nb.njit(cache=True)
+@jit
 def manage_irae(grade: int, active_grade: int, hold: int, steroid: int, discontinued: bool,
                 hold_by_grade: np.ndarray, steroid_by_grade: np.ndarray) -> tuple[int, int, int, bool]:
     """Clinical irAE management for one decision step (ASCO 2018 guideline, simplified).
@@ -228,7 +228,7 @@ def manage_irae(grade: int, active_grade: int, hold: int, steroid: int, disconti
 _GRADE_CDF = np.cumsum(GRADE_PROBABILITIES)
 
 
-@nb.njit(cache=True)
+@jit
 def irae_grade(u_grade: float) -> int:
     """Grade (1-4) of an irAE from a uniform draw."""
     below = 0

@@ -11,9 +11,9 @@ Units: hours, L, mmHg, mmol/L, mL/kg, ug/kg/min (norepinephrine).
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
+from clinsim.core.jit import jit
 from clinsim.core.model import ODEModel
 from clinsim.core.parameters import Parameter, ParameterSet
 
@@ -149,12 +149,12 @@ EPS_LITRE = 0.05
 EPS_DOSE = 0.01
 
 
-@nb.njit(cache=True, inline="always")
+@jit(inline="always")
 def _smax(x, eps):  # pragma: no cover - compiled
     return 0.5 * (x + np.sqrt(x * x + eps * eps))
 
 
-@nb.njit(cache=True, inline="always")
+@jit(inline="always")
 def _reynolds(pth, n, d, ca, abx_kill, extra_damage, p, dy):  # pragma: no cover - compiled
     inhibition = 1.0 + (ca / p[C_INF]) ** 2
     r = (p[K_NN] * n + p[K_NP] * pth + p[K_ND] * d) / inhibition
@@ -168,18 +168,18 @@ def _reynolds(pth, n, d, ca, abx_kill, extra_damage, p, dy):  # pragma: no cover
     dy[3] = p[S_C] + p[K_CN] * x / (1.0 + x) - p[MU_C] * ca
 
 
-@nb.njit(cache=True)
+@jit
 def reynolds_rhs(y, u, p, dy):  # pragma: no cover - compiled
     _reynolds(y[0], y[1], y[2], y[3], 0.0, 0.0, p, dy)
 
 
-@nb.njit(cache=True, inline="always")
+@jit(inline="always")
 def _map(d, v, dose, p):  # pragma: no cover - compiled
     return (p[MAP0] * (1.0 - p[MAP_DROP_MAX] * d / (d + p[D50_MAP])) + p[G_F] * v / (1.0 + p[FS_SAT] * v)
             + p[G_V] * dose / (1.0 + p[VP_SAT] * dose))
 
 
-@nb.njit(cache=True)
+@jit
 def sepsis_rhs(y, u, p, dy):  # pragma: no cover - compiled
     d = y[DAMAGE]
     v = y[VOLUME_L]

@@ -1,0 +1,59 @@
+"""``numba.njit`` with an on-disk cache that is safe for this package's compiled code.
+
+Start-up matters (every training or evaluation process compiles the environments), so every compiled
+function is cached on disk. numba's own cache has two gaps for code like ours:
+
+* a compiled function that calls compiled functions of *other* files keeps its cached machine code
+  when those files change (numba only checks the function's own file), so an edited model kernel
+  could silently run stale inside a cached environment step;
+* a closure (an integrator built for one model's kernel, a batch loop for one transition) is keyed by
+  pickling its free variables, and a pickled dispatcher carries a fresh UUID in every process, so
+  closures miss the cache in every new process.
+
+:func:`jit` keys every cache entry by the function, a stable description of what a closure captures,
+and a hash of the whole package's source: any edit to any file recompiles, and a second process with
+unchanged sources loads everything from disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numba as nb
+from numba.core.caching import FunctionCache
+
+PACKAGE = Path(__file__).resolve().parents[1]
+SOURCE_HASH = hashlib.sha256(
+    b"".join(str(path.relative_to(PACKAGE)).encode() + path.read_bytes() for path in sorted(PACKAGE.rglob("*.py")))
+).hexdigest()
+
+
+class _PackageCache(FunctionCache):
+    """numba's function cache, keyed by (function, captured description, package source hash)."""
+
+    def __init__(self, py_func: Callable, key: str) -> None:
+        super().__init__(py_func)
+        self._key = key
+
+    def _index_key(self, sig: Any, codegen: Any) -> tuple:
+        return sig, codegen.magic_tuple(), (SOURCE_HASH, self._key)
+
+
+def jit(fn: Callable | None = None, *, key: str = "", **options: Any):
+    """``numba.njit(**options)`` cached on disk; ``key`` describes what a closure captures.
+
+    The compiled function gets a ``clinsim_key`` attribute (its cache identity) that closures built
+    around it include in their own ``key``.
+    """
+
+    def compile_(f: Callable):
+        dispatcher = nb.njit(**options)(f)
+        identity = f"{f.__module__}.{f.__qualname__}[{key}]{sorted(options.items())}"
+        dispatcher._cache = _PackageCache(f, identity)
+        dispatcher.clinsim_key = identity
+        return dispatcher
+
+    return compile_(fn) if fn is not None else compile_
