@@ -74,6 +74,7 @@ class ParameterSet:
         self.low = np.array([p.low for p in self._params], dtype=np.float64)
         self.high = np.array([p.high for p in self._params], dtype=np.float64)
         self._cv = np.array([p.cv for p in self._params], dtype=np.float64)
+        self._sigma = np.sqrt(np.log1p(self._cv**2))  # log-normal sigma of each between-patient CV
 
     def __len__(self) -> int:
         return len(self._params)
@@ -135,10 +136,8 @@ class ParameterSet:
     def sample(self, rng: np.random.Generator) -> np.ndarray:
         """One virtual patient: log-normal around the published value (median) with each ``cv``,
         truncated to the literature range by clipping."""
-        sigma = np.sqrt(np.log1p(self._cv**2))
-        z = rng.standard_normal(len(self))
-        values = self.defaults * np.exp(sigma * z)
-        return np.clip(values, self.low, self.high)
+        values = self.defaults * np.exp(self._sigma * rng.standard_normal(len(self._params)))
+        return np.minimum(np.maximum(values, self.low), self.high)
 
     def markdown_table(self) -> str:
         """Documentation table: name, value, unit, range, between-patient CV, source."""
