@@ -7,11 +7,13 @@ from typing import ClassVar
 import numpy as np
 from gymnasium import spaces
 
+from clinsim.core.batch import BatchKernel
 from clinsim.core.env import TaskEnv, TaskVectorEnv
+from clinsim.core.jit import jit
 from clinsim.core.render import Panel
 from clinsim.core.task import State, Task
 from clinsim.immunosim import cart_models as cm
-from clinsim.immunosim.checkpoint import RECIST, recist_category
+from clinsim.immunosim.checkpoint import RECIST_NAMES, patient_name, recist_category
 
 DAYS_PER_STEP = 1.0
 HORIZON_DAYS = 90
@@ -81,6 +83,7 @@ DEATH_PENALTY = -100.0  # escape, fatal CRS or fatal ICANS
 ELIMINATION_BONUS = 100.0  # paid once, on the day the tumour becomes extinct
 
 OUTCOMES = ("controlled", "progressing", "escaped", "eliminated", "died_of_crs", "died_of_icans")
+OUTCOME_NAMES = np.array(OUTCOMES)
 TUMOUR_CONTROL = ("controlled", "eliminated")
 
 
@@ -92,6 +95,137 @@ def crs_grade(cytokine_pg_per_ml: np.ndarray) -> np.ndarray:
 def icans_grade(ice_points_lost: np.ndarray) -> np.ndarray:
     """Model ICANS grade 0-4 from the neurotoxicity index (ICE points lost; thresholds 1/4/8/12)."""
     return np.searchsorted(ICANS_THRESHOLDS_ICE_POINTS, ice_points_lost, side="right")
+
+
+@jit
+def threshold_grade(value: float, thresholds: np.ndarray) -> int:
+    """Grade of one value: the number of ``thresholds`` (ascending) at or below it (as ``crs_grade``)."""
+    grade = 0
+    for threshold in thresholds:
+        grade += threshold <= value
+    return grade
+
+
+@jit
+def outcome_code(tumour: float, baseline: float, dead: bool, dead_of_icans: bool) -> int:
+    """Index into ``OUTCOMES`` of a patient's current state."""
+    if dead:
+        return 5 if dead_of_icans else 4
+    if tumour >= LETHAL_TUMOUR_CELLS:
+        return 2
+    if tumour <= 0.0:
+        return 3
+    return 0 if tumour < baseline else 1
+
+
+_advance = cm.advance_patient
+
+
+@jit
+def _step(b, action, y0, p, day0, baseline, nadir0, crs0, max_crs0, icans0, max_icans0, steroid_days0,
+          steroid_total0, toci_doses0, cum_dose0, bonus_paid0, burden0, u_death, u_icans_death,
+          y, day, nadir, crs, max_crs, icans, max_icans, steroid_days, steroid_total, toci_doses, dose_cells,
+          cum_dose, withheld, dead, dead_of_icans, bonus_paid, burden, outcome, recist,
+          reward, terminated):  # pragma: no cover - compiled
+    """One day of one patient (see the env docstring): infusion, dynamics, CRS/ICANS and management, reward."""
+    asked = DOSE_LEVELS_CELLS[action[b]]
+    left = PRODUCT_LOT_CELLS - cum_dose0[b]
+    worst_toxicity = max(crs0[b], icans0[b])
+    allowed = worst_toxicity < HOLD_INFUSION_FROM_GRADE and asked <= left + 1.0
+    dose = asked if allowed else 0.0
+    withheld[b] = not allowed and asked > 0
+
+    yb = y[b]
+    yb[:] = y0[b]
+    yb[cm.INJECTED] += dose
+    toci = crs0[b] >= TOCILIZUMAB_FROM_GRADE
+    steroid = steroid_days0[b] > 0
+    u = np.empty(2)
+    u[cm.TOCILIZUMAB] = 1.0 if toci else 0.0
+    u[cm.STEROID] = 1.0 if steroid else 0.0
+    peak_cytokine = yb[cm.CYTOKINE]
+    peak_icans = yb[cm.ICANS]
+    for _ in range(CRS_CHECKS_PER_DAY):  # CRS and ICANS are graded by the worst status of the day
+        _advance(yb, u, p[b], DAYS_PER_STEP / CRS_CHECKS_PER_DAY)
+        for i in range(yb.shape[0]):
+            yb[i] = max(yb[i], 0.0)
+        peak_cytokine = max(peak_cytokine, yb[cm.CYTOKINE])
+        peak_icans = max(peak_icans, yb[cm.ICANS])
+
+    # fewer than one CAR-T cell in all compartments: the graft is lost (and stops setting the step)
+    if yb[cm.INJECTED] + yb[cm.EFFECTOR] + yb[cm.MEMORY] < 1.0:
+        yb[cm.INJECTED] = 0.0
+        yb[cm.EFFECTOR] = 0.0
+        yb[cm.MEMORY] = 0.0
+    eliminated = yb[cm.TUMOUR] < ELIMINATED_TUMOUR_CELLS
+    if eliminated:
+        yb[cm.TUMOUR] = 0.0
+    tumour = yb[cm.TUMOUR]
+    grade = threshold_grade(peak_cytokine, CRS_THRESHOLDS_PG_PER_ML)
+    neuro = threshold_grade(peak_icans, ICANS_THRESHOLDS_ICE_POINTS)
+    days = max(steroid_days0[b] - 1, 0)
+    steroid_days[b] = STEROID_DAYS if max(grade, neuro) >= STEROID_FROM_GRADE else days
+
+    burden[b] = burden0[b] + CRS_PENALTY[grade] + ICANS_PENALTY[neuro]
+    toxicity = TOXICITY_CAP * (np.exp(-burden0[b] / TOXICITY_CAP) - np.exp(-burden[b] / TOXICITY_CAP))
+    d = day0[b]
+    died_of_crs = grade >= 4 and u_death[b, d] < CRS_DEATH_PROBABILITY_PER_GRADE4_DAY
+    died_of_icans = neuro >= 4 and u_icans_death[b, d] < ICANS_DEATH_PROBABILITY_PER_GRADE4_DAY
+    died = died_of_crs or died_of_icans
+    escaped = tumour >= LETHAL_TUMOUR_CELLS and not died
+    terminated[b] = escaped or died
+    tumour_before = y0[b, cm.TUMOUR]
+    newly_eliminated = eliminated and tumour_before > 0 and not died
+    bonus = ELIMINATION_BONUS if newly_eliminated else 0.0
+    log_change = np.log10(tumour + 1.0) - np.log10(tumour_before + 1.0)
+    credit = np.log10(baseline[b] + 1.0) - np.log10(tumour + 1.0)  # shrinkage credit so far
+    reward[b] = (
+        ALIVE_BONUS * (not terminated[b])
+        - TUMOUR_LOG10_WEIGHT * log_change
+        - toxicity
+        - DOSE_COST_PER_1E6_CELLS * dose / 1.0e6
+        + bonus
+        + (DEATH_PENALTY if terminated[b] else 0.0)
+        - (TUMOUR_LOG10_WEIGHT * max(credit, 0.0) + bonus_paid0[b] if died else 0.0)
+    )
+    day[b] = d + 1
+    nadir[b] = min(nadir0[b], tumour)
+    crs[b] = grade
+    max_crs[b] = max(max_crs0[b], grade)
+    icans[b] = neuro
+    max_icans[b] = max(max_icans0[b], neuro)
+    steroid_total[b] = steroid_total0[b] + steroid
+    toci_doses[b] = toci_doses0[b] + toci
+    dose_cells[b] = dose
+    cum_dose[b] = cum_dose0[b] + dose
+    dead[b] = died
+    dead_of_icans[b] = died_of_icans and not died_of_crs
+    bonus_paid[b] = bonus_paid0[b] + bonus
+    outcome[b] = outcome_code(tumour, baseline[b], died, dead_of_icans[b])
+    recist[b] = recist_category(tumour, baseline[b], max(nadir[b], 1.0))
+
+
+@jit
+def _observe(b, y, cum_dose, day, horizon, obs):  # pragma: no cover - compiled
+    values = (np.log10(y[b, cm.TUMOUR] + 1.0) / 10.0,
+              np.log10(y[b, cm.EFFECTOR] + y[b, cm.INJECTED] + 1.0) / 10.0,
+              np.log10(y[b, cm.MEMORY] + 1.0) / 10.0,
+              np.log1p(y[b, cm.CYTOKINE] / CRS_THRESHOLDS_PG_PER_ML[0]) / np.log1p(20.0),
+              np.log10(1.0 + cum_dose[b] / 1.0e5) / 3.0,
+              day[b] / horizon)
+    for i in range(len(values)):
+        obs[b, i] = min(max(values[i], 0.0), 2.0)
+
+
+STEP_KERNEL = BatchKernel(_step)
+OBSERVE_KERNEL = BatchKernel(_observe)
+# state entries the step kernel reads and (as new arrays) writes, in its argument order
+_READ = ("y", "params", "day", "baseline_cells", "nadir_cells", "crs_grade", "max_crs_grade", "icans_grade",
+         "max_icans_grade", "steroid_days", "steroid_days_total", "tocilizumab_doses", "cum_dose_cells", "bonus_paid",
+         "toxicity_burden", "u_death", "u_icans_death")
+_CHANGED = ("y", "day", "nadir_cells", "crs_grade", "max_crs_grade", "icans_grade", "max_icans_grade", "steroid_days",
+            "steroid_days_total", "tocilizumab_doses", "dose_cells", "cum_dose_cells", "withheld", "dead",
+            "dead_of_icans", "bonus_paid", "toxicity_burden", "outcome", "recist")
 
 
 class CARTCellTask(Task):
@@ -148,113 +282,34 @@ class CARTCellTask(Task):
             "toxicity_burden": np.array(0.0),
             "u_death": rng.random(self.horizon),
             "u_icans_death": rng.random(self.horizon),
-            "patient_id": np.array(patient_id),
+            "outcome": np.array(outcome_code(tumour, tumour, False, False)),
+            "recist": np.array(recist_category(tumour, tumour, max(tumour, 1.0))),
+            "patient": patient_name(patient_id),
         }
 
     def step(self, state: State, action: np.ndarray) -> tuple[State, np.ndarray, np.ndarray]:
-        day = state["day"]
         self.check_running(state)
-        p = state["params"]
-        asked = DOSE_LEVELS_CELLS[action]
-        left = PRODUCT_LOT_CELLS - state["cum_dose_cells"]
-        worst_toxicity = np.maximum(state["crs_grade"], state["icans_grade"])
-        allowed = (worst_toxicity < HOLD_INFUSION_FROM_GRADE) & (asked <= left + 1.0)
-        dose = np.where(allowed, asked, 0.0)
-        withheld = ~allowed & (asked > 0)
-
-        y = state["y"].copy()
-        y[:, cm.INJECTED] += dose
-        toci = state["crs_grade"] >= TOCILIZUMAB_FROM_GRADE
-        steroid = state["steroid_days"] > 0
-        u = np.stack([toci, steroid], axis=1).astype(np.float64)
-        peak = y[:, [cm.CYTOKINE, cm.ICANS]]
-        for _ in range(CRS_CHECKS_PER_DAY):  # CRS and ICANS are graded by the worst status of the day
-            cm.CARTModel.advance(y, u, p, DAYS_PER_STEP / CRS_CHECKS_PER_DAY)
-            np.maximum(y, 0.0, out=y)
-            np.maximum(peak, y[:, [cm.CYTOKINE, cm.ICANS]], out=peak)
-
-        # fewer than one CAR-T cell in all compartments: the graft is lost (and stops setting the step)
-        lost = y[:, [cm.INJECTED, cm.EFFECTOR, cm.MEMORY]].sum(axis=1) < 1.0
-        y[lost, cm.INJECTED:cm.MEMORY + 1] = 0.0
-        tumour = y[:, cm.TUMOUR]
-        eliminated = tumour < ELIMINATED_TUMOUR_CELLS
-        y[:, cm.TUMOUR] = np.where(eliminated, 0.0, tumour)
-        tumour = y[:, cm.TUMOUR]
-        grade = crs_grade(peak[:, 0])
-        neuro = icans_grade(peak[:, 1])
-        steroid_days = np.maximum(state["steroid_days"] - 1, 0)
-        steroid_days = np.where(np.maximum(grade, neuro) >= STEROID_FROM_GRADE, STEROID_DAYS, steroid_days)
-
-        burden = state["toxicity_burden"] + CRS_PENALTY[grade] + ICANS_PENALTY[neuro]
-        toxicity = TOXICITY_CAP * (np.exp(-state["toxicity_burden"] / TOXICITY_CAP) - np.exp(-burden / TOXICITY_CAP))
-        rows = np.arange(len(day))
-        died_of_crs = (grade >= 4) & (state["u_death"][rows, day] < CRS_DEATH_PROBABILITY_PER_GRADE4_DAY)
-        died_of_icans = (neuro >= 4) & (state["u_icans_death"][rows, day] < ICANS_DEATH_PROBABILITY_PER_GRADE4_DAY)
-        died = died_of_crs | died_of_icans
-        escaped = (tumour >= LETHAL_TUMOUR_CELLS) & ~died
-        terminated = escaped | died
-        newly_eliminated = eliminated & (state["y"][:, cm.TUMOUR] > 0) & ~died
-        bonus = np.where(newly_eliminated, ELIMINATION_BONUS, 0.0)
-        log_change = np.log10(tumour + 1.0) - np.log10(state["y"][:, cm.TUMOUR] + 1.0)
-        credit = np.log10(state["baseline_cells"] + 1.0) - np.log10(tumour + 1.0)  # shrinkage credit so far
-        reward = (
-            ALIVE_BONUS * ~terminated
-            - TUMOUR_LOG10_WEIGHT * log_change
-            - toxicity
-            - DOSE_COST_PER_1E6_CELLS * dose / 1.0e6
-            + bonus
-            + np.where(terminated, DEATH_PENALTY, 0.0)
-            - np.where(died, TUMOUR_LOG10_WEIGHT * np.maximum(credit, 0.0) + state["bonus_paid"], 0.0)
-        )
-        next_day = day + 1
+        n = len(action)
         new = dict(state)
-        new.update(
-            y=y,
-            day=next_day,
-            nadir_cells=np.minimum(state["nadir_cells"], tumour),
-            crs_grade=grade,
-            max_crs_grade=np.maximum(state["max_crs_grade"], grade),
-            icans_grade=neuro,
-            max_icans_grade=np.maximum(state["max_icans_grade"], neuro),
-            steroid_days=steroid_days,
-            steroid_days_total=state["steroid_days_total"] + steroid,
-            tocilizumab_doses=state["tocilizumab_doses"] + toci,
-            dose_cells=dose,
-            cum_dose_cells=state["cum_dose_cells"] + dose,
-            withheld=withheld,
-            dead=died,
-            dead_of_icans=died_of_icans & ~died_of_crs,
-            bonus_paid=state["bonus_paid"] + bonus,
-            toxicity_burden=burden,
-        )
+        for k in _CHANGED:
+            new[k] = np.empty_like(state[k])
+        reward = np.empty(n)
+        terminated = np.empty(n, dtype=bool)
+        STEP_KERNEL(n, action, *(state[k] for k in _READ), *(new[k] for k in _CHANGED), reward, terminated)
         return new, reward, terminated
 
     def observe(self, state: State) -> np.ndarray:
-        y = state["y"]
-        cols = [
-            np.log10(y[:, cm.TUMOUR] + 1.0) / 10.0,
-            np.log10(y[:, cm.EFFECTOR] + y[:, cm.INJECTED] + 1.0) / 10.0,
-            np.log10(y[:, cm.MEMORY] + 1.0) / 10.0,
-            np.log1p(y[:, cm.CYTOKINE] / CRS_THRESHOLDS_PG_PER_ML[0]) / np.log1p(20.0),
-            np.log10(1.0 + state["cum_dose_cells"] / 1.0e5) / 3.0,
-            state["day"] / self.horizon,
-        ]
-        return np.clip(np.stack(cols, axis=1), 0.0, 2.0).astype(np.float32)
+        n = len(state["day"])
+        obs = np.empty((n, 6), dtype=np.float32)
+        OBSERVE_KERNEL(n, state["y"], state["cum_dose_cells"], state["day"], self.horizon, obs)
+        return obs
 
     def info(self, state: State) -> dict[str, np.ndarray]:
         y = state["y"]
-        tumour = y[:, cm.TUMOUR]
-        outcome = np.where(tumour < state["baseline_cells"], 0, 1)
-        outcome = np.where(tumour <= 0.0, 3, outcome)
-        outcome = np.where(tumour >= LETHAL_TUMOUR_CELLS, 2, outcome)
-        outcome = np.where(state["dead"], np.where(state["dead_of_icans"], 5, 4), outcome)
-        recist = recist_category(tumour, state["baseline_cells"], np.maximum(state["nadir_cells"], 1.0))
-        patient = np.where(state["patient_id"] < 0, "reference",
-                           np.char.add("cohort-", state["patient_id"].astype(str)))
         return {
-            "patient": patient,
+            "patient": state["patient"],
             "day": state["day"] * DAYS_PER_STEP,
-            "tumour_cells": tumour,
+            "tumour_cells": y[:, cm.TUMOUR],
             "baseline_tumour_cells": state["baseline_cells"],
             "effector_cart_cells": y[:, cm.EFFECTOR] + y[:, cm.INJECTED],
             "memory_cart_cells": y[:, cm.MEMORY],
@@ -270,8 +325,8 @@ class CARTCellTask(Task):
             "dose_cells": state["dose_cells"],
             "cumulative_dose_cells": state["cum_dose_cells"],
             "dose_withheld": state["withheld"],
-            "recist": np.asarray(RECIST)[recist],
-            "outcome": np.asarray(OUTCOMES)[outcome],
+            "recist": RECIST_NAMES[state["recist"]],
+            "outcome": OUTCOME_NAMES[state["outcome"]],
         }
 
     def clinical_metrics(self, final_info: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -176,3 +176,5 @@ class CARTModel(ODEModel):
 
 
 _ADAPTIVE = BatchIntegrator(adaptive(cart_rhs, CARTModel.RTOL, CARTModel.ATOL))
+# the same integrator for one patient (``advance_patient(y_row, u_row, p_row, duration)``), for compiled env steps
+advance_patient = _ADAPTIVE.advance
