@@ -1,5 +1,6 @@
 """Every registered environment: Gymnasium conformance, seeding, pickling, vector == single, bad input."""
 
+import copy
 import pickle
 
 import gymnasium as gym
@@ -98,6 +99,22 @@ def test_vector_env_equals_single_envs(env_id: str) -> None:
             assert np.array_equal(obs, vobs[i])
             assert reward == vrew[i] and term == vterm[i] and trunc == vtrunc[i]
     pickle.loads(pickle.dumps(venv))
+
+
+def test_vector_infos_and_observations_handed_out_never_change(env_id: str) -> None:
+    """Autoresets replace patients without touching arrays returned by earlier steps."""
+    venv = gym.make_vec(env_id, num_envs=3, vectorization_mode="vector_entry_point")
+    venv.reset(seed=3)
+    venv.action_space.seed(1)
+    horizon = gym.spec(env_id).max_episode_steps
+    kept = []
+    for _ in range(horizon + 2):
+        obs, reward, _, _, info = venv.step(venv.action_space.sample())
+        kept.append((obs, reward, info, copy.deepcopy((obs, reward, info))))
+    for obs, reward, info, (obs_then, reward_then, info_then) in kept:
+        assert np.array_equal(obs, obs_then) and np.array_equal(reward, reward_then)
+        for k, v in info.items():
+            assert np.array_equal(v, info_then[k]), k
 
 
 @pytest.mark.parametrize("mode", ["rgb_array", "ansi"])

@@ -38,9 +38,12 @@ def take(state: State, index: np.ndarray) -> State:
 
 
 def put(state: State, index: np.ndarray, values: State) -> None:
-    """Write a sub-batch back into ``state`` in place."""
+    """Write a sub-batch into ``state``: each entry becomes an updated copy, so arrays already handed
+    out (the previous step's observations and infos) never change."""
     for k, v in values.items():
-        state[k][index] = v
+        updated = state[k].copy()
+        updated[index] = v
+        state[k] = updated
 
 
 class Task(ABC):
