@@ -1,6 +1,6 @@
 """Outcome tables for CARTCell-v0 and AdaptiveDosing-v0 (docs/immunosim-cart-adaptive.md).
 
-Run: ``PYTHONPATH=src python benchmarks/immunosim_cart_adaptive.py [n_patients]`` (default 200, seed 0).
+Run: ``python benchmarks/immunosim_cart_adaptive.py [n_patients]`` (default 1000, seed 0).
 """
 
 from __future__ import annotations
@@ -54,15 +54,18 @@ def adaptive_policies():
 
 def cart_table(n):
     rows = ["| policy | return (mean ± sd) | eliminated | controlled | progressing | escaped | died of CRS | "
-            "CRS any grade | CRS grade >= 3 | CRS grade 4 | mean cells infused |", "|---" * 11 + "|"]
+            "died of ICANS | CRS >= 3 | CRS 4 | ICANS any | ICANS >= 3 | ICANS 4 | mean cells infused |",
+            "|---" * 14 + "|"]
     for name, pol in cart_policies().items():
         r = evaluate_cohort("immunosim/CARTCell-v0", pol, n, seed=0)
-        g = r.final_info["max_crs_grade"]
+        crs, icans = r.final_info["max_crs_grade"], r.final_info["max_icans_grade"]
         rows.append(
             f"| {name} | {r.returns.mean():.1f} ± {r.returns.std():.1f} | {r.rate('outcome', 'eliminated'):.0%} | "
             f"{r.rate('outcome', 'controlled'):.0%} | {r.rate('outcome', 'progressing'):.0%} | "
-            f"{r.rate('outcome', 'escaped'):.0%} | {r.rate('outcome', 'died_of_crs'):.0%} | {np.mean(g >= 1):.0%} | "
-            f"{np.mean(g >= 3):.0%} | {np.mean(g >= 4):.0%} | {r.final_info['cumulative_dose_cells'].mean():.2g} |")
+            f"{r.rate('outcome', 'escaped'):.0%} | {r.rate('outcome', 'died_of_crs'):.1%} | "
+            f"{r.rate('outcome', 'died_of_icans'):.1%} | {np.mean(crs >= 3):.0%} | {np.mean(crs >= 4):.1%} | "
+            f"{np.mean(icans >= 1):.0%} | {np.mean(icans >= 3):.0%} | {np.mean(icans >= 4):.1%} | "
+            f"{r.final_info['cumulative_dose_cells'].mean():.2g} |")
     return "\n".join(rows)
 
 
@@ -85,6 +88,6 @@ def adaptive_table(n):
 
 
 if __name__ == "__main__":
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     print(f"### CARTCell-v0 ({n} patients, seed 0)\n\n{cart_table(n)}\n")
     print(f"### AdaptiveDosing-v0 ({n} patients, seed 0)\n\n{adaptive_table(n)}")
