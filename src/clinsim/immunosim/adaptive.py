@@ -114,9 +114,9 @@ _integrate = am.AdaptiveDosingModel.integrate_patient
 @nb.njit(cache=True)
 def _step(b, action, y0, p, visit0, level0, baseline_cells, nadir_tumour_diam0, baseline_scan, nadir_scan0,
           last_scan0, upd_scan0, irecist0, next_scan0, scan_noise, u_event, u_grade, tox0, hold0, steroid0, disc0,
-          cum0, pseudo0, true0, first_upd0, tox_params, horizon,
+          cum0, pseudo0, true0, first_upd_day0, tox_params, horizon,
           y, visit, level, nadir_tumour_diam, nadir_scan, last_scan, upd_scan, irecist, next_scan, tox, hold,
-          steroid, disc, dose_given, cum, withheld, pseudo, true, first_upd, outcome,
+          steroid, disc, dose_given, cum, withheld, pseudo, true, first_upd_day, outcome,
           reward, terminated):  # pragma: no cover - compiled
     """One visit of one patient (see the env docstring): dose level, dosing, dynamics, irAEs, scan, reward."""
     lv = level0[b]
@@ -196,7 +196,7 @@ def _step(b, action, y0, p, visit0, level0, baseline_cells, nadir_tumour_diam0, 
     cum[b] = cum0[b] + dose
     pseudo[b] = pseudo0[b] or (new_upd and not truly_growing)
     true[b] = true0[b] or (new_upd and truly_growing)
-    first_upd[b] = next_visit if new_upd and first_upd0[b] < 0 else first_upd0[b]
+    first_upd_day[b] = next_visit * DAYS_PER_STEP if new_upd and first_upd_day0[b] < 0 else first_upd_day0[b]
     outcome[b] = outcome_code(tumour, baseline_cells[b])
 
 
@@ -213,6 +213,14 @@ def _observe(b, last_scan, baseline_scan, irecist, level, tox, visit, horizon, o
 
 
 STEP_KERNEL = BatchKernel(_step)
+# the state arrays ``_step`` reads and writes, in its argument order
+STEP_READS = ("y", "params", "visit", "level", "baseline_cells", "nadir_tumour_diam", "baseline_scan", "nadir_scan",
+              "last_scan", "upd_scan", "irecist", "next_scan", "scan_noise", "u_event", "u_grade", "tox_grade",
+              "hold_visits", "steroid_visits", "discontinued", "cum_mg_per_kg", "pseudo_progression",
+              "true_progression", "first_iupd_day")
+STEP_WRITES = ("y", "visit", "level", "nadir_tumour_diam", "nadir_scan", "last_scan", "upd_scan", "irecist",
+               "next_scan", "tox_grade", "hold_visits", "steroid_visits", "discontinued", "dose_mg_per_kg",
+               "cum_mg_per_kg", "withheld", "pseudo_progression", "true_progression", "first_iupd_day", "outcome")
 OBSERVE_KERNEL = BatchKernel(_observe)
 IRECIST_NAMES = np.array(IRECIST)
 OUTCOME_NAMES = np.array(OUTCOMES)
@@ -286,7 +294,7 @@ class AdaptiveDosingTask(Task):
             "withheld": np.array(False),
             "pseudo_progression": np.array(False),
             "true_progression": np.array(False),
-            "first_upd_visit": np.array(-1),
+            "first_iupd_day": np.array(-1.0),
             "outcome": np.array(outcome_code(tumour, tumour)),
             "patient": patient_name(patient_id),
         }
@@ -295,22 +303,12 @@ class AdaptiveDosingTask(Task):
     def step(self, state: State, action: np.ndarray) -> tuple[State, np.ndarray, np.ndarray]:
         self.check_running(state)
         n = len(action)
-        new = dict(state)
-        changed = ("y", "visit", "level", "nadir_tumour_diam", "nadir_scan", "last_scan", "upd_scan", "irecist",
-                   "next_scan", "tox_grade", "hold_visits", "steroid_visits", "discontinued", "dose_mg_per_kg",
-                   "cum_mg_per_kg", "withheld", "pseudo_progression", "true_progression", "first_upd_visit",
-                   "outcome")
-        for k in changed:
-            new[k] = np.empty_like(state[k])
+        out = [np.empty_like(state[k]) for k in STEP_WRITES]
         reward = np.empty(n)
         terminated = np.empty(n, dtype=bool)
-        STEP_KERNEL(n, action, state["y"], state["params"], state["visit"], state["level"], state["baseline_cells"],
-                    state["nadir_tumour_diam"], state["baseline_scan"], state["nadir_scan"], state["last_scan"],
-                    state["upd_scan"], state["irecist"], state["next_scan"], state["scan_noise"], state["u_event"],
-                    state["u_grade"], state["tox_grade"], state["hold_visits"], state["steroid_visits"],
-                    state["discontinued"], state["cum_mg_per_kg"], state["pseudo_progression"],
-                    state["true_progression"], state["first_upd_visit"], self.toxicity, self.horizon,
-                    *(new[k] for k in changed), reward, terminated)
+        STEP_KERNEL(n, action, *[state[k] for k in STEP_READS], self.toxicity, self.horizon, *out, reward, terminated)
+        new = dict(state)
+        new.update(zip(STEP_WRITES, out, strict=True))
         return new, reward, terminated
 
     # ------------------------------------------------------------------ views
@@ -345,7 +343,7 @@ class AdaptiveDosingTask(Task):
             "treatment_discontinued": state["discontinued"],
             "pseudo_progression": state["pseudo_progression"],
             "true_progression": state["true_progression"],
-            "first_iupd_day": np.where(state["first_upd_visit"] >= 0, state["first_upd_visit"] * DAYS_PER_STEP, -1.0),
+            "first_iupd_day": state["first_iupd_day"],
             "butner_alpha_per_day": p[:, am.ALPHA_BUTNER],
             "butner_lambda": p[:, am.LAMBDA_INF],
             "butner_mu": p[:, am.MU_BUTNER],
