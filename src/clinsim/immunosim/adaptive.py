@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import numba as nb
 import numpy as np
 from gymnasium import spaces
 
+from clinsim.core.batch import BatchKernel
 from clinsim.core.env import TaskEnv, TaskVectorEnv
 from clinsim.core.render import Panel
 from clinsim.core.task import State, Task
@@ -18,6 +20,7 @@ from clinsim.immunosim.checkpoint import (
     LETHAL_TUMOUR_CELLS,
     STEROID_WEEKS_BY_GRADE,
     TOXICITY_PENALTY,
+    patient_name,
 )
 
 DAYS_PER_STEP = 14.0  # one decision per q2w treatment visit
@@ -72,20 +75,155 @@ HOLD_VISITS_BY_GRADE = _weeks_to_visits(HOLD_WEEKS_BY_GRADE)
 STEROID_VISITS_BY_GRADE = _weeks_to_visits(STEROID_WEEKS_BY_GRADE)
 
 
-def read_scan(diameter, baseline, nadir, previous, upd_diameter):
+@nb.njit(cache=True)
+def scan_category(diameter: float, baseline: float, nadir: float, previous: int, upd_diameter: float) -> int:
     """iRECIST category of a scan (sum of diameters, same units as ``baseline``/``nadir``).
 
     RECIST 1.1 thresholds (PR <= -30 % from baseline, PD >= +20 % from nadir); a first PD is
     unconfirmed (iUPD); at the next scan a further increase (>= 5 %) over the iUPD scan confirms it
     (iCPD, final); otherwise the category is read afresh (iUPD persists if still >= +20 % over nadir).
     """
-    cat = np.where(diameter / baseline <= PR_RATIO, IPR, ISD)
-    cat = np.where(diameter / baseline <= CR_DIAMETER_RATIO, ICR, cat)
-    progressed = diameter / nadir >= PD_RATIO
-    confirmed = (previous == IUPD) & (diameter >= ICPD_FURTHER_RATIO * upd_diameter)
-    cat = np.where(progressed, IUPD, cat)
-    cat = np.where(progressed & confirmed, ICPD, cat)
-    return np.where(previous == ICPD, ICPD, cat)
+    if previous == ICPD:
+        return ICPD
+    if diameter / nadir >= PD_RATIO:
+        confirmed = previous == IUPD and diameter >= ICPD_FURTHER_RATIO * upd_diameter
+        return ICPD if confirmed else IUPD
+    if diameter / baseline <= CR_DIAMETER_RATIO:
+        return ICR
+    return IPR if diameter / baseline <= PR_RATIO else ISD
+
+
+def read_scan(diameter, baseline, nadir, previous, upd_diameter) -> np.ndarray:
+    """:func:`scan_category` over arrays (broadcast)."""
+    return np.vectorize(scan_category, otypes=[np.int64])(diameter, baseline, nadir, previous, upd_diameter)
+
+
+@nb.njit(cache=True)
+def outcome_code(tumour: float, baseline_cells: float) -> int:
+    """Index into ``OUTCOMES``: escaped, eliminated, progressing (true tumour above baseline) or controlled."""
+    if tumour >= LETHAL_TUMOUR_CELLS:
+        return 1
+    if tumour < ELIMINATED_TUMOUR_CELLS:
+        return 2
+    return 3 if tumour > baseline_cells else 0
+
+
+_integrate = am.AdaptiveDosingModel.integrate_patient
+
+
+@nb.njit(cache=True)
+def _step(b, action, y0, p, visit0, level0, baseline_cells, nadir_tumour_diam0, baseline_scan, nadir_scan0,
+          last_scan0, upd_scan0, irecist0, next_scan0, scan_noise, u_event, u_grade, tox0, hold0, steroid0, disc0,
+          cum0, pseudo0, true0, first_upd_day0, tox_params, horizon,
+          y, visit, level, nadir_tumour_diam, nadir_scan, last_scan, upd_scan, irecist, next_scan, tox, hold,
+          steroid, disc, dose_given, cum, withheld, pseudo, true, first_upd_day, outcome,
+          reward, terminated):  # pragma: no cover - compiled
+    """One visit of one patient (see the env docstring): dose level, dosing, dynamics, irAEs, scan, reward."""
+    lv = level0[b]
+    a = action[b]
+    if a == ESCALATE:
+        lv = min(lv + 1, 3)
+    elif a == REDUCE:
+        lv = max(lv - 1, 1) if lv > 0 else 0
+    elif a == HOLIDAY:
+        lv = 0
+    level[b] = lv
+    asked = DOSE_LEVELS_MG_PER_KG[lv]
+    allowed = not disc0[b] and hold0[b] == 0
+    dose = asked if allowed else 0.0
+    withheld[b] = not allowed and asked > 0
+
+    yb = y[b]
+    yb[:] = y0[b]
+    yb[am.NIVO_CENTRAL_MG] += dose * p[b, mdl.BODY_WEIGHT]
+    c_start = yb[am.NIVO_CENTRAL_MG] / p[b, mdl.NIVO_VC]
+    u = np.empty(1)
+    u[am.STEROID] = 1.0 if steroid0[b] > 0 else 0.0
+    _integrate(yb, u, p[b], DAYS_PER_STEP, STEPS_PER_VISIT)
+    for i in range(yb.shape[0]):
+        yb[i] = max(yb[i], 0.0)
+
+    # irAEs (flat PD-1 incidence, Shulgin 2020): two weekly chances per visit under exposure
+    v = visit0[b]
+    c_mean = 0.5 * (c_start + yb[am.NIVO_CENTRAL_MG] / p[b, mdl.NIVO_VC])
+    weekly = mdl.irae_probability(c_mean, 0.0, tox_params)
+    event = u_event[b, v] < 1.0 - (1.0 - weekly) ** 2
+    grade = mdl.irae_grade(u_grade[b, v]) if event else 0
+    tox[b], hold[b], steroid[b], disc[b] = mdl.manage_irae(grade, tox0[b], hold0[b], steroid0[b], disc0[b],
+                                                           HOLD_VISITS_BY_GRADE, STEROID_VISITS_BY_GRADE)
+
+    tumour_before = y0[b, am.T_CELLS]
+    tumour = yb[am.T_CELLS]
+    next_visit = v + 1
+
+    # restaging scan at the end of this cycle (before the next decision)
+    cat = irecist0[b]
+    new_upd = False
+    nadir_scan[b], last_scan[b], upd_scan[b], next_scan[b] = nadir_scan0[b], last_scan0[b], upd_scan0[b], next_scan0[b]
+    if next_visit == next_scan0[b]:
+        lesion_diam = np.cbrt(tumour + yb[am.INFILTRATE])
+        measured = lesion_diam * np.exp(SCAN_NOISE_SD * scan_noise[b, v])
+        cat = scan_category(measured, baseline_scan[b], nadir_scan0[b], irecist0[b], upd_scan0[b])
+        new_upd = cat == IUPD and irecist0[b] != IUPD
+        nadir_scan[b] = min(nadir_scan0[b], measured)
+        last_scan[b] = measured
+        if new_upd:
+            upd_scan[b] = measured
+        next_scan[b] = next_visit + (CONFIRM_INTERVAL_VISITS if cat == IUPD else SCAN_INTERVAL_VISITS)
+    irecist[b] = cat
+    tumour_diam = np.cbrt(tumour)
+    nadir_tumour_diam[b] = min(nadir_tumour_diam0[b], tumour_diam)
+    truly_growing = tumour_diam >= PD_RATIO * nadir_tumour_diam0[b]
+
+    escaped = tumour >= LETHAL_TUMOUR_CELLS
+    eliminated = tumour < ELIMINATED_TUMOUR_CELLS
+    terminated[b] = escaped or eliminated
+    remaining = horizon - next_visit
+    shrunk = np.cbrt(tumour / baseline_cells[b]) <= PR_RATIO
+    r = (ALIVE_BONUS * (not escaped)
+         - TUMOUR_LOG10_WEIGHT * (np.log10(tumour + 1.0) - np.log10(tumour_before + 1.0))
+         + REDUCTION_BONUS * shrunk
+         - TOXICITY_PENALTY[grade]
+         - DRUG_COST_PER_MG_PER_KG * dose)
+    if escaped:
+        r += ESCAPE_PENALTY
+    elif eliminated:
+        r += ELIMINATION_BONUS + (ALIVE_BONUS + REDUCTION_BONUS) * remaining
+    reward[b] = r
+
+    visit[b] = next_visit
+    dose_given[b] = dose
+    cum[b] = cum0[b] + dose
+    pseudo[b] = pseudo0[b] or (new_upd and not truly_growing)
+    true[b] = true0[b] or (new_upd and truly_growing)
+    first_upd_day[b] = next_visit * DAYS_PER_STEP if new_upd and first_upd_day0[b] < 0 else first_upd_day0[b]
+    outcome[b] = outcome_code(tumour, baseline_cells[b])
+
+
+@nb.njit(cache=True)
+def _observe(b, last_scan, baseline_scan, irecist, level, tox, visit, horizon, obs):  # pragma: no cover - compiled
+    values = (last_scan[b] / SCAN_REFERENCE_DIAMETER,
+              last_scan[b] / baseline_scan[b] / 2.0,
+              irecist[b] / 5.0,
+              level[b] / 3.0,
+              tox[b] / 4.0,
+              visit[b] / horizon)
+    for i in range(len(values)):
+        obs[b, i] = min(max(values[i], 0.0), 2.0)
+
+
+STEP_KERNEL = BatchKernel(_step)
+# the state arrays ``_step`` reads and writes, in its argument order
+STEP_READS = ("y", "params", "visit", "level", "baseline_cells", "nadir_tumour_diam", "baseline_scan", "nadir_scan",
+              "last_scan", "upd_scan", "irecist", "next_scan", "scan_noise", "u_event", "u_grade", "tox_grade",
+              "hold_visits", "steroid_visits", "discontinued", "cum_mg_per_kg", "pseudo_progression",
+              "true_progression", "first_iupd_day")
+STEP_WRITES = ("y", "visit", "level", "nadir_tumour_diam", "nadir_scan", "last_scan", "upd_scan", "irecist",
+               "next_scan", "tox_grade", "hold_visits", "steroid_visits", "discontinued", "dose_mg_per_kg",
+               "cum_mg_per_kg", "withheld", "pseudo_progression", "true_progression", "first_iupd_day", "outcome")
+OBSERVE_KERNEL = BatchKernel(_observe)
+IRECIST_NAMES = np.array(IRECIST)
+OUTCOME_NAMES = np.array(OUTCOMES)
 
 
 class AdaptiveDosingTask(Task):
@@ -156,117 +294,36 @@ class AdaptiveDosingTask(Task):
             "withheld": np.array(False),
             "pseudo_progression": np.array(False),
             "true_progression": np.array(False),
-            "first_upd_visit": np.array(-1),
-            "patient_id": np.array(patient_id),
+            "first_iupd_day": np.array(-1.0),
+            "outcome": np.array(outcome_code(tumour, tumour)),
+            "patient": patient_name(patient_id),
         }
 
     # ------------------------------------------------------------------ dynamics
     def step(self, state: State, action: np.ndarray) -> tuple[State, np.ndarray, np.ndarray]:
-        visit = state["visit"]
         self.check_running(state)
-        p = state["params"]
-        rows = np.arange(len(visit))
-        level = state["level"]
-        level = np.where(action == ESCALATE, np.minimum(level + 1, 3), level)
-        level = np.where(action == REDUCE, np.where(level > 0, np.maximum(level - 1, 1), 0), level)
-        level = np.where(action == HOLIDAY, 0, level)
-        asked = DOSE_LEVELS_MG_PER_KG[level]
-        allowed = ~state["discontinued"] & (state["hold_visits"] == 0)
-        dose = np.where(allowed, asked, 0.0)
-        withheld = ~allowed & (asked > 0)
-
-        y = state["y"].copy()
-        y[:, am.NIVO_CENTRAL_MG] += dose * p[:, mdl.BODY_WEIGHT]
-        c_start = y[:, am.NIVO_CENTRAL_MG] / p[:, mdl.NIVO_VC]
-        steroid = (state["steroid_visits"] > 0).astype(np.float64)[:, None]
-        am.AdaptiveDosingModel.integrate(y, steroid, p, DAYS_PER_STEP, STEPS_PER_VISIT)
-        np.maximum(y, 0.0, out=y)
-
-        # irAEs (flat PD-1 incidence, Shulgin 2020): two weekly chances per visit under exposure
-        c_mean = 0.5 * (c_start + y[:, am.NIVO_CENTRAL_MG] / p[:, mdl.NIVO_VC])
-        weekly = mdl.irae_probability(c_mean, np.zeros_like(c_mean), self.toxicity)
-        event = state["u_event"][rows, visit] < 1.0 - (1.0 - weekly) ** 2
-        grade = np.where(event, mdl.irae_grade(state["u_grade"][rows, visit]), 0)
-        active_grade, hold, steroid_visits, discontinued = mdl.manage_irae(
-            grade, state["tox_grade"], state["hold_visits"], state["steroid_visits"], state["discontinued"],
-            HOLD_VISITS_BY_GRADE, STEROID_VISITS_BY_GRADE)
-
-        tumour_before = state["y"][:, am.T_CELLS]
-        tumour = y[:, am.T_CELLS]
-        next_visit = visit + 1
-
-        # restaging scan at the end of this cycle (before the next decision)
-        scan_now = next_visit == state["next_scan"]
-        lesion_diam = np.cbrt(tumour + y[:, am.INFILTRATE])
-        measured = lesion_diam * np.exp(SCAN_NOISE_SD * state["scan_noise"][rows, visit])
-        cat = read_scan(measured, state["baseline_scan"], state["nadir_scan"], state["irecist"], state["upd_scan"])
-        cat = np.where(scan_now, cat, state["irecist"])
-        new_upd = scan_now & (cat == IUPD) & (state["irecist"] != IUPD)
-        nadir_tumour_diam = np.minimum(state["nadir_tumour_diam"], np.cbrt(tumour))
-        truly_growing = np.cbrt(tumour) >= PD_RATIO * state["nadir_tumour_diam"]
-        next_scan = np.where(scan_now, next_visit + np.where(cat == IUPD, CONFIRM_INTERVAL_VISITS,
-                                                             SCAN_INTERVAL_VISITS), state["next_scan"])
-
-        escaped = tumour >= LETHAL_TUMOUR_CELLS
-        eliminated = tumour < ELIMINATED_TUMOUR_CELLS
-        terminated = escaped | eliminated
-        remaining = self.horizon - next_visit
-        shrunk = np.cbrt(tumour / state["baseline_cells"]) <= PR_RATIO
-        reward = (
-            ALIVE_BONUS * ~escaped
-            - TUMOUR_LOG10_WEIGHT * (np.log10(tumour + 1.0) - np.log10(tumour_before + 1.0))
-            + REDUCTION_BONUS * shrunk
-            - TOXICITY_PENALTY[grade]
-            - DRUG_COST_PER_MG_PER_KG * dose
-            + np.where(escaped, ESCAPE_PENALTY, 0.0)
-            + np.where(eliminated & ~escaped, ELIMINATION_BONUS + (ALIVE_BONUS + REDUCTION_BONUS) * remaining, 0.0)
-        )
+        n = len(action)
+        out = [state[k].copy() for k in STEP_WRITES]  # new arrays, overwritten by the kernel (copy: fastest allocation)
+        reward = np.empty(n)
+        terminated = np.empty(n, dtype=bool)
+        STEP_KERNEL(n, action, *[state[k] for k in STEP_READS], self.toxicity, self.horizon, *out, reward, terminated)
         new = dict(state)
-        new.update(
-            y=y,
-            visit=next_visit,
-            level=level,
-            nadir_tumour_diam=nadir_tumour_diam,
-            nadir_scan=np.where(scan_now, np.minimum(state["nadir_scan"], measured), state["nadir_scan"]),
-            last_scan=np.where(scan_now, measured, state["last_scan"]),
-            upd_scan=np.where(new_upd, measured, state["upd_scan"]),
-            irecist=cat,
-            next_scan=next_scan,
-            tox_grade=active_grade,
-            hold_visits=hold,
-            steroid_visits=steroid_visits,
-            discontinued=discontinued,
-            dose_mg_per_kg=dose,
-            cum_mg_per_kg=state["cum_mg_per_kg"] + dose,
-            withheld=withheld,
-            pseudo_progression=state["pseudo_progression"] | (new_upd & ~truly_growing),
-            true_progression=state["true_progression"] | (new_upd & truly_growing),
-            first_upd_visit=np.where(new_upd & (state["first_upd_visit"] < 0), next_visit, state["first_upd_visit"]),
-        )
+        new.update(zip(STEP_WRITES, out, strict=True))
         return new, reward, terminated
 
     # ------------------------------------------------------------------ views
     def observe(self, state: State) -> np.ndarray:
-        cols = [
-            state["last_scan"] / SCAN_REFERENCE_DIAMETER,
-            state["last_scan"] / state["baseline_scan"] / 2.0,
-            state["irecist"] / 5.0,
-            state["level"] / 3.0,
-            state["tox_grade"] / 4.0,
-            state["visit"] / self.horizon,
-        ]
-        return np.clip(np.stack(cols, axis=1), 0.0, 2.0).astype(np.float32)
+        n = len(state["visit"])
+        obs = np.empty((n, self.observation_space.shape[0]), dtype=np.float32)
+        OBSERVE_KERNEL(n, state["last_scan"], state["baseline_scan"], state["irecist"], state["level"],
+                       state["tox_grade"], state["visit"], self.horizon, obs)
+        return obs
 
     def info(self, state: State) -> dict[str, np.ndarray]:
         y, p = state["y"], state["params"]
         tumour = y[:, am.T_CELLS]
-        outcome = np.where(tumour > state["baseline_cells"], 3, 0)
-        outcome = np.where(tumour < ELIMINATED_TUMOUR_CELLS, 2, outcome)
-        outcome = np.where(tumour >= LETHAL_TUMOUR_CELLS, 1, outcome)
-        patient = np.where(state["patient_id"] < 0, "reference",
-                           np.char.add("cohort-", state["patient_id"].astype(str)))
         return {
-            "patient": patient,
+            "patient": state["patient"],
             "day": state["visit"] * DAYS_PER_STEP,
             "tumour_cells": tumour,
             "infiltrate_cells": y[:, am.INFILTRATE],
@@ -275,7 +332,7 @@ class AdaptiveDosingTask(Task):
             "lesion_diameter_ratio": np.cbrt((tumour + y[:, am.INFILTRATE]) / state["baseline_cells"]),
             "scan_sum_ratio": state["last_scan"] / state["baseline_scan"],
             "recist": RECIST_OF_IRECIST[state["irecist"]],
-            "irecist": np.asarray(IRECIST)[state["irecist"]],
+            "irecist": IRECIST_NAMES[state["irecist"]],
             "nivolumab_mg_per_l": y[:, am.NIVO_CENTRAL_MG] / p[:, mdl.NIVO_VC],
             "dose_level_mg_per_kg": DOSE_LEVELS_MG_PER_KG[state["level"]],
             "dose_mg_per_kg": state["dose_mg_per_kg"],
@@ -286,11 +343,11 @@ class AdaptiveDosingTask(Task):
             "treatment_discontinued": state["discontinued"],
             "pseudo_progression": state["pseudo_progression"],
             "true_progression": state["true_progression"],
-            "first_iupd_day": np.where(state["first_upd_visit"] >= 0, state["first_upd_visit"] * DAYS_PER_STEP, -1.0),
+            "first_iupd_day": state["first_iupd_day"],
             "butner_alpha_per_day": p[:, am.ALPHA_BUTNER],
             "butner_lambda": p[:, am.LAMBDA_INF],
             "butner_mu": p[:, am.MU_BUTNER],
-            "outcome": np.asarray(OUTCOMES)[outcome],
+            "outcome": OUTCOME_NAMES[state["outcome"]],
         }
 
     def clinical_metrics(self, final_info: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
