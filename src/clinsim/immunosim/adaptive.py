@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import numba as nb
 import numpy as np
 from gymnasium import spaces
 
 from clinsim.core.batch import BatchKernel
 from clinsim.core.env import TaskEnv, TaskVectorEnv
+from clinsim.core.jit import jit
 from clinsim.core.render import Panel
 from clinsim.core.task import State, Task
 from clinsim.immunosim import adaptive_models as am
@@ -75,7 +75,7 @@ HOLD_VISITS_BY_GRADE = _weeks_to_visits(HOLD_WEEKS_BY_GRADE)
 STEROID_VISITS_BY_GRADE = _weeks_to_visits(STEROID_WEEKS_BY_GRADE)
 
 
-@nb.njit(cache=True)
+@jit
 def scan_category(diameter: float, baseline: float, nadir: float, previous: int, upd_diameter: float) -> int:
     """iRECIST category of a scan (sum of diameters, same units as ``baseline``/``nadir``).
 
@@ -98,7 +98,7 @@ def read_scan(diameter, baseline, nadir, previous, upd_diameter) -> np.ndarray:
     return np.vectorize(scan_category, otypes=[np.int64])(diameter, baseline, nadir, previous, upd_diameter)
 
 
-@nb.njit(cache=True)
+@jit
 def outcome_code(tumour: float, baseline_cells: float) -> int:
     """Index into ``OUTCOMES``: escaped, eliminated, progressing (true tumour above baseline) or controlled."""
     if tumour >= LETHAL_TUMOUR_CELLS:
@@ -111,7 +111,7 @@ def outcome_code(tumour: float, baseline_cells: float) -> int:
 _integrate = am.AdaptiveDosingModel.integrate_patient
 
 
-@nb.njit(cache=True)
+@jit
 def _step(b, action, y0, p, visit0, level0, baseline_cells, nadir_tumour_diam0, baseline_scan, nadir_scan0,
           last_scan0, upd_scan0, irecist0, next_scan0, scan_noise, u_event, u_grade, tox0, hold0, steroid0, disc0,
           cum0, pseudo0, true0, first_upd_day0, tox_params, horizon,
@@ -200,7 +200,7 @@ def _step(b, action, y0, p, visit0, level0, baseline_cells, nadir_tumour_diam0, 
     outcome[b] = outcome_code(tumour, baseline_cells[b])
 
 
-@nb.njit(cache=True)
+@jit
 def _observe(b, last_scan, baseline_scan, irecist, level, tox, visit, horizon, obs):  # pragma: no cover - compiled
     values = (last_scan[b] / SCAN_REFERENCE_DIAMETER,
               last_scan[b] / baseline_scan[b] / 2.0,
