@@ -7,7 +7,9 @@ from typing import ClassVar
 import numpy as np
 from gymnasium import spaces
 
+from clinsim.core.batch import BatchKernel
 from clinsim.core.env import TaskEnv, TaskVectorEnv
+from clinsim.core.jit import jit
 from clinsim.core.render import Panel
 from clinsim.core.task import State, Task
 from clinsim.sepsisim import models as mdl
@@ -57,7 +59,188 @@ STABILISATION_MIN_H = 6
 DEATH_PENALTY = 50.0
 
 OUTCOMES = ("in_progress", "survived", "died")
+OUTCOME_NAMES = np.array(OUTCOMES)
 TIERS = ("easy", "medium", "hard")
+PATIENT_DTYPE = "U18"  # "patient-" + a 31-bit id, or "reference"
+
+# DOP853 steps per decision (an integer step count for the compiled integrator)
+N_STEPS = int(STEPS_PER_HOUR * HOURS_PER_STEP)
+
+# The patient's clinical state besides the model state ``y``, packed by type so that a step allocates and
+# passes three arrays: ``state["reals"]``, ``state["counts"]`` and ``state["flags"]`` (batch, columns below).
+REALS = ("dose", "fluid_total_l", "peak_dose", "urine", "map_mmhg", "map_measured", "urine_measured")
+COUNTS = ("hour", "antibiotic_hour", "hours_on_vasopressor", "hours_map_ok", "death_hour", "sofa", "sofa_cv",
+          "sofa_renal", "sofa_metabolic", "outcome")
+FLAGS = ("antibiotic", "dead", "stabilised")
+DOSE, FLUID_TOTAL_L, PEAK_DOSE, URINE, MAP_MMHG, MAP_MEASURED, URINE_MEASURED = range(len(REALS))
+(HOUR, ANTIBIOTIC_HOUR, HOURS_ON_VASOPRESSOR, HOURS_MAP_OK, DEATH_HOUR, SOFA, SOFA_CV, SOFA_RENAL, SOFA_METABOLIC,
+ OUTCOME) = range(len(COUNTS))
+ANTIBIOTIC, DEAD, STABILISED = range(len(FLAGS))
+
+# Observation columns (each task observes a subset, ``obs_names``)
+OBSERVATIONS = ("map", "lactate", "urine", "damage", "volume", "pathogen", "sofa", "vasopressor",
+                "hours_on_vasopressor", "antibiotic", "time")
+(OBS_MAP, OBS_LACTATE, OBS_URINE, OBS_DAMAGE, OBS_VOLUME, OBS_PATHOGEN, OBS_SOFA, OBS_VASOPRESSOR,
+ OBS_HOURS_ON_VASOPRESSOR, OBS_ANTIBIOTIC, OBS_TIME) = range(len(OBSERVATIONS))
+
+# What the agent decides (see ``_decode``): the tasks differ only there and in ``_extra_penalty``.
+FLUID_TASK, VASOPRESSOR_TASK, MANAGEMENT_TASK = range(3)
+
+
+def patient_name(patient_id: int) -> np.ndarray:
+    """The info's patient label, fixed-width so that vector envs can store later patients' labels."""
+    return np.array("reference" if patient_id < 0 else f"patient-{patient_id}", dtype=PATIENT_DTYPE)
+
+
+@jit
+def protocol_fluid_ml(hour, body_weight):  # pragma: no cover - compiled
+    """Background crystalloid: 30 mL/kg over the first 3 h (SSC 2021), then 1.5 mL/kg/h maintenance.
+
+    CORRECTION: the paper's fixed 250 mL/h would give 18 L in 72 h, itself a harmful fluid overload.
+    """
+    return (10.0 if hour < 3 else 1.5) * body_weight
+
+
+@jit(inline="always")
+def _decode(task, action, hour, dose, antibiotic, body_weight):  # pragma: no cover - compiled
+    """Fluid (mL over the hour), norepinephrine dose (ug/kg/min) and antibiotic flag for the next hour."""
+    if task == FLUID_TASK:
+        return action[0], 0.0, True
+    if task == VASOPRESSOR_TASK:
+        return protocol_fluid_ml(hour, body_weight), min(max(dose + action[0], 0.0), MAX_NOREPINEPHRINE), True
+    return action[0], min(max(dose + action[1], 0.0), MAX_NOREPINEPHRINE), antibiotic or action[2] > 0.5
+
+
+@jit(inline="always")
+def _extra_penalty(task, hour, dose, antibiotic):  # pragma: no cover - compiled
+    """Task-specific hourly penalties: vasopressor stewardship, late antibiotics (SepsisManagement)."""
+    if task == FLUID_TASK:
+        return 0.0
+    penalty = VASOPRESSOR_PENALTY * max(dose - HIGH_DOSE, 0.0)
+    if task == MANAGEMENT_TASK:
+        penalty += LATE_ANTIBIOTIC_PENALTY * (not antibiotic and hour >= ANTIBIOTIC_GRACE_H)
+    return penalty
+
+
+@jit
+def _vitals(y, p, z_map, z_urine, horizon, reals, counts):  # pragma: no cover - compiled
+    """What the monitors and the score show for one patient's current state, computed once per step.
+
+    True MAP (mmHg); monitored MAP (noise sigma 2 mmHg, monitor range 0-200) and hourly urine
+    (noise sigma 0.05 mL/kg/h, range 0-4); the modified SOFA and its components from the measurements.
+    """
+    hour = min(counts[HOUR], horizon)
+    mean_ap = mdl.patient_map(y, reals[DOSE], p)
+    map_meas = min(max(mean_ap + MAP_NOISE_MMHG * z_map[hour], 0.0), 200.0)
+    urine_meas = min(max(reals[URINE] + URINE_NOISE_ML_PER_KG_H * z_urine[hour], 0.0), 4.0)
+    cv = mdl.sofa_cardiovascular_score(map_meas, reals[DOSE])
+    renal = mdl.sofa_renal_score(urine_meas, p[mdl.BODY_WEIGHT])
+    metabolic = mdl.sofa_metabolic_score(y[mdl.LACTATE])
+    reals[MAP_MMHG] = mean_ap
+    reals[MAP_MEASURED] = map_meas
+    reals[URINE_MEASURED] = urine_meas
+    counts[SOFA] = cv + renal + metabolic
+    counts[SOFA_CV] = cv
+    counts[SOFA_RENAL] = renal
+    counts[SOFA_METABOLIC] = metabolic
+
+
+_integrate = mdl.SepsisModel.integrate_patient
+
+
+@jit
+def _step(b, task, action, y0, p, z_map, z_urine, reals0, counts0, flags0, horizon, stabilisation_bonus,
+          death_penalty, y, reals, counts, flags, reward):  # pragma: no cover - compiled
+    """One hour of one patient: the task's decision, dynamics, vitals, reward."""
+    hour = counts0[b, HOUR]
+    fluid_ml, dose, antibiotic = _decode(task, action[b], hour, reals0[b, DOSE], flags0[b, ANTIBIOTIC],
+                                         p[b, mdl.BODY_WEIGHT])
+    yb = y[b]
+    yb[:] = y0[b]
+    yb[mdl.URINE_ML_PER_KG] = 0.0
+    u = np.empty(3)
+    u[mdl.FLUID_L_PER_H] = fluid_ml / 1000.0 / HOURS_PER_STEP
+    u[mdl.NOREPINEPHRINE] = dose
+    u[mdl.ANTIBIOTIC] = 1.0 if antibiotic else 0.0
+    _integrate(yb, u, p[b], HOURS_PER_STEP, N_STEPS)
+    for i in range(yb.shape[0]):
+        yb[i] = max(yb[i], 0.0)
+    urine = yb[mdl.URINE_ML_PER_KG] / HOURS_PER_STEP
+    next_hour = hour + 1
+    dead = yb[mdl.DAMAGE] >= DEATH_DAMAGE
+
+    rb, cb = reals[b], counts[b]
+    cb[HOUR] = next_hour
+    rb[DOSE] = dose
+    flags[b, ANTIBIOTIC] = antibiotic
+    cb[ANTIBIOTIC_HOUR] = hour if antibiotic and not flags0[b, ANTIBIOTIC] else counts0[b, ANTIBIOTIC_HOUR]
+    cb[HOURS_ON_VASOPRESSOR] = counts0[b, HOURS_ON_VASOPRESSOR] + (dose > 0)
+    rb[FLUID_TOTAL_L] = reals0[b, FLUID_TOTAL_L] + fluid_ml / 1000.0
+    rb[URINE] = urine
+    flags[b, DEAD] = dead
+    cb[DEATH_HOUR] = next_hour if dead else -1
+    _vitals(yb, p[b], z_map[b], z_urine[b], horizon, rb, cb)
+    mean_ap = rb[MAP_MMHG]
+    cb[HOURS_MAP_OK] = counts0[b, HOURS_MAP_OK] + (mean_ap >= 65.0 and not dead)
+    rb[PEAK_DOSE] = max(reals0[b, PEAK_DOSE], dose)
+    lactate = yb[mdl.LACTATE]
+    bonus = (MAP_REWARD * (mean_ap >= 65.0 and mean_ap <= 90.0) + LACTATE_REWARD * (lactate < 2.0)
+             + URINE_REWARD * (urine >= 0.5))
+    penalty = (OVERLOAD_PENALTY_PER_L * max(yb[mdl.VOLUME_L] - OVERLOAD_VOLUME_L, 0.0)
+               + _extra_penalty(task, hour, dose, antibiotic))
+    r = ALIVE_REWARD + bonus - min(penalty, 1.0)
+    stabilised = flags0[b, STABILISED]
+    if stabilisation_bonus:
+        stable = next_hour >= STABILISATION_MIN_H and mean_ap >= 65.0 and lactate < 2.0 and cb[SOFA] <= 3
+        earn = stable and not stabilised and not dead
+        r = r + stabilisation_bonus * earn
+        stabilised = stabilised or earn
+    flags[b, STABILISED] = stabilised
+    reward[b] = -death_penalty if dead else r
+    cb[OUTCOME] = 2 if dead else 1 if next_hour >= horizon else 0
+
+
+@jit
+def _observe(b, columns, y, reals, counts, flags, horizon, obs):  # pragma: no cover - compiled
+    # every column is in [0, 2] by construction (see the Observation Space table); clip is a last guard
+    for i in range(columns.shape[0]):
+        k = columns[i]
+        if k == OBS_MAP:
+            v = reals[b, MAP_MEASURED] / 100.0
+        elif k == OBS_LACTATE:
+            v = min(y[b, mdl.LACTATE], 20.0) / 10.0
+        elif k == OBS_URINE:
+            v = reals[b, URINE_MEASURED] / 2.0
+        elif k == OBS_DAMAGE:
+            v = min(y[b, mdl.DAMAGE], 2.0 * DEATH_DAMAGE) / DEATH_DAMAGE
+        elif k == OBS_VOLUME:
+            v = y[b, mdl.VOLUME_L] / 10.0
+        elif k == OBS_PATHOGEN:
+            v = y[b, mdl.PATHOGEN] / 20.0
+        elif k == OBS_SOFA:
+            v = counts[b, SOFA] / 12.0
+        elif k == OBS_VASOPRESSOR:
+            v = reals[b, DOSE] / MAX_NOREPINEPHRINE
+        elif k == OBS_HOURS_ON_VASOPRESSOR:
+            v = counts[b, HOURS_ON_VASOPRESSOR] / horizon
+        elif k == OBS_ANTIBIOTIC:
+            v = 1.0 if flags[b, ANTIBIOTIC] else 0.0
+        else:
+            v = counts[b, HOUR] / horizon
+        obs[b, i] = min(max(v, 0.0), 2.0)
+
+
+@jit
+def _refused(counts, flags, horizon):  # pragma: no cover - compiled
+    """Whether any patient is past the horizon or dead (then ``step`` raises)."""
+    for b in range(counts.shape[0]):
+        if counts[b, HOUR] >= horizon or flags[b, DEAD]:
+            return True
+    return False
+
+
+STEP_KERNEL = BatchKernel(_step)
+OBSERVE_KERNEL = BatchKernel(_observe)
 
 
 class _SepsisTask(Task):
@@ -65,7 +248,6 @@ class _SepsisTask(Task):
 
     horizon: ClassVar[int] = HORIZON_HOURS
     step_unit: ClassVar[str] = "hour"
-    step_key: ClassVar[str] = "hour"
     render_panels: ClassVar[tuple[Panel, ...]] = (
         Panel("Mean arterial pressure", ("map_mmhg",), "mmHg"),
         Panel("Lactate", ("lactate_mmol_per_l",), "mmol/L"),
@@ -77,6 +259,7 @@ class _SepsisTask(Task):
     # initial pathogen load (Reynolds units) per tier, around the recovery threshold of the task
     pathogen_by_tier: ClassVar[dict[str, float]]
     obs_names: ClassVar[tuple[str, ...]]
+    task_code: ClassVar[int]  # FLUID_TASK, VASOPRESSOR_TASK or MANAGEMENT_TASK
     controls_antibiotic: ClassVar[bool] = False
     stabilisation_bonus: ClassVar[float] = 0.0
 
@@ -90,6 +273,7 @@ class _SepsisTask(Task):
         self.tier = tier
         self.observation_space = spaces.Box(0.0, 2.0, shape=(len(self.obs_names),), dtype=np.float32)
         self.death_penalty = DEATH_PENALTY + MAX_HOURLY_REWARD * self.horizon + self.stabilisation_bonus
+        self._obs_columns = np.array([OBSERVATIONS.index(k) for k in self.obs_names], dtype=np.int64)
 
     # ------------------------------------------------------------------ patients
     def sample_patient(self, rng: np.random.Generator) -> State:
@@ -100,158 +284,87 @@ class _SepsisTask(Task):
             vary = rng.uniform(1.0 - INITIAL_VARIATION, 1.0 + INITIAL_VARIATION, size=4)
         params = self.patient_parameters(params)
         y = mdl.SepsisModel.initial_state(self.pathogen_by_tier[self.tier] * vary[0], 0.125 * vary[1],
-                                          params[mdl.LAC0] * vary[2])[None]
+                                          params[mdl.LAC0] * vary[2])
         # Presentation: the infection runs untreated for ~6 h (+-20 %) before the first decision.
-        mdl.SepsisModel.integrate(y, np.zeros((1, 3)), params[None], PRESENTATION_DELAY_H * vary[3],
-                                 int(np.ceil(PRESENTATION_DELAY_H * vary[3] * STEPS_PER_HOUR)))
-        y[0, mdl.URINE_ML_PER_KG] = 0.0
-        urine = mdl.urine_rate(y, np.zeros(1), params[None])[0]
+        _integrate(y, np.zeros(3), params, PRESENTATION_DELAY_H * vary[3],
+                   int(np.ceil(PRESENTATION_DELAY_H * vary[3] * STEPS_PER_HOUR)))
+        y[mdl.URINE_ML_PER_KG] = 0.0
+        reals = np.zeros(len(REALS))
+        counts = np.zeros(len(COUNTS), dtype=np.int64)
+        flags = np.zeros(len(FLAGS), dtype=bool)
+        reals[URINE] = mdl.patient_urine_rate(y, 0.0, params)
+        flags[ANTIBIOTIC] = not self.controls_antibiotic
+        counts[ANTIBIOTIC_HOUR] = -1 if self.controls_antibiotic else 0
+        counts[DEATH_HOUR] = -1
         state = {
-            "y": y[0],
+            "y": y,
             "params": params,
-            "hour": np.array(0),
-            "dose": np.array(0.0),
-            "antibiotic": np.array(not self.controls_antibiotic),
-            "antibiotic_hour": np.array(-1 if self.controls_antibiotic else 0),
-            "hours_on_vasopressor": np.array(0),
-            "fluid_total_l": np.array(0.0),
-            "hours_map_ok": np.array(0),
-            "peak_dose": np.array(0.0),
-            "urine": np.array(urine),
-            "dead": np.array(False),
-            "death_hour": np.array(-1),
-            "stabilised": np.array(False),
+            "reals": reals,
+            "counts": counts,
+            "flags": flags,
             "z_map": rng.standard_normal(self.horizon + 1),
             "z_urine": rng.standard_normal(self.horizon + 1),
-            "patient_id": np.array(-1 if self.patient == "reference" else int(rng.integers(0, 2**31 - 1))),
+            "patient": patient_name(-1 if self.patient == "reference" else int(rng.integers(0, 2**31 - 1))),
         }
-        vitals = self._vitals({k: np.asarray(v)[None] for k, v in state.items()})
-        state.update({k: v[0] for k, v in vitals.items()})
+        _vitals(y, params, state["z_map"], state["z_urine"], self.horizon, reals, counts)
         return state
 
-    def decode(self, state: State, action: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Fluid (mL over the hour), norepinephrine dose (ug/kg/min) and antibiotic flag for the next hour."""
-        raise NotImplementedError
+    def elapsed(self, state: State) -> np.ndarray:
+        return state["counts"][:, HOUR]
 
     # ------------------------------------------------------------------ dynamics
     def step(self, state: State, action: np.ndarray) -> tuple[State, np.ndarray, np.ndarray]:
-        hour = state["hour"]
-        self.check_running(state)
-        if state["dead"].any():
+        reals0, counts0, flags0 = state["reals"], state["counts"], state["flags"]
+        if _refused(counts0, flags0, self.horizon):
+            self.check_running(state)
             raise RuntimeError(f"{self.env_id}: the patient died; call reset()")
-        p = state["params"]
-        fluid_ml, dose, antibiotic = self.decode(state, action)
-        y = state["y"].copy()
-        y[:, mdl.URINE_ML_PER_KG] = 0.0
-        u = np.stack([fluid_ml / 1000.0 / HOURS_PER_STEP, dose, antibiotic.astype(np.float64)], axis=1)
-        mdl.SepsisModel.integrate(y, u, p, HOURS_PER_STEP, STEPS_PER_HOUR * HOURS_PER_STEP)
-        np.maximum(y, 0.0, out=y)
-        urine = y[:, mdl.URINE_ML_PER_KG] / HOURS_PER_STEP
-        next_hour = hour + 1
-        dead = y[:, mdl.DAMAGE] >= DEATH_DAMAGE
-
+        n = len(action)
         new = dict(state)
-        new.update(
-            y=y,
-            hour=next_hour,
-            dose=dose,
-            antibiotic=antibiotic,
-            antibiotic_hour=np.where(antibiotic & ~state["antibiotic"], hour, state["antibiotic_hour"]),
-            hours_on_vasopressor=state["hours_on_vasopressor"] + (dose > 0),
-            fluid_total_l=state["fluid_total_l"] + fluid_ml / 1000.0,
-            urine=urine,
-            dead=dead,
-            death_hour=np.where(dead, next_hour, -1),
-        )
-        new.update(self._vitals(new))
-        mean_ap = new["map_mmhg"]
-        new["hours_map_ok"] = state["hours_map_ok"] + ((mean_ap >= 65.0) & ~dead)
-        new["peak_dose"] = np.maximum(state["peak_dose"], dose)
-        lactate = y[:, mdl.LACTATE]
-        bonus = (MAP_REWARD * ((mean_ap >= 65.0) & (mean_ap <= 90.0)) + LACTATE_REWARD * (lactate < 2.0)
-                 + URINE_REWARD * (urine >= 0.5))
-        penalty = (OVERLOAD_PENALTY_PER_L * np.maximum(y[:, mdl.VOLUME_L] - OVERLOAD_VOLUME_L, 0.0)
-                   + self.extra_penalty(state, dose, antibiotic))
-        reward = ALIVE_REWARD + bonus - np.minimum(penalty, 1.0)
-        if self.stabilisation_bonus:
-            sofa = new["sofa"]
-            stable = (next_hour >= STABILISATION_MIN_H) & (mean_ap >= 65.0) & (lactate < 2.0) & (sofa <= 3)
-            earn = stable & ~state["stabilised"] & ~dead
-            reward = reward + self.stabilisation_bonus * earn
-            new["stabilised"] = state["stabilised"] | earn
-        reward = np.where(dead, -self.death_penalty, reward)
-        return new, reward, dead
-
-    def extra_penalty(self, state: State, dose: np.ndarray, antibiotic: np.ndarray) -> np.ndarray:
-        return np.zeros(len(dose))
+        y = new["y"] = np.empty_like(state["y"])
+        reals = new["reals"] = np.empty_like(reals0)
+        counts = new["counts"] = np.empty_like(counts0)
+        flags = new["flags"] = np.empty_like(flags0)
+        reward = np.empty(n)
+        STEP_KERNEL(n, self.task_code, action, state["y"], state["params"], state["z_map"], state["z_urine"], reals0,
+                    counts0, flags0, self.horizon, self.stabilisation_bonus, self.death_penalty, y, reals, counts,
+                    flags, reward)
+        return new, reward, flags[:, DEAD]
 
     # ------------------------------------------------------------------ views
-    def _vitals(self, state: State) -> dict[str, np.ndarray]:
-        """What the monitors and the score show for the current state, computed once per step.
-
-        True MAP (mmHg); monitored MAP (noise sigma 2 mmHg, monitor range 0-200) and hourly urine
-        (noise sigma 0.05 mL/kg/h, range 0-4); the modified SOFA and its components from the measurements.
-        """
-        rows = np.arange(len(state["hour"]))
-        hour = np.minimum(state["hour"], self.horizon)
-        mean_ap = mdl.mean_arterial_pressure(state["y"], state["dose"], state["params"])
-        map_meas = np.clip(mean_ap + MAP_NOISE_MMHG * state["z_map"][rows, hour], 0.0, 200.0)
-        urine_meas = np.clip(state["urine"] + URINE_NOISE_ML_PER_KG_H * state["z_urine"][rows, hour], 0.0, 4.0)
-        cv, renal, metabolic = mdl.sofa_components(map_meas, state["dose"], urine_meas,
-                                                   state["params"][:, mdl.BODY_WEIGHT], state["y"][:, mdl.LACTATE])
-        return {"map_mmhg": mean_ap, "map_measured": map_meas, "urine_measured": urine_meas,
-                "sofa": cv + renal + metabolic, "sofa_cv": cv, "sofa_renal": renal, "sofa_metabolic": metabolic}
-
-    def _columns(self, state: State) -> dict[str, np.ndarray]:
-        y = state["y"]
-        return {
-            "map": state["map_measured"] / 100.0,
-            "lactate": np.minimum(y[:, mdl.LACTATE], 20.0) / 10.0,
-            "urine": state["urine_measured"] / 2.0,
-            "damage": np.minimum(y[:, mdl.DAMAGE], 2.0 * DEATH_DAMAGE) / DEATH_DAMAGE,
-            "volume": y[:, mdl.VOLUME_L] / 10.0,
-            "pathogen": y[:, mdl.PATHOGEN] / 20.0,
-            "sofa": state["sofa"] / 12.0,
-            "vasopressor": state["dose"] / MAX_NOREPINEPHRINE,
-            "hours_on_vasopressor": state["hours_on_vasopressor"] / self.horizon,
-            "antibiotic": state["antibiotic"].astype(np.float64),
-            "time": state["hour"] / self.horizon,
-        }
-
     def observe(self, state: State) -> np.ndarray:
-        cols = self._columns(state)
-        # every column is in [0, 2] by construction (see the Observation Space table); clip is a last guard
-        return np.clip(np.stack([cols[k] for k in self.obs_names], axis=1), 0.0, 2.0).astype(np.float32)
+        y = state["y"]
+        n = len(y)
+        obs = np.empty((n, len(self._obs_columns)), dtype=np.float32)
+        OBSERVE_KERNEL(n, self._obs_columns, y, state["reals"], state["counts"], state["flags"], self.horizon, obs)
+        return obs
 
     def info(self, state: State) -> dict[str, np.ndarray]:
-        y = state["y"]
-        outcome = np.where(state["dead"], 2, np.where(state["hour"] >= self.horizon, 1, 0))
+        y, reals, counts, flags = state["y"], state["reals"], state["counts"], state["flags"]
         return {
-            "patient": np.where(state["patient_id"] < 0, "reference",
-                                np.char.add("patient-", state["patient_id"].astype(str))),
-            "hour": state["hour"],
-            "map_mmhg": state["map_mmhg"],
-            "map_measured_mmhg": state["map_measured"],
+            "patient": state["patient"],
+            "hour": counts[:, HOUR],
+            "map_mmhg": reals[:, MAP_MMHG],
+            "map_measured_mmhg": reals[:, MAP_MEASURED],
             "lactate_mmol_per_l": y[:, mdl.LACTATE],
-            "urine_ml_per_kg_h": state["urine"],
-            "urine_measured_ml_per_kg_h": state["urine_measured"],
-            "sofa": state["sofa"],
-            "sofa_cardiovascular": state["sofa_cv"],
-            "sofa_renal": state["sofa_renal"],
-            "sofa_metabolic": state["sofa_metabolic"],
+            "urine_ml_per_kg_h": reals[:, URINE],
+            "urine_measured_ml_per_kg_h": reals[:, URINE_MEASURED],
+            "sofa": counts[:, SOFA],
+            "sofa_cardiovascular": counts[:, SOFA_CV],
+            "sofa_renal": counts[:, SOFA_RENAL],
+            "sofa_metabolic": counts[:, SOFA_METABOLIC],
             "volume_l": y[:, mdl.VOLUME_L],
             "interstitial_fluid_l": y[:, mdl.INTERSTITIAL_L],
-            "fluid_total_l": state["fluid_total_l"],
-            "norepinephrine_ug_per_kg_min": state["dose"],
-            "hours_on_vasopressor": state["hours_on_vasopressor"],
-            "peak_norepinephrine_ug_per_kg_min": state["peak_dose"],
-            "hours_map_at_least_65": state["hours_map_ok"],
+            "fluid_total_l": reals[:, FLUID_TOTAL_L],
+            "norepinephrine_ug_per_kg_min": reals[:, DOSE],
+            "hours_on_vasopressor": counts[:, HOURS_ON_VASOPRESSOR],
+            "peak_norepinephrine_ug_per_kg_min": reals[:, PEAK_DOSE],
+            "hours_map_at_least_65": counts[:, HOURS_MAP_OK],
             "pathogen": y[:, mdl.PATHOGEN],
             "damage": y[:, mdl.DAMAGE],
-            "antibiotics_given": state["antibiotic"],
-            "antibiotic_hour": state["antibiotic_hour"],
-            "outcome": np.asarray(OUTCOMES)[outcome],
-            "death_hour": state["death_hour"],
+            "antibiotics_given": flags[:, ANTIBIOTIC],
+            "antibiotic_hour": counts[:, ANTIBIOTIC_HOUR],
+            "outcome": OUTCOME_NAMES[counts[:, OUTCOME]],
+            "death_hour": counts[:, DEATH_HOUR],
         }
 
     def clinical_metrics(self, final_info: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -270,23 +383,12 @@ class FluidResuscitationTask(_SepsisTask):
     env_id = "sepsisim/FluidResuscitation-v0"
     pathogen_by_tier = {"easy": 0.9, "medium": 1.1, "hard": 1.3}
     obs_names = ("map", "lactate", "urine", "damage", "volume", "pathogen", "sofa")
+    task_code = FLUID_TASK
 
     def __init__(self, tier: str = "medium", patient: str = "cohort", parameters: dict[str, float] | None = None,
                  allow_out_of_range: bool = False) -> None:
         super().__init__(tier, patient, parameters, allow_out_of_range)
         self.action_space = spaces.Box(0.0, MAX_FLUID_ML_PER_H, shape=(1,), dtype=np.float32)
-
-    def decode(self, state, action):
-        return action[:, 0], np.zeros(len(action)), np.ones(len(action), dtype=bool)
-
-
-def protocol_fluid_ml(state: State) -> np.ndarray:
-    """Background crystalloid: 30 mL/kg over the first 3 h (SSC 2021), then 1.5 mL/kg/h maintenance.
-
-    CORRECTION: the paper's fixed 250 mL/h would give 18 L in 72 h, itself a harmful fluid overload.
-    """
-    weight = state["params"][:, mdl.BODY_WEIGHT]
-    return np.where(state["hour"] < 3, 10.0, 1.5) * weight
 
 
 class VasopressorTitrationTask(_SepsisTask):
@@ -295,18 +397,12 @@ class VasopressorTitrationTask(_SepsisTask):
     # The paper's 8-D observation: the fluid observation without the volume (fluids follow the protocol;
     # the volume is in the info) plus the dose and the hours on vasopressor.
     obs_names = ("map", "lactate", "urine", "damage", "pathogen", "sofa", "vasopressor", "hours_on_vasopressor")
+    task_code = VASOPRESSOR_TASK
 
     def __init__(self, tier: str = "medium", patient: str = "cohort", parameters: dict[str, float] | None = None,
                  allow_out_of_range: bool = False) -> None:
         super().__init__(tier, patient, parameters, allow_out_of_range)
         self.action_space = spaces.Box(-MAX_DOSE_CHANGE, MAX_DOSE_CHANGE, shape=(1,), dtype=np.float32)
-
-    def decode(self, state, action):
-        dose = np.clip(state["dose"] + action[:, 0], 0.0, MAX_NOREPINEPHRINE)
-        return protocol_fluid_ml(state), dose, np.ones(len(action), dtype=bool)
-
-    def extra_penalty(self, state, dose, antibiotic):
-        return VASOPRESSOR_PENALTY * np.maximum(dose - HIGH_DOSE, 0.0)
 
 
 class SepsisManagementTask(_SepsisTask):
@@ -314,6 +410,7 @@ class SepsisManagementTask(_SepsisTask):
     pathogen_by_tier = {"easy": 0.95, "medium": 1.15, "hard": 1.35}
     obs_names = ("map", "lactate", "urine", "damage", "volume", "pathogen", "sofa", "vasopressor", "antibiotic",
                  "time")
+    task_code = MANAGEMENT_TASK
     controls_antibiotic = True
     stabilisation_bonus = STABILISATION_BONUS
 
@@ -323,14 +420,6 @@ class SepsisManagementTask(_SepsisTask):
         self.action_space = spaces.Box(np.array([0.0, -MAX_DOSE_CHANGE, 0.0], dtype=np.float32),
                                        np.array([MAX_FLUID_ML_PER_H, MAX_DOSE_CHANGE, 1.0], dtype=np.float32),
                                        dtype=np.float32)
-
-    def decode(self, state, action):
-        dose = np.clip(state["dose"] + action[:, 1], 0.0, MAX_NOREPINEPHRINE)
-        return action[:, 0], dose, state["antibiotic"] | (action[:, 2] > 0.5)
-
-    def extra_penalty(self, state, dose, antibiotic):
-        late = ~antibiotic & (state["hour"] >= ANTIBIOTIC_GRACE_H)
-        return VASOPRESSOR_PENALTY * np.maximum(dose - HIGH_DOSE, 0.0) + LATE_ANTIBIOTIC_PENALTY * late
 
 
 

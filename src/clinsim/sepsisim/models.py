@@ -11,6 +11,7 @@ Units: hours, L, mmHg, mmol/L, mL/kg, ug/kg/min (norepinephrine).
 
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
 
 from clinsim.core.jit import jit
@@ -179,6 +180,12 @@ def _map(d, v, dose, p):  # pragma: no cover - compiled
             + p[G_V] * dose / (1.0 + p[VP_SAT] * dose))
 
 
+@jit(inline="always")
+def _urine(d, mean_ap, p):  # pragma: no cover - compiled
+    renal = 1.0 / (1.0 + np.exp(-(mean_ap - p[MAP_UO50]) / p[UO_WIDTH]))
+    return p[UO_MAX] * renal / (1.0 + (d / p[D_AKI]) ** 2)
+
+
 @jit
 def sepsis_rhs(y, u, p, dy):  # pragma: no cover - compiled
     d = y[DAMAGE]
@@ -195,8 +202,7 @@ def sepsis_rhs(y, u, p, dy):  # pragma: no cover - compiled
     dy[VOLUME_L] = u[FLUID_L_PER_H] - p[K_REDIST] * v
     dy[INTERSTITIAL_L] = p[K_REDIST] * v - p[K_MOB] * y[INTERSTITIAL_L]
     dy[LACTATE] = p[R_LAC] * hypo + p[G_LAC] * dn - p[C_LAC] * perfusion * liver * (y[LACTATE] - p[LAC0])
-    renal = 1.0 / (1.0 + np.exp(-(mean_ap - p[MAP_UO50]) / p[UO_WIDTH]))
-    dy[URINE_ML_PER_KG] = p[UO_MAX] * renal / (1.0 + (d / p[D_AKI]) ** 2)
+    dy[URINE_ML_PER_KG] = _urine(d, mean_ap, p)
 
 
 class ReynoldsModel(ODEModel):
@@ -234,18 +240,36 @@ class SepsisModel(ODEModel):
         return np.array([pathogen, 0.0, 0.0, anti_inflammatory, 0.0, 0.0, lactate, 0.0])
 
 
+@jit
+def patient_map(y, dose, p):  # pragma: no cover - compiled
+    """Paper eq. 5 for one patient (compiled, for env kernels): see :func:`mean_arterial_pressure`."""
+    return _map(y[DAMAGE], y[VOLUME_L], dose, p)
+
+
+@jit
+def patient_urine_rate(y, dose, p):  # pragma: no cover - compiled
+    """Instantaneous urine output (mL/kg/h) of one patient (compiled, for env kernels)."""
+    return _urine(y[DAMAGE], _map(y[DAMAGE], y[VOLUME_L], dose, p), p)
+
+
+@nb.guvectorize(["void(float64[:], float64, float64[:], float64[:])"], "(n),(),(m)->()", cache=True)
+def _map_batch(y, dose, p, out):  # pragma: no cover - compiled
+    out[0] = patient_map(y, dose, p)
+
+
+@nb.guvectorize(["void(float64[:], float64, float64[:], float64[:])"], "(n),(),(m)->()", cache=True)
+def _urine_batch(y, dose, p, out):  # pragma: no cover - compiled
+    out[0] = patient_urine_rate(y, dose, p)
+
+
 def mean_arterial_pressure(y: np.ndarray, dose: np.ndarray, p: np.ndarray) -> np.ndarray:
     """Paper eq. 5 (batched): MAP0 (1 - drop D/(D + d50)) + G_f V/(1 + 0.3 V) + G_v d_v/(1 + 0.05 d_v)."""
-    d, v = y[..., DAMAGE], y[..., VOLUME_L]
-    return (p[..., MAP0] * (1.0 - p[..., MAP_DROP_MAX] * d / (d + p[..., D50_MAP]))
-            + p[..., G_F] * v / (1.0 + p[..., FS_SAT] * v) + p[..., G_V] * dose / (1.0 + p[..., VP_SAT] * dose))
+    return _map_batch(y, dose, p)
 
 
 def urine_rate(y: np.ndarray, dose: np.ndarray, p: np.ndarray) -> np.ndarray:
     """Instantaneous urine output (mL/kg/h), the integrand of the cumulative-urine state."""
-    mean_ap = mean_arterial_pressure(y, dose, p)
-    renal = 1.0 / (1.0 + np.exp(-(mean_ap - p[..., MAP_UO50]) / p[..., UO_WIDTH]))
-    return p[..., UO_MAX] * renal / (1.0 + (y[..., DAMAGE] / p[..., D_AKI]) ** 2)
+    return _urine_batch(y, dose, p)
 
 
 # ---------------------------------------------------------------------------------------------- SOFA
@@ -253,39 +277,57 @@ def urine_rate(y: np.ndarray, dose: np.ndarray, p: np.ndarray) -> np.ndarray:
 # cut-offs where SOFA defines them (Vincent 1996, Singer 2016), plus a metabolic component by lactate.
 # NOTE: lactate is NOT part of the real SOFA score (which has respiratory, coagulation, liver, CNS,
 # cardiovascular and renal components); the metabolic component is the paper's substitute.
+# Each score is written once for one patient (compiled, used by the env kernels) and broadcast over
+# arrays by a compiled ufunc of the same function (the public ``sofa_*`` functions).
 LACTATE_CUTOFFS = (2.0, 4.0, 6.0, 10.0)  # mmol/L for metabolic 1-4 (2: Sepsis-3 shock, 4: SSC high risk)
 
 
-def sofa_cardiovascular(mean_ap: np.ndarray, norepinephrine: np.ndarray) -> np.ndarray:
+def _cardiovascular(mean_ap, norepinephrine):  # pragma: no cover - compiled
     """SOFA cardiovascular: 0 MAP >= 70; 1 MAP < 70; 3 norepinephrine <= 0.1; 4 > 0.1 ug/kg/min.
 
     Score 2 (dopamine <= 5 or any dobutamine) cannot occur: norepinephrine is the only agent.
     """
-    score = np.where(mean_ap < 70.0, 1, 0)
-    score = np.where(norepinephrine > 0.0, 3, score)
-    return np.where(norepinephrine > 0.1, 4, score)
+    if norepinephrine > 0.1:
+        return 4
+    if norepinephrine > 0.0:
+        return 3
+    return 1 if mean_ap < 70.0 else 0
 
 
-def sofa_renal(urine_ml_per_kg_h: np.ndarray, body_weight_kg: np.ndarray) -> np.ndarray:
+def _renal(urine_ml_per_kg_h, body_weight_kg):  # pragma: no cover - compiled
     """Renal by urine output: 3 < 500 mL/day, 4 < 200 mL/day (SOFA); the hourly rate is extrapolated to a day.
 
     SOFA scores 1-2 by creatinine only; the model has none, so 1 = < 0.5 mL/kg/h (KDIGO stage-1 oliguria)
     and 2 = < 0.3 mL/kg/h (KDIGO stage-3 oliguria) stand in (not SOFA cut-offs).
     """
     per_day = urine_ml_per_kg_h * body_weight_kg * 24.0
-    score = np.where(urine_ml_per_kg_h < 0.5, 1, 0)
-    score = np.where(urine_ml_per_kg_h < 0.3, 2, score)
-    score = np.where(per_day < 500.0, 3, score)
-    return np.where(per_day < 200.0, 4, score)
+    if per_day < 200.0:
+        return 4
+    if per_day < 500.0:
+        return 3
+    if urine_ml_per_kg_h < 0.3:
+        return 2
+    return 1 if urine_ml_per_kg_h < 0.5 else 0
 
 
-def sofa_metabolic(lactate: np.ndarray) -> np.ndarray:
+def _metabolic(lactate):  # pragma: no cover - compiled
     """Metabolic (paper's lactate component, not real SOFA): 1 >= 2, 2 >= 4, 3 >= 6, 4 >= 10 mmol/L."""
-    return np.searchsorted(np.asarray(LACTATE_CUTOFFS), lactate, side="right")
+    score = 0
+    for cutoff in LACTATE_CUTOFFS:
+        if lactate >= cutoff:
+            score += 1
+    return score
+
+
+sofa_cardiovascular_score = jit(_cardiovascular)
+sofa_renal_score = jit(_renal)
+sofa_metabolic_score = jit(_metabolic)
+sofa_cardiovascular = nb.vectorize(["int64(float64, float64)"], cache=True)(_cardiovascular)
+sofa_renal = nb.vectorize(["int64(float64, float64)"], cache=True)(_renal)
+sofa_metabolic = nb.vectorize(["int64(float64)"], cache=True)(_metabolic)
 
 
 def sofa_components(mean_ap, norepinephrine, urine_ml_per_kg_h, body_weight_kg, lactate):
     """(cardiovascular, renal, metabolic) component scores, each 0-4."""
-    return (sofa_cardiovascular(np.asarray(mean_ap), np.asarray(norepinephrine)),
-            sofa_renal(np.asarray(urine_ml_per_kg_h), np.asarray(body_weight_kg)),
-            sofa_metabolic(np.asarray(lactate)))
+    return (sofa_cardiovascular(mean_ap, norepinephrine), sofa_renal(urine_ml_per_kg_h, body_weight_kg),
+            sofa_metabolic(lactate))
