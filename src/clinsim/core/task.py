@@ -29,6 +29,8 @@ class InvalidActionError(ValueError):
 
 def stack_states(states: Sequence[State]) -> State:
     """Stack per-patient states (no batch axis) into one batched state."""
+    if len(states) == 1:  # a single env's reset: a batch axis on each entry is enough
+        return {k: np.asarray(v)[None].copy() for k, v in states[0].items()}
     return {k: np.stack([s[k] for s in states]) for k in states[0]}
 
 
