@@ -97,7 +97,7 @@ class Task(ABC):
 
     def check_running(self, state: State) -> None:
         """Refuse to step an episode past its horizon (its random numbers are drawn for the horizon)."""
-        if (self.elapsed(state) >= self.horizon).any():
+        if self.elapsed(state).max() >= self.horizon:
             raise RuntimeError(f"{self.env_id}: episode is over ({self.horizon} {self.step_unit} steps); "
                                f"call reset()")
 

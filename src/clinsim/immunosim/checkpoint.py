@@ -228,7 +228,7 @@ class _CheckpointTask(Task):
                    "severe_events", "cum_nivo_mg_per_kg", "cum_ipi_mg_per_kg", "dose_nivo_mg_per_kg",
                    "dose_ipi_mg_per_kg", "withheld", "outcome", "recist")
         for k in changed:
-            new[k] = np.empty_like(state[k])
+            new[k] = state[k].copy()  # every entry is overwritten; copy() allocates fastest
         reward = np.empty(n)
         terminated = np.empty(n, dtype=bool)
         STEP_KERNEL(n, action.reshape(n, -1), state["y"], state["params"], state["week"], state["baseline_cells"],

@@ -1,0 +1,139 @@
+"""Where a step's time goes, per environment: integration, the rest of the transition, the env adapter.
+
+Run: ``python benchmarks/profile_step.py [--env ID ...]``. For a single env (batch of one, on the calling
+thread) and for the native vector env at 4096 patients (two threads), prints microseconds per
+patient-step of:
+
+* ``integrate``: the model's integration over one decision step alone (the arithmetic floor: RHS
+  evaluations times their cost), on the patients' states a few steps into their episodes;
+* ``transition``: the task's whole compiled step (dosing, integration, events, reward), pure;
+* ``env step``: what a user pays: ``gym.make`` env with default wrappers (single) or the vector env's
+  ``step`` (vector), including actions checks, observations, infos and autoresets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import gymnasium as gym
+import numpy as np
+
+import clinsim
+from clinsim.immunosim import adaptive, cart, checkpoint
+from clinsim.immunosim import adaptive_models as am
+from clinsim.immunosim import cart_models as cm
+from clinsim.immunosim import models as mdl
+from clinsim.sepsisim import environments as sepsis
+from clinsim.sepsisim import models as sm
+
+PAPER_IDS = [i for i in clinsim.ENV_IDS if not i.endswith(("Easy-v0", "Medium-v0", "Hard-v0"))]
+
+
+def _cart_day(y, u, p):
+    for _ in range(cart.CRS_CHECKS_PER_DAY):
+        cm.CARTModel.advance(y, u, p, cart.DAYS_PER_STEP / cart.CRS_CHECKS_PER_DAY)
+
+
+# one decision step's integration as each environment does it (model, inputs held at zero)
+INTEGRATION = {
+    "CheckpointInhibitor": (mdl.CheckpointModel, lambda y, u, p: mdl.CheckpointModel.integrate(
+        y, u, p, checkpoint.DAYS_PER_STEP, checkpoint.STEPS_PER_WEEK)),
+    "CARTCell": (cm.CARTModel, _cart_day),
+    "AdaptiveDosing": (am.AdaptiveDosingModel, lambda y, u, p: am.AdaptiveDosingModel.integrate(
+        y, u, p, adaptive.DAYS_PER_STEP, adaptive.STEPS_PER_VISIT)),
+    "FluidResuscitation": (sm.SepsisModel, lambda y, u, p: sm.SepsisModel.integrate(
+        y, u, p, sepsis.HOURS_PER_STEP, sepsis.STEPS_PER_HOUR * sepsis.HOURS_PER_STEP)),
+}
+INTEGRATION["CombinationTherapy"] = INTEGRATION["CheckpointInhibitor"]
+INTEGRATION["VasopressorTitration"] = INTEGRATION["SepsisManagement"] = INTEGRATION["FluidResuscitation"]
+
+
+def per_call(fn, seconds: float = 1.0) -> float:
+    """Seconds per call of ``fn`` (best of three windows)."""
+    fn()
+    best = np.inf
+    for _ in range(3):
+        n, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds / 3:
+            fn()
+            n += 1
+        best = min(best, (time.perf_counter() - start) / n)
+    return best
+
+
+def _vector_env(env_id: str, n: int):
+    """A vector env a few steps into its episodes."""
+    venv = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point")
+    venv.reset(seed=0)
+    venv.action_space.seed(0)
+    for _ in range(3):
+        venv.step(venv.action_space.sample())
+    return venv
+
+
+def integration_time(env_id: str, n: int) -> float:
+    """Seconds for the integration part of one step of ``n`` patients."""
+    model, integrate = INTEGRATION[env_id.split("/")[1].removesuffix("-v0")]
+    state = _vector_env(env_id, n).unwrapped.state
+    y, p = state["y"], state["params"]
+    u = np.zeros((n, len(model.input_names)))
+    return per_call(lambda: integrate(y.copy(), u, p)) - per_call(y.copy)
+
+
+def transition_time(env_id: str, n: int) -> float:
+    venv = _vector_env(env_id, n)
+    task, state = venv.unwrapped.task, venv.unwrapped.state
+    actions = task.check_actions(venv.action_space.sample(), n)
+    return per_call(lambda: task.step(state, actions))
+
+
+def single_env_time(env_id: str) -> float:
+    env = gym.make(env_id)
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    actions = [env.action_space.sample() for _ in range(1000)]
+    i = 0
+
+    def step():
+        nonlocal i
+        _, _, term, trunc, _ = env.step(actions[i % 1000])
+        i += 1
+        if term or trunc:
+            env.reset()
+
+    return per_call(step, 2.0)
+
+
+def vector_env_time(env_id: str, n: int) -> float:
+    venv = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point")
+    venv.reset(seed=0)
+    venv.action_space.seed(0)
+    actions = [venv.action_space.sample() for _ in range(16)]
+    i = 0
+
+    def step():
+        nonlocal i
+        venv.step(actions[i % 16])
+        i += 1
+
+    return per_call(step, 2.0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--env", action="append", choices=PAPER_IDS)
+    args = parser.parse_args()
+    n = 4096
+    print("| environment | single: integrate | transition | env step (us) | vector 4096: integrate | transition | "
+          "env step (us per patient-step) |")
+    print("|---|---|---|---|---|---|---|")
+    for env_id in args.env or PAPER_IDS:
+        us = 1e6
+        print(f"| {env_id} | {integration_time(env_id, 1) * us:.1f} | {transition_time(env_id, 1) * us:.1f} | "
+              f"{single_env_time(env_id) * us:.1f} | {integration_time(env_id, n) * us / n:.2f} | "
+              f"{transition_time(env_id, n) * us / n:.2f} | {vector_env_time(env_id, n) * us / n:.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
