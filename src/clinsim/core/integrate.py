@@ -45,6 +45,28 @@ DOP853 = Tableau("DOP853", np.ascontiguousarray(dop853_coefficients.A[:12, :12])
 DP54 = Tableau("Dormand-Prince 5(4)", np.ascontiguousarray(RK45.A), np.ascontiguousarray(RK45.B),
                np.ascontiguousarray(RK45.E), 4)
 
+@jit(inline="always")
+def _stages(rhs, y, u, p, h, a, k, tmp):  # pragma: no cover - compiled
+    """Stages 2..s of an explicit Runge-Kutta step into ``k`` (stage 1, ``k[0]``, already evaluated)."""
+    for s in range(1, a.shape[0]):
+        for i in range(y.shape[0]):
+            acc = 0.0
+            for j in range(s):
+                acc += a[s, j] * k[j, i]
+            tmp[i] = y[i] + h * acc
+        rhs(tmp, u, p, k[s])
+
+
+@jit(inline="always")
+def _combine(y, h, b, k, out):  # pragma: no cover - compiled
+    """``out = y + h * sum_j b_j k_j`` (``out`` may be ``y``)."""
+    for i in range(y.shape[0]):
+        acc = 0.0
+        for j in range(b.shape[0]):
+            acc += b[j] * k[j, i]
+        out[i] = y[i] + h * acc
+
+
 def fixed_step(rhs: Callable, tableau: Tableau = DOP853) -> Callable:
     """Compiled ``advance(y, u, p, duration, n_steps)``: one patient, in place, ``n_steps`` equal steps.
 
@@ -60,18 +82,8 @@ def fixed_step(rhs: Callable, tableau: Tableau = DOP853) -> Callable:
         h = duration / n_steps
         for _ in range(n_steps):
             rhs(y, u, p, k[0])
-            for s in range(1, n_stages):
-                for i in range(n):
-                    acc = 0.0
-                    for j in range(s):
-                        acc += a[s, j] * k[j, i]
-                    tmp[i] = y[i] + h * acc
-                rhs(tmp, u, p, k[s])
-            for i in range(n):
-                acc = 0.0
-                for j in range(n_stages):
-                    acc += b[j] * k[j, i]
-                y[i] += h * acc
+            _stages(rhs, y, u, p, h, a, k, tmp)
+            _combine(y, h, b, k, y)
         return n_steps * n_stages
 
     return advance
@@ -124,18 +136,8 @@ def adaptive(rhs: Callable, rtol: float, atol: float, tableau: Tableau = DP54) -
         while t < duration:
             if t + h >= duration * (1.0 - 1e-14):
                 h = duration - t
-            for s in range(1, n_stages):
-                for i in range(n):
-                    acc = 0.0
-                    for j in range(s):
-                        acc += a[s, j] * k[j, i]
-                    tmp[i] = y[i] + h * acc
-                rhs(tmp, u, p, k[s])
-            for i in range(n):
-                acc = 0.0
-                for j in range(n_stages):
-                    acc += b[j] * k[j, i]
-                y_new[i] = y[i] + h * acc
+            _stages(rhs, y, u, p, h, a, k, tmp)
+            _combine(y, h, b, k, y_new)
             rhs(y_new, u, p, k[n_stages])
             evaluations += n_stages
             norm = 0.0

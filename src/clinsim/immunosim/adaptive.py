@@ -137,11 +137,7 @@ def _step(b, action, y0, p, visit0, level0, baseline_cells, nadir_tumour_diam0, 
     yb[:] = y0[b]
     yb[am.NIVO_CENTRAL_MG] += dose * p[b, mdl.BODY_WEIGHT]
     c_start = yb[am.NIVO_CENTRAL_MG] / p[b, mdl.NIVO_VC]
-    u = np.empty(1)
-    u[am.STEROID] = 1.0 if steroid0[b] > 0 else 0.0
-    _integrate(yb, u, p[b], DAYS_PER_STEP, STEPS_PER_VISIT)
-    for i in range(yb.shape[0]):
-        yb[i] = max(yb[i], 0.0)
+    mdl.advance_clamped(_integrate, yb, steroid0[b] > 0, p[b], DAYS_PER_STEP, STEPS_PER_VISIT)
 
     # irAEs (flat PD-1 incidence, Shulgin 2020): two weekly chances per visit under exposure
     v = visit0[b]

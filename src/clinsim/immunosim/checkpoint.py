@@ -94,11 +94,7 @@ def _step(b, action, y0, p, week0, baseline, nadir0, u_event, u_grade, tox0, hol
     yb[mdl.IPI_MG] += ipi * weight
     c_nivo_start = yb[mdl.NIVO_CENTRAL_MG] / p[b, mdl.NIVO_VC]
     c_ipi_start = yb[mdl.IPI_MG] / p[b, mdl.IPI_V]
-    u = np.empty(1)
-    u[mdl.STEROID] = 1.0 if steroid0[b] > 0 else 0.0
-    _integrate(yb, u, p[b], DAYS_PER_STEP, STEPS_PER_WEEK)
-    for i in range(yb.shape[0]):
-        yb[i] = max(yb[i], 0.0)
+    mdl.advance_clamped(_integrate, yb, steroid0[b] > 0, p[b], DAYS_PER_STEP, STEPS_PER_WEEK)
 
     # irAEs: weekly event drawn from the patient's pre-drawn uniforms (mean exposure of the week)
     w = week0[b]

@@ -187,6 +187,17 @@ class CheckpointModel(ODEModel):
     kernel = staticmethod(checkpoint_rhs)
 
 
+@jit(inline="always")
+def advance_clamped(integrate, y, on_steroids, p, duration, n_steps):  # pragma: no cover - compiled
+    """One patient over a decision step (``integrate``: a model's ``integrate_patient``) with high-dose
+    corticosteroids on or off; amounts are clamped at zero (round-off below zero)."""
+    u = np.empty(1)
+    u[STEROID] = 1.0 if on_steroids else 0.0
+    integrate(y, u, p, duration, n_steps)
+    for i in range(y.shape[0]):
+        y[i] = max(y[i], 0.0)
+
+
 @jit
 def irae_probability(c_nivo_mg_per_l: float, c_ipi_mg_per_l: float, tox: np.ndarray) -> float:
     """Weekly probability of an immune-related adverse event (Shulgin 2020 asymmetry, paper eq. 2).
