@@ -9,6 +9,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import clinsim
+from clinsim.core.batch import PARALLEL_MIN_BATCH
 from clinsim.core.task import InvalidActionError
 
 
@@ -99,6 +100,26 @@ def test_vector_env_equals_single_envs(env_id: str) -> None:
             assert np.array_equal(obs, vobs[i])
             assert reward == vrew[i] and term == vterm[i] and trunc == vtrunc[i]
     pickle.loads(pickle.dumps(venv))
+
+
+def test_threaded_vector_env_equals_single_envs(env_id: str) -> None:
+    """Batches of >= PARALLEL_MIN_BATCH run their patients in threads: the same bits as single envs."""
+    n = PARALLEL_MIN_BATCH
+    venv = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point")
+    vobs, _ = venv.reset(seed=11)
+    venv.action_space.seed(2)
+    checked = (0, n // 2, n - 1)
+    singles = {i: gym.make(env_id) for i in checked}
+    for i, env in singles.items():
+        assert np.array_equal(env.reset(seed=11 + i)[0], vobs[i])
+    for _ in range(12):
+        actions = venv.action_space.sample()
+        vobs, vrew, vterm, _, _ = venv.step(actions)
+        for i, env in list(singles.items()):
+            obs, reward, term, _, _ = env.step(actions[i])
+            assert np.array_equal(obs, vobs[i]) and reward == vrew[i] and term == vterm[i]
+            if term:  # the vector env autoresets this patient next step
+                del singles[i]
 
 
 def test_vector_infos_and_observations_handed_out_never_change(env_id: str) -> None:
