@@ -1,4 +1,4 @@
-"""Reynolds 2006 curated outcomes, the coupled kernel, RK4 vs scipy, SOFA cut-offs."""
+"""Reynolds 2006 curated outcomes, the coupled kernel, integrator vs scipy, SOFA cut-offs."""
 
 import numpy as np
 import pytest

@@ -27,6 +27,15 @@ class InvalidActionError(ValueError):
     """An action that is not a member of the environment's action space."""
 
 
+PATIENT_LABEL_DTYPE = "U24"  # "<prefix>-" + a 31-bit id, or "reference"
+
+
+def patient_label(patient_id: int, prefix: str) -> np.ndarray:
+    """The info's patient label (``reference`` or ``<prefix>-<id>``), fixed-width so that a vector env
+    can store later patients' labels in the same array."""
+    return np.array("reference" if patient_id < 0 else f"{prefix}-{patient_id}", dtype=PATIENT_LABEL_DTYPE)
+
+
 def stack_states(states: Sequence[State]) -> State:
     """Stack per-patient states (no batch axis) into one batched state."""
     if len(states) == 1:  # a single env's reset: a batch axis on each entry is enough

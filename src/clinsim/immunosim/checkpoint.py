@@ -11,7 +11,7 @@ from clinsim.core.batch import BatchKernel
 from clinsim.core.env import TaskEnv, TaskVectorEnv
 from clinsim.core.jit import jit
 from clinsim.core.render import Panel
-from clinsim.core.task import State, Task
+from clinsim.core.task import State, Task, patient_label
 from clinsim.immunosim import models as mdl
 
 DAYS_PER_STEP = 7.0
@@ -50,12 +50,11 @@ RECIST = ("CR", "PR", "SD", "PD")
 
 OUTCOME_NAMES = np.array(OUTCOMES)
 RECIST_NAMES = np.array(RECIST)
-PATIENT_DTYPE = "U17"  # "cohort-" + a 31-bit id, or "reference"
 
 
 def patient_name(patient_id: int) -> np.ndarray:
-    """The info's patient label, fixed-width so that vector envs can store later patients' labels."""
-    return np.array("reference" if patient_id < 0 else f"cohort-{patient_id}", dtype=PATIENT_DTYPE)
+    """ImmunoSim's patient label: ``cohort-<id>`` or ``reference``."""
+    return patient_label(patient_id, "cohort")
 
 
 @jit

@@ -11,7 +11,7 @@ from clinsim.core.batch import BatchKernel
 from clinsim.core.env import TaskEnv, TaskVectorEnv
 from clinsim.core.jit import jit
 from clinsim.core.render import Panel
-from clinsim.core.task import State, Task
+from clinsim.core.task import State, Task, patient_label
 from clinsim.sepsisim import models as mdl
 
 HOURS_PER_STEP = 1.0
@@ -61,7 +61,6 @@ DEATH_PENALTY = 50.0
 OUTCOMES = ("in_progress", "survived", "died")
 OUTCOME_NAMES = np.array(OUTCOMES)
 TIERS = ("easy", "medium", "hard")
-PATIENT_DTYPE = "U18"  # "patient-" + a 31-bit id, or "reference"
 
 # DOP853 steps per decision (an integer step count for the compiled integrator)
 N_STEPS = int(STEPS_PER_HOUR * HOURS_PER_STEP)
@@ -88,8 +87,8 @@ FLUID_TASK, VASOPRESSOR_TASK, MANAGEMENT_TASK = range(3)
 
 
 def patient_name(patient_id: int) -> np.ndarray:
-    """The info's patient label, fixed-width so that vector envs can store later patients' labels."""
-    return np.array("reference" if patient_id < 0 else f"patient-{patient_id}", dtype=PATIENT_DTYPE)
+    """SepsiSim's patient label: ``patient-<id>`` or ``reference``."""
+    return patient_label(patient_id, "patient")
 
 
 @jit

@@ -143,8 +143,8 @@ PATHOGEN, PHAGOCYTES, DAMAGE, ANTI_INFLAMMATORY, VOLUME_L, INTERSTITIAL_L, LACTA
 FLUID_L_PER_H, NOREPINEPHRINE, ANTIBIOTIC = range(3)
 
 # SIMPLIFICATION: the paper's max(.)/min(.) switches are replaced by smooth maxima
-# smax(x) = (x + sqrt(x^2 + eps^2)) / 2 (error <= eps/2 at the kink), so the fixed-step RK4 keeps its
-# fourth-order accuracy and matches the adaptive reference solve.
+# smax(x) = (x + sqrt(x^2 + eps^2)) / 2 (error <= eps/2 at the kink), so the fixed-step integrator keeps
+# its order and matches the adaptive reference solve.
 EPS_FRACTION = 0.01
 EPS_LITRE = 0.05
 EPS_DOSE = 0.01
