@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numba as nb
-from numba.core.caching import FunctionCache
+from numba.core.caching import FunctionCache, IndexDataCacheFile
 
 PACKAGE = Path(__file__).resolve().parents[1]
 SOURCE_HASH = hashlib.sha256(
@@ -32,11 +32,20 @@ SOURCE_HASH = hashlib.sha256(
 
 
 class _PackageCache(FunctionCache):
-    """numba's function cache, keyed by (function, captured description, package source hash)."""
+    """numba's function cache, keyed by (function, captured description, package source hash).
+
+    Each (function, description) gets index and data files of its own: processes compiling different
+    closures of one function at the same time (parallel training runs on a fresh checkout) would
+    otherwise race on one index and could pair a key with another closure's machine code.
+    """
 
     def __init__(self, py_func: Callable, key: str) -> None:
         super().__init__(py_func)
         self._key = key
+        suffix = hashlib.sha256(key.encode()).hexdigest()[:16]
+        self._cache_file = IndexDataCacheFile(cache_path=self._cache_path,
+                                              filename_base=f"{self._impl.filename_base}-{suffix}",
+                                              source_stamp=self._impl.locator.get_source_stamp())
 
     def _index_key(self, sig: Any, codegen: Any) -> tuple:
         return sig, codegen.magic_tuple(), (SOURCE_HASH, self._key)
