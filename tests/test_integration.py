@@ -72,3 +72,18 @@ def test_batches_are_bit_identical_serial_and_parallel() -> None:
         one = y0[i:i + 1].copy()
         cm.CARTModel.advance(one, u[i:i + 1], p[i:i + 1], 0.25)
         np.testing.assert_array_equal(one[0], big[i])
+
+
+@pytest.mark.parametrize("name", ["checkpoint", "adaptive", "sepsis"])
+def test_simd_block_integration_equals_patient_by_patient(name: str) -> None:
+    """Large batches integrate in blocks of patients (SIMD lanes): the same bits as one patient at a time."""
+    _, model, _, _ = MODELS[name]
+    y0, u, p, duration = (STATES[f"{name}_{k}"] for k in ("y", "u", "p", "duration"))
+    reps = 3  # 96 patients: one full block of 64 and a partial one
+    y0, u, p = (np.tile(a, (reps, 1)) for a in (y0, u, p))
+    blocks = y0.copy()
+    model.integrate(blocks, u, p, float(duration[0]), 5)
+    for i in range(len(y0)):
+        one = y0[i].copy()
+        model.integrate_patient(one, u[i], p[i], float(duration[0]), 5)
+        np.testing.assert_array_equal(one, blocks[i])

@@ -18,17 +18,24 @@ from clinsim.core.jit import jit
 # Threads pay off from this batch size on; smaller batches run on the calling thread.
 PARALLEL_MIN_BATCH = 64
 
+# Phases of a transition kernel. Small batches run a patient's whole step in one call (FUSED, with the
+# per-patient integrator); large batches run BEFORE_INTEGRATION for every patient, integrate the whole
+# batch in SIMD blocks (``ODEModel.integrate``), then AFTER_INTEGRATION: the same arithmetic, in lanes.
+FUSED, BEFORE_INTEGRATION, AFTER_INTEGRATION = range(3)
+
 
 class BatchKernel:
-    """``kernel(n, *arrays)`` calls the compiled ``fn(b, *arrays)`` for b = 0..n-1."""
+    """``kernel(n, *arrays)`` calls the compiled ``fn(b, *arrays)`` for b = 0..n-1 (in threads from
+    ``parallel_from`` calls on)."""
 
-    def __init__(self, fn: Callable) -> None:
+    def __init__(self, fn: Callable, parallel_from: int = PARALLEL_MIN_BATCH) -> None:
         self.fn = fn
+        self.parallel_from = parallel_from
         self._serial = _loop(fn, parallel=False)
         self._parallel = _loop(fn, parallel=True)
 
     def __call__(self, n: int, *arrays) -> None:
-        (self._parallel if n >= PARALLEL_MIN_BATCH else self._serial)(n, *arrays)
+        (self._parallel if n >= self.parallel_from else self._serial)(n, *arrays)
 
 
 def _loop(fn: Callable, parallel: bool) -> Callable:

@@ -7,7 +7,7 @@ from typing import ClassVar
 import numpy as np
 from gymnasium import spaces
 
-from clinsim.core.batch import BatchKernel
+from clinsim.core.batch import AFTER_INTEGRATION, BEFORE_INTEGRATION, FUSED, PARALLEL_MIN_BATCH, BatchKernel
 from clinsim.core.env import TaskEnv, TaskVectorEnv
 from clinsim.core.jit import jit
 from clinsim.core.render import Panel
@@ -112,36 +112,44 @@ _integrate = am.AdaptiveDosingModel.integrate_patient
 
 
 @jit
-def _step(b, action, y0, p, visit0, level0, baseline_cells, nadir_tumour_diam0, baseline_scan, nadir_scan0,
+def _step(b, phase, action, y0, p, visit0, level0, baseline_cells, nadir_tumour_diam0, baseline_scan, nadir_scan0,
           last_scan0, upd_scan0, irecist0, next_scan0, scan_noise, u_event, u_grade, tox0, hold0, steroid0, disc0,
-          cum0, pseudo0, true0, first_upd_day0, tox_params, horizon,
+          cum0, pseudo0, true0, first_upd_day0, tox_params, horizon, u, c_start,
           y, visit, level, nadir_tumour_diam, nadir_scan, last_scan, upd_scan, irecist, next_scan, tox, hold,
           steroid, disc, dose_given, cum, withheld, pseudo, true, first_upd_day, outcome,
           reward, terminated):  # pragma: no cover - compiled
-    """One visit of one patient (see the env docstring): dose level, dosing, dynamics, irAEs, scan, reward."""
-    lv = level0[b]
-    a = action[b]
-    if a == ESCALATE:
-        lv = min(lv + 1, 3)
-    elif a == REDUCE:
-        lv = max(lv - 1, 1) if lv > 0 else 0
-    elif a == HOLIDAY:
-        lv = 0
-    level[b] = lv
-    asked = DOSE_LEVELS_MG_PER_KG[lv]
-    allowed = not disc0[b] and hold0[b] == 0
-    dose = asked if allowed else 0.0
-    withheld[b] = not allowed and asked > 0
+    """One visit of one patient (see the env docstring): dose level, dosing, dynamics, irAEs, scan, reward.
 
+    ``phase``: a ``clinsim.core.batch`` phase; between the two halves the caller integrates ``y`` with
+    the steroid input ``u``; ``c_start`` carries the nivolumab concentration after dosing."""
     yb = y[b]
-    yb[:] = y0[b]
-    yb[am.NIVO_CENTRAL_MG] += dose * p[b, mdl.BODY_WEIGHT]
-    c_start = yb[am.NIVO_CENTRAL_MG] / p[b, mdl.NIVO_VC]
-    mdl.advance_clamped(_integrate, yb, steroid0[b] > 0, p[b], DAYS_PER_STEP, STEPS_PER_VISIT)
+    if phase != AFTER_INTEGRATION:
+        lv = level0[b]
+        a = action[b]
+        if a == ESCALATE:
+            lv = min(lv + 1, 3)
+        elif a == REDUCE:
+            lv = max(lv - 1, 1) if lv > 0 else 0
+        elif a == HOLIDAY:
+            lv = 0
+        level[b] = lv
+        asked = DOSE_LEVELS_MG_PER_KG[lv]
+        allowed = not disc0[b] and hold0[b] == 0
+        dose_given[b] = asked if allowed else 0.0
+        withheld[b] = not allowed and asked > 0
+        yb[:] = y0[b]
+        yb[am.NIVO_CENTRAL_MG] += dose_given[b] * p[b, mdl.BODY_WEIGHT]
+        c_start[b] = yb[am.NIVO_CENTRAL_MG] / p[b, mdl.NIVO_VC]
+        u[b, am.STEROID] = 1.0 if steroid0[b] > 0 else 0.0
+    if phase == FUSED:
+        mdl.advance_clamped(_integrate, yb, u[b], p[b], DAYS_PER_STEP, STEPS_PER_VISIT)
+    if phase == BEFORE_INTEGRATION:
+        return
+    dose = dose_given[b]
 
     # irAEs (flat PD-1 incidence, Shulgin 2020): two weekly chances per visit under exposure
     v = visit0[b]
-    c_mean = 0.5 * (c_start + yb[am.NIVO_CENTRAL_MG] / p[b, mdl.NIVO_VC])
+    c_mean = 0.5 * (c_start[b] + yb[am.NIVO_CENTRAL_MG] / p[b, mdl.NIVO_VC])
     weekly = mdl.irae_probability(c_mean, 0.0, tox_params)
     event = u_event[b, v] < 1.0 - (1.0 - weekly) ** 2
     grade = mdl.irae_grade(u_grade[b, v]) if event else 0
@@ -188,7 +196,6 @@ def _step(b, action, y0, p, visit0, level0, baseline_cells, nadir_tumour_diam0, 
     reward[b] = r
 
     visit[b] = next_visit
-    dose_given[b] = dose
     cum[b] = cum0[b] + dose
     pseudo[b] = pseudo0[b] or (new_upd and not truly_growing)
     true[b] = true0[b] or (new_upd and truly_growing)
@@ -302,7 +309,17 @@ class AdaptiveDosingTask(Task):
         out = [state[k].copy() for k in STEP_WRITES]  # new arrays, overwritten by the kernel (copy: fastest allocation)
         reward = np.empty(n)
         terminated = np.empty(n, dtype=bool)
-        STEP_KERNEL(n, action, *[state[k] for k in STEP_READS], self.toxicity, self.horizon, *out, reward, terminated)
+        u, c_start = np.empty((n, 1)), np.empty(n)
+        args = (action, *[state[k] for k in STEP_READS], self.toxicity, self.horizon, u, c_start, *out, reward,
+                terminated)
+        if n < PARALLEL_MIN_BATCH:
+            STEP_KERNEL(n, FUSED, *args)
+        else:
+            y = out[STEP_WRITES.index("y")]
+            STEP_KERNEL(n, BEFORE_INTEGRATION, *args)
+            am.AdaptiveDosingModel.integrate(y, u, state["params"], DAYS_PER_STEP, STEPS_PER_VISIT)
+            np.maximum(y, 0.0, out=y)  # round-off below zero, as advance_clamped
+            STEP_KERNEL(n, AFTER_INTEGRATION, *args)
         new = dict(state)
         new.update(zip(STEP_WRITES, out, strict=True))
         return new, reward, terminated

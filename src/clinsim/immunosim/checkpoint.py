@@ -7,7 +7,7 @@ from typing import ClassVar
 import numpy as np
 from gymnasium import spaces
 
-from clinsim.core.batch import BatchKernel
+from clinsim.core.batch import AFTER_INTEGRATION, BEFORE_INTEGRATION, FUSED, PARALLEL_MIN_BATCH, BatchKernel
 from clinsim.core.env import TaskEnv, TaskVectorEnv
 from clinsim.core.jit import jit
 from clinsim.core.render import Panel
@@ -74,31 +74,39 @@ _integrate = mdl.CheckpointModel.integrate_patient
 
 
 @jit
-def _step(b, action, y0, p, week0, baseline, nadir0, u_event, u_grade, tox0, hold0, steroid0, disc0, severe0,
-          cum_nivo0, cum_ipi0, tox_params, horizon,
+def _step(b, phase, action, y0, p, week0, baseline, nadir0, u_event, u_grade, tox0, hold0, steroid0, disc0,
+          severe0, cum_nivo0, cum_ipi0, tox_params, horizon, u, c_start,
           y, week, nadir, tox, hold, steroid, disc, severe, cum_nivo, cum_ipi, dose_nivo, dose_ipi, withheld,
           outcome, recist, reward, terminated):  # pragma: no cover - compiled
-    """One week of one patient (see the env docstring): dosing, dynamics, irAEs, reward."""
-    weight = p[b, mdl.BODY_WEIGHT]
-    nivo_asked = DOSE_LEVELS_MG_PER_KG[action[b, 0]]
-    ipi_asked = DOSE_LEVELS_MG_PER_KG[action[b, 1]] if action.shape[1] > 1 else 0.0
-    allowed = not disc0[b] and hold0[b] == 0
-    nivo = nivo_asked if allowed else 0.0
-    ipi = ipi_asked if allowed else 0.0
-    withheld[b] = not allowed and (nivo_asked > 0 or ipi_asked > 0)
+    """One week of one patient (see the env docstring): dosing, dynamics, irAEs, reward.
 
+    ``phase``: a ``clinsim.core.batch`` phase; between the two halves the caller integrates ``y`` with
+    the steroid input ``u``; ``c_start`` carries the drug concentrations after dosing."""
     yb = y[b]
-    yb[:] = y0[b]
-    yb[mdl.NIVO_CENTRAL_MG] += nivo * weight
-    yb[mdl.IPI_MG] += ipi * weight
-    c_nivo_start = yb[mdl.NIVO_CENTRAL_MG] / p[b, mdl.NIVO_VC]
-    c_ipi_start = yb[mdl.IPI_MG] / p[b, mdl.IPI_V]
-    mdl.advance_clamped(_integrate, yb, steroid0[b] > 0, p[b], DAYS_PER_STEP, STEPS_PER_WEEK)
+    if phase != AFTER_INTEGRATION:
+        weight = p[b, mdl.BODY_WEIGHT]
+        nivo_asked = DOSE_LEVELS_MG_PER_KG[action[b, 0]]
+        ipi_asked = DOSE_LEVELS_MG_PER_KG[action[b, 1]] if action.shape[1] > 1 else 0.0
+        allowed = not disc0[b] and hold0[b] == 0
+        dose_nivo[b] = nivo_asked if allowed else 0.0
+        dose_ipi[b] = ipi_asked if allowed else 0.0
+        withheld[b] = not allowed and (nivo_asked > 0 or ipi_asked > 0)
+        yb[:] = y0[b]
+        yb[mdl.NIVO_CENTRAL_MG] += dose_nivo[b] * weight
+        yb[mdl.IPI_MG] += dose_ipi[b] * weight
+        c_start[b, 0] = yb[mdl.NIVO_CENTRAL_MG] / p[b, mdl.NIVO_VC]
+        c_start[b, 1] = yb[mdl.IPI_MG] / p[b, mdl.IPI_V]
+        u[b, mdl.STEROID] = 1.0 if steroid0[b] > 0 else 0.0
+    if phase == FUSED:
+        mdl.advance_clamped(_integrate, yb, u[b], p[b], DAYS_PER_STEP, STEPS_PER_WEEK)
+    if phase == BEFORE_INTEGRATION:
+        return
+    nivo, ipi = dose_nivo[b], dose_ipi[b]
 
     # irAEs: weekly event drawn from the patient's pre-drawn uniforms (mean exposure of the week)
     w = week0[b]
-    c_nivo = 0.5 * (c_nivo_start + yb[mdl.NIVO_CENTRAL_MG] / p[b, mdl.NIVO_VC])
-    c_ipi = 0.5 * (c_ipi_start + yb[mdl.IPI_MG] / p[b, mdl.IPI_V])
+    c_nivo = 0.5 * (c_start[b, 0] + yb[mdl.NIVO_CENTRAL_MG] / p[b, mdl.NIVO_VC])
+    c_ipi = 0.5 * (c_start[b, 1] + yb[mdl.IPI_MG] / p[b, mdl.IPI_V])
     event = u_event[b, w] < mdl.irae_probability(c_nivo, c_ipi, tox_params)
     grade = mdl.irae_grade(u_grade[b, w]) if event else 0
     tox[b], hold[b], steroid[b], disc[b] = mdl.manage_irae(grade, tox0[b], hold0[b], steroid0[b], disc0[b],
@@ -127,8 +135,6 @@ def _step(b, action, y0, p, week0, baseline, nadir0, u_event, u_grade, tox0, hol
     severe[b] = severe0[b] + (grade >= 3)
     cum_nivo[b] = cum_nivo0[b] + nivo
     cum_ipi[b] = cum_ipi0[b] + ipi
-    dose_nivo[b] = nivo
-    dose_ipi[b] = ipi
     recist[b] = recist_category(tumour, baseline[b], nadir[b])
     outcome[b] = 1 if escaped else 2 if eliminated else 3 if disc[b] else 0
 
@@ -226,11 +232,19 @@ class _CheckpointTask(Task):
             new[k] = state[k].copy()  # every entry is overwritten; copy() allocates fastest
         reward = np.empty(n)
         terminated = np.empty(n, dtype=bool)
-        STEP_KERNEL(n, action.reshape(n, -1), state["y"], state["params"], state["week"], state["baseline_cells"],
-                    state["nadir_cells"], state["u_event"], state["u_grade"], state["tox_grade"], state["hold_weeks"],
-                    state["steroid_weeks"], state["discontinued"], state["severe_events"],
-                    state["cum_nivo_mg_per_kg"], state["cum_ipi_mg_per_kg"], self.toxicity, self.horizon,
-                    *(new[k] for k in changed), reward, terminated)
+        u, c_start = np.empty((n, 1)), np.empty((n, 2))
+        args = (action.reshape(n, -1), state["y"], state["params"], state["week"], state["baseline_cells"],
+                state["nadir_cells"], state["u_event"], state["u_grade"], state["tox_grade"], state["hold_weeks"],
+                state["steroid_weeks"], state["discontinued"], state["severe_events"], state["cum_nivo_mg_per_kg"],
+                state["cum_ipi_mg_per_kg"], self.toxicity, self.horizon, u, c_start, *(new[k] for k in changed),
+                reward, terminated)
+        if n < PARALLEL_MIN_BATCH:
+            STEP_KERNEL(n, FUSED, *args)
+        else:
+            STEP_KERNEL(n, BEFORE_INTEGRATION, *args)
+            mdl.CheckpointModel.integrate(new["y"], u, state["params"], DAYS_PER_STEP, STEPS_PER_WEEK)
+            np.maximum(new["y"], 0.0, out=new["y"])  # round-off below zero, as advance_clamped
+            STEP_KERNEL(n, AFTER_INTEGRATION, *args)
         return new, reward, terminated
 
     # ------------------------------------------------------------------ views

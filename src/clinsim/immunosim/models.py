@@ -188,11 +188,9 @@ class CheckpointModel(ODEModel):
 
 
 @jit(inline="always")
-def advance_clamped(integrate, y, on_steroids, p, duration, n_steps):  # pragma: no cover - compiled
-    """One patient over a decision step (``integrate``: a model's ``integrate_patient``) with high-dose
-    corticosteroids on or off; amounts are clamped at zero (round-off below zero)."""
-    u = np.empty(1)
-    u[STEROID] = 1.0 if on_steroids else 0.0
+def advance_clamped(integrate, y, u, p, duration, n_steps):  # pragma: no cover - compiled
+    """One patient over a decision step (``integrate``: a model's ``integrate_patient``, ``u`` its inputs);
+    amounts are clamped at zero (round-off below zero)."""
     integrate(y, u, p, duration, n_steps)
     for i in range(y.shape[0]):
         y[i] = max(y[i], 0.0)

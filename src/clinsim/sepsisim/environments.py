@@ -7,7 +7,7 @@ from typing import ClassVar
 import numpy as np
 from gymnasium import spaces
 
-from clinsim.core.batch import BatchKernel
+from clinsim.core.batch import AFTER_INTEGRATION, BEFORE_INTEGRATION, FUSED, PARALLEL_MIN_BATCH, BatchKernel
 from clinsim.core.env import TaskEnv, TaskVectorEnv
 from clinsim.core.jit import jit
 from clinsim.core.render import Panel
@@ -148,22 +148,30 @@ _integrate = mdl.SepsisModel.integrate_patient
 
 
 @jit
-def _step(b, task, action, y0, p, z_map, z_urine, reals0, counts0, flags0, horizon, stabilisation_bonus,
-          death_penalty, y, reals, counts, flags, reward):  # pragma: no cover - compiled
-    """One hour of one patient: the task's decision, dynamics, vitals, reward."""
+def _step(b, phase, task, action, y0, p, z_map, z_urine, reals0, counts0, flags0, horizon, stabilisation_bonus,
+          death_penalty, u, decided, y, reals, counts, flags, reward):  # pragma: no cover - compiled
+    """One hour of one patient: the task's decision, dynamics, vitals, reward.
+
+    ``phase``: a ``clinsim.core.batch`` phase; between the two halves the caller integrates ``y`` with the
+    inputs ``u``; ``decided`` carries the decision (fluid mL, norepinephrine dose, antibiotic 0/1)."""
     hour = counts0[b, HOUR]
-    fluid_ml, dose, antibiotic = _decode(task, action[b], hour, reals0[b, DOSE], flags0[b, ANTIBIOTIC],
-                                         p[b, mdl.BODY_WEIGHT])
     yb = y[b]
-    yb[:] = y0[b]
-    yb[mdl.URINE_ML_PER_KG] = 0.0
-    u = np.empty(3)
-    u[mdl.FLUID_L_PER_H] = fluid_ml / 1000.0 / HOURS_PER_STEP
-    u[mdl.NOREPINEPHRINE] = dose
-    u[mdl.ANTIBIOTIC] = 1.0 if antibiotic else 0.0
-    _integrate(yb, u, p[b], HOURS_PER_STEP, N_STEPS)
+    if phase != AFTER_INTEGRATION:
+        fluid_ml, dose, antibiotic = _decode(task, action[b], hour, reals0[b, DOSE], flags0[b, ANTIBIOTIC],
+                                             p[b, mdl.BODY_WEIGHT])
+        decided[b, 0], decided[b, 1], decided[b, 2] = fluid_ml, dose, 1.0 if antibiotic else 0.0
+        yb[:] = y0[b]
+        yb[mdl.URINE_ML_PER_KG] = 0.0
+        u[b, mdl.FLUID_L_PER_H] = fluid_ml / 1000.0 / HOURS_PER_STEP
+        u[b, mdl.NOREPINEPHRINE] = dose
+        u[b, mdl.ANTIBIOTIC] = 1.0 if antibiotic else 0.0
+    if phase == FUSED:
+        _integrate(yb, u[b], p[b], HOURS_PER_STEP, N_STEPS)
+    if phase == BEFORE_INTEGRATION:
+        return
     for i in range(yb.shape[0]):
         yb[i] = max(yb[i], 0.0)
+    fluid_ml, dose, antibiotic = decided[b, 0], decided[b, 1], decided[b, 2] > 0.0
     urine = yb[mdl.URINE_ML_PER_KG] / HOURS_PER_STEP
     next_hour = hour + 1
     dead = yb[mdl.DAMAGE] >= DEATH_DAMAGE
@@ -324,9 +332,16 @@ class _SepsisTask(Task):
         counts = new["counts"] = np.empty_like(counts0)
         flags = new["flags"] = np.empty_like(flags0)
         reward = np.empty(n)
-        STEP_KERNEL(n, self.task_code, action, state["y"], state["params"], state["z_map"], state["z_urine"], reals0,
-                    counts0, flags0, self.horizon, self.stabilisation_bonus, self.death_penalty, y, reals, counts,
-                    flags, reward)
+        u, decided = np.empty((n, 3)), np.empty((n, 3))
+        args = (self.task_code, action, state["y"], state["params"], state["z_map"], state["z_urine"], reals0, counts0,
+                flags0, self.horizon, self.stabilisation_bonus, self.death_penalty, u, decided, y, reals, counts, flags,
+                reward)
+        if n < PARALLEL_MIN_BATCH:
+            STEP_KERNEL(n, FUSED, *args)
+        else:
+            STEP_KERNEL(n, BEFORE_INTEGRATION, *args)
+            mdl.SepsisModel.integrate(y, u, state["params"], HOURS_PER_STEP, N_STEPS)
+            STEP_KERNEL(n, AFTER_INTEGRATION, *args)
         return new, reward, flags[:, DEAD]
 
     # ------------------------------------------------------------------ views
