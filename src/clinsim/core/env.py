@@ -16,7 +16,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from clinsim.core.render import render_dashboard, render_text
-from clinsim.core.task import State, Task, put, stack_states, take
+from clinsim.core.task import State, Task, put, take
 
 
 def _single_info(info: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -47,7 +47,7 @@ class TaskEnv(Env):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
-        self._state = stack_states([self.task.sample_patient(self.np_random)])
+        self._state = self.task.sample_patients([self.np_random])
         info = _single_info(self.task.info(self._state))
         self._history = [info] if self.render_mode else []
         return self.task.observe(self._state)[0], info
@@ -129,7 +129,7 @@ class TaskVectorEnv(VectorEnv):
         else:
             pairs = zip(seeds, self._rngs, strict=True)
             self._rngs = [seeding.np_random(s)[0] if s is not None else g for s, g in pairs]
-        self._state = stack_states([self.task.sample_patient(g) for g in self._rngs])
+        self._state = self.task.sample_patients(self._rngs)
         self._elapsed[:] = 0
         self._autoreset[:] = False
         return self.task.observe(self._state), self._info()
@@ -148,7 +148,7 @@ class TaskVectorEnv(VectorEnv):
                 put(self._state, active, sub)
                 reward[active] = r
                 terminated[active] = term
-            put(self._state, restart, stack_states([self.task.sample_patient(self._rngs[i]) for i in restart]))
+            put(self._state, restart, self.task.sample_patients([self._rngs[i] for i in restart]))
             self._elapsed[active] += 1
             self._elapsed[restart] = 0
         else:

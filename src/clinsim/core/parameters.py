@@ -136,7 +136,11 @@ class ParameterSet:
     def sample(self, rng: np.random.Generator) -> np.ndarray:
         """One virtual patient: log-normal around the published value (median) with each ``cv``,
         truncated to the literature range by clipping."""
-        values = self.defaults * np.exp(self._sigma * rng.standard_normal(len(self._params)))
+        return self.from_standard_normal(rng.standard_normal(len(self._params)))
+
+    def from_standard_normal(self, z: np.ndarray) -> np.ndarray:
+        """Virtual patients from standard-normal draws ``z`` (..., n_parameters), as :meth:`sample` does."""
+        values = self.defaults * np.exp(self._sigma * z)
         return np.minimum(np.maximum(values, self.low), self.high)
 
     def markdown_table(self) -> str:

@@ -3,7 +3,7 @@
 A :class:`Task` turns a model into a decision problem. It never holds per-episode state: the
 environment adapters in :mod:`clinsim.core.env` keep a ``State`` (a dict of arrays with a leading
 batch axis) and call the task's pure functions on it. All randomness of an episode (the patient and
-every stochastic event) is drawn from the environment's generator in :meth:`Task.sample_patient`, so
+every stochastic event) is drawn from the environment's generator in :meth:`Task.sample_patients`, so
 the single environment and the vector environment give identical trajectories for the same seeds.
 """
 
@@ -34,13 +34,6 @@ def patient_label(patient_id: int, prefix: str) -> np.ndarray:
     """The info's patient label (``reference`` or ``<prefix>-<id>``), fixed-width so that a vector env
     can store later patients' labels in the same array."""
     return np.array("reference" if patient_id < 0 else f"{prefix}-{patient_id}", dtype=PATIENT_LABEL_DTYPE)
-
-
-def stack_states(states: Sequence[State]) -> State:
-    """Stack per-patient states (no batch axis) into one batched state."""
-    if len(states) == 1:  # a single env's reset: a batch axis on each entry is enough
-        return {k: np.asarray(v)[None].copy() for k, v in states[0].items()}
-    return {k: np.stack([s[k] for s in states]) for k in states[0]}
 
 
 def take(state: State, index: np.ndarray) -> State:
@@ -100,8 +93,8 @@ class Task(ABC):
             raise ParameterRangeError(f"{self.env_id}: {exc}") from None
 
     def patient_parameters(self, params: np.ndarray) -> np.ndarray:
-        """Apply the constructor's fixed ``parameters`` to a freshly drawn parameter vector."""
-        params[self._override_index] = self._override_value
+        """Apply the constructor's fixed ``parameters`` to freshly drawn parameter vectors (..., n)."""
+        params[..., self._override_index] = self._override_value
         return params
 
     def check_running(self, state: State) -> None:
@@ -111,8 +104,9 @@ class Task(ABC):
                                f"call reset()")
 
     @abstractmethod
-    def sample_patient(self, rng: np.random.Generator) -> State:
-        """One patient's initial state (no batch axis), including every random number its episode uses."""
+    def sample_patients(self, rngs: Sequence[np.random.Generator]) -> State:
+        """Initial states of a batch of patients, patient ``i`` drawn from ``rngs[i]`` alone, including every
+        random number its episode uses (so a patient does not depend on the batch it is drawn in)."""
 
     @abstractmethod
     def step(self, state: State, action: np.ndarray) -> tuple[State, np.ndarray, np.ndarray]:

@@ -252,54 +252,70 @@ class AdaptiveDosingTask(Task):
         self.toxicity = mdl.TOXICITY_PARAMETERS.defaults
 
     # ------------------------------------------------------------------ patients
-    def sample_patient(self, rng: np.random.Generator) -> State:
-        if self.patient == "reference":
-            params = am.ADAPTIVE_PARAMETERS.defaults.copy()
-            tumour, effector = 2.0e8, 3.0e5
-            patient_id = -1
+    def sample_patients(self, rngs) -> State:
+        n, pset, h = len(rngs), am.ADAPTIVE_PARAMETERS, self.horizon
+        reference = self.patient == "reference"
+        z = np.zeros((n, len(pset)))
+        z_butner = np.zeros((n, 2))  # Butner's proliferation and therapy-amplification axes
+        log_cells = np.empty((n, 2))  # log10 tumour, log10 effector cells
+        z_scan, u_event, u_grade = np.empty((n, h + 1)), np.empty((n, h)), np.empty((n, h))
+        ids = []
+        for i, rng in enumerate(rngs):  # each patient's draws, in order, from its own generator
+            if not reference:
+                z[i] = rng.standard_normal(len(pset))
+                z_butner[i, 0] = rng.standard_normal()
+                z_butner[i, 1] = rng.standard_normal()
+                log_cells[i, 0] = rng.uniform(np.log10(1.0e8), np.log10(3.5e8))
+                log_cells[i, 1] = rng.uniform(np.log10(1.5e5), np.log10(8.0e5))
+            ids.append(-1 if reference else int(rng.integers(0, 2**31 - 1)))
+            z_scan[i] = rng.standard_normal(h + 1)
+            u_event[i] = rng.random(h)
+            u_grade[i] = rng.random(h)
+        if reference:
+            params = np.tile(pset.defaults, (n, 1))
+            tumour, effector = np.full(n, 2.0e8), np.full(n, 3.0e5)
         else:
-            params = am.ADAPTIVE_PARAMETERS.sample(rng)
-            for col, cv in ((am.ALPHA_BUTNER, BUTNER_ALPHA_CV), (am.MU_BUTNER, BUTNER_MU_CV)):
+            params = pset.from_standard_normal(z)
+            for j, (col, cv) in enumerate(((am.ALPHA_BUTNER, BUTNER_ALPHA_CV), (am.MU_BUTNER, BUTNER_MU_CV))):
                 sigma = np.sqrt(np.log1p(cv**2))
-                value = am.ADAPTIVE_PARAMETERS.defaults[col] * np.exp(sigma * rng.standard_normal())
-                params[col] = np.clip(value, am.ADAPTIVE_PARAMETERS.low[col], am.ADAPTIVE_PARAMETERS.high[col])
-            tumour = 10 ** rng.uniform(np.log10(1.0e8), np.log10(3.5e8))
-            effector = 10 ** rng.uniform(np.log10(1.5e5), np.log10(8.0e5))
-            patient_id = int(rng.integers(0, 2**31 - 1))
+                value = pset.defaults[col] * np.exp(sigma * z_butner[:, j])
+                params[:, col] = np.clip(value, pset.low[col], pset.high[col])
+            tumour, effector = 10 ** log_cells[:, 0], 10 ** log_cells[:, 1]
         params = self.patient_parameters(params)
         # untreated quasi-steady infiltrate at presentation
-        infiltrate = params[am.LAMBDA_INF] * params[mdl.N] * effector * tumour / params[am.DELTA_INF]
-        y = np.array([effector, tumour, 0.0, 0.0, infiltrate])
-        z = rng.standard_normal(self.horizon + 1)
-        baseline_scan = np.cbrt(tumour + infiltrate) * np.exp(SCAN_NOISE_SD * z[-1])
+        infiltrate = params[:, am.LAMBDA_INF] * params[:, mdl.N] * effector * tumour / params[:, am.DELTA_INF]
+        y = np.zeros((n, len(am.AdaptiveDosingModel.state_names)))
+        y[:, am.E_CELLS], y[:, am.T_CELLS], y[:, am.INFILTRATE] = effector, tumour, infiltrate
+        baseline_scan = np.cbrt(tumour + infiltrate) * np.exp(SCAN_NOISE_SD * z_scan[:, -1])
+        zeros, no = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
         return {
             "y": y,
             "params": params,
-            "visit": np.array(0),
-            "level": np.array(START_LEVEL),
-            "baseline_cells": np.array(tumour),
-            "nadir_tumour_diam": np.array(np.cbrt(tumour)),
-            "baseline_scan": np.array(baseline_scan),
-            "nadir_scan": np.array(baseline_scan),
-            "last_scan": np.array(baseline_scan),
-            "upd_scan": np.array(0.0),
-            "irecist": np.array(NONE),
-            "next_scan": np.array(FIRST_SCAN_VISIT),
-            "scan_noise": z[:-1],
-            "u_event": rng.random(self.horizon),
-            "u_grade": rng.random(self.horizon),
-            "tox_grade": np.array(0),
-            "hold_visits": np.array(0),
-            "steroid_visits": np.array(0),
-            "discontinued": np.array(False),
-            "dose_mg_per_kg": np.array(0.0),
-            "cum_mg_per_kg": np.array(0.0),
-            "withheld": np.array(False),
-            "pseudo_progression": np.array(False),
-            "true_progression": np.array(False),
-            "first_iupd_day": np.array(-1.0),
-            "outcome": np.array(outcome_code(tumour, tumour)),
-            "patient": patient_name(patient_id),
+            "visit": zeros.copy(),
+            "level": np.full(n, START_LEVEL),
+            "baseline_cells": tumour,
+            "nadir_tumour_diam": np.cbrt(tumour),
+            "baseline_scan": baseline_scan,
+            "nadir_scan": baseline_scan.copy(),
+            "last_scan": baseline_scan.copy(),
+            "upd_scan": np.zeros(n),
+            "irecist": np.full(n, NONE),
+            "next_scan": np.full(n, FIRST_SCAN_VISIT),
+            "scan_noise": z_scan[:, :-1],
+            "u_event": u_event,
+            "u_grade": u_grade,
+            "tox_grade": zeros.copy(),
+            "hold_visits": zeros.copy(),
+            "steroid_visits": zeros.copy(),
+            "discontinued": no.copy(),
+            "dose_mg_per_kg": np.zeros(n),
+            "cum_mg_per_kg": np.zeros(n),
+            "withheld": no.copy(),
+            "pseudo_progression": no.copy(),
+            "true_progression": no.copy(),
+            "first_iupd_day": np.full(n, -1.0),
+            "outcome": np.array([outcome_code(t, t) for t in tumour], dtype=np.int64),
+            "patient": np.stack([patient_name(i) for i in ids]),
         }
 
     # ------------------------------------------------------------------ dynamics

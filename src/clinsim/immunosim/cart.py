@@ -249,42 +249,51 @@ class CARTCellTask(Task):
         self.action_space = spaces.Discrete(4)
         self.observation_space = spaces.Box(0.0, 2.0, shape=(6,), dtype=np.float32)
 
-    def sample_patient(self, rng: np.random.Generator) -> State:
-        if self.patient == "reference":
-            params = cm.CART_PARAMETERS.defaults.copy()
-            tumour = 2.0e7
-            patient_id = -1
-        else:
-            params = cm.CART_PARAMETERS.sample(rng)
-            tumour = 10 ** rng.uniform(*np.log10(PRESENTATION_CELLS))
-            patient_id = int(rng.integers(0, 2**31 - 1))
-        params = self.patient_parameters(params)
-        y = np.array([0.0, 0.0, 0.0, tumour, params[cm.BASELINE_L], 0.0])
+    def sample_patients(self, rngs) -> State:
+        n, pset, h = len(rngs), cm.CART_PARAMETERS, self.horizon
+        reference = self.patient == "reference"
+        z, log_tumour = np.zeros((n, len(pset))), np.empty(n)
+        u_death, u_icans_death = np.empty((n, h)), np.empty((n, h))
+        ids = []
+        for i, rng in enumerate(rngs):  # each patient's draws, in order, from its own generator
+            if reference:
+                ids.append(-1)
+            else:
+                z[i] = rng.standard_normal(len(pset))
+                log_tumour[i] = rng.uniform(*np.log10(PRESENTATION_CELLS))
+                ids.append(int(rng.integers(0, 2**31 - 1)))
+            u_death[i] = rng.random(h)
+            u_icans_death[i] = rng.random(h)
+        params = self.patient_parameters(np.tile(pset.defaults, (n, 1)) if reference else pset.from_standard_normal(z))
+        tumour = np.full(n, 2.0e7) if reference else 10 ** log_tumour
+        y = np.zeros((n, len(cm.CARTModel.state_names)))
+        y[:, cm.TUMOUR], y[:, cm.CYTOKINE] = tumour, params[:, cm.BASELINE_L]
+        zeros, no = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
         return {
             "y": y,
             "params": params,
-            "day": np.array(0),
-            "baseline_cells": np.array(tumour),
-            "nadir_cells": np.array(tumour),
-            "crs_grade": np.array(0),
-            "max_crs_grade": np.array(0),
-            "icans_grade": np.array(0),
-            "max_icans_grade": np.array(0),
-            "steroid_days": np.array(0),
-            "steroid_days_total": np.array(0),
-            "tocilizumab_doses": np.array(0),
-            "dose_cells": np.array(0.0),
-            "cum_dose_cells": np.array(0.0),
-            "withheld": np.array(False),
-            "dead": np.array(False),
-            "dead_of_icans": np.array(False),
-            "bonus_paid": np.array(0.0),
-            "toxicity_burden": np.array(0.0),
-            "u_death": rng.random(self.horizon),
-            "u_icans_death": rng.random(self.horizon),
-            "outcome": np.array(outcome_code(tumour, tumour, False, False)),
-            "recist": np.array(recist_category(tumour, tumour, max(tumour, 1.0))),
-            "patient": patient_name(patient_id),
+            "day": zeros.copy(),
+            "baseline_cells": tumour,
+            "nadir_cells": tumour.copy(),
+            "crs_grade": zeros.copy(),
+            "max_crs_grade": zeros.copy(),
+            "icans_grade": zeros.copy(),
+            "max_icans_grade": zeros.copy(),
+            "steroid_days": zeros.copy(),
+            "steroid_days_total": zeros.copy(),
+            "tocilizumab_doses": zeros.copy(),
+            "dose_cells": np.zeros(n),
+            "cum_dose_cells": np.zeros(n),
+            "withheld": no.copy(),
+            "dead": no.copy(),
+            "dead_of_icans": no.copy(),
+            "bonus_paid": np.zeros(n),
+            "toxicity_burden": np.zeros(n),
+            "u_death": u_death,
+            "u_icans_death": u_icans_death,
+            "outcome": np.array([outcome_code(t, t, False, False) for t in tumour], dtype=np.int64),
+            "recist": np.array([recist_category(t, t, max(t, 1.0)) for t in tumour], dtype=np.int64),
+            "patient": np.stack([patient_name(i) for i in ids]),
         }
 
     def step(self, state: State, action: np.ndarray) -> tuple[State, np.ndarray, np.ndarray]:

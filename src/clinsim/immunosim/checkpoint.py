@@ -183,41 +183,54 @@ class _CheckpointTask(Task):
         self.toxicity = mdl.TOXICITY_PARAMETERS.defaults
 
     # ------------------------------------------------------------------ patients
-    def sample_patient(self, rng: np.random.Generator) -> State:
+    def sample_patients(self, rngs) -> State:
+        n, pset = len(rngs), mdl.CHECKPOINT_PARAMETERS
+        z = np.zeros((n, len(pset)))
+        log_cells = np.empty((n, 2))  # log10 tumour, log10 effector cells
+        u_event, u_grade = np.empty((n, self.horizon)), np.empty((n, self.horizon))
+        ids = []
+        for i, rng in enumerate(rngs):  # each patient's draws, in order, from its own generator
+            if self.patient == "reference":
+                ids.append(-1)
+            else:
+                z[i] = rng.standard_normal(len(pset))
+                # Presentation: an established tumour between the dormant and the escape basins, with
+                # exhausted effectors, so that the untreated course mostly escapes and treatment decides.
+                log_cells[i, 0] = rng.uniform(np.log10(1.0e8), np.log10(3.0e8))
+                log_cells[i, 1] = rng.uniform(np.log10(1.5e5), np.log10(8.0e5))
+                ids.append(int(rng.integers(0, 2**31 - 1)))
+            u_event[i] = rng.random(self.horizon)
+            u_grade[i] = rng.random(self.horizon)
         if self.patient == "reference":
-            params = mdl.CHECKPOINT_PARAMETERS.defaults.copy()
-            tumour, effector = 2.0e8, 3.0e5
-            patient_id = -1
+            params = np.tile(pset.defaults, (n, 1))
+            tumour, effector = np.full(n, 2.0e8), np.full(n, 3.0e5)
         else:
-            params = mdl.CHECKPOINT_PARAMETERS.sample(rng)
-            # Presentation: an established tumour between the dormant and the escape basins, with
-            # exhausted effectors, so that the untreated course mostly escapes and treatment decides.
-            tumour = 10 ** rng.uniform(np.log10(1.0e8), np.log10(3.0e8))
-            effector = 10 ** rng.uniform(np.log10(1.5e5), np.log10(8.0e5))
-            patient_id = int(rng.integers(0, 2**31 - 1))
-        params = self.patient_parameters(params)
-        y = np.array([effector, tumour, 0.0, 0.0, 0.0])
+            params = pset.from_standard_normal(z)
+            tumour, effector = 10 ** log_cells[:, 0], 10 ** log_cells[:, 1]
+        y = np.zeros((n, len(mdl.CheckpointModel.state_names)))
+        y[:, mdl.E_CELLS], y[:, mdl.T_CELLS] = effector, tumour
+        zeros, no = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
         return {
             "y": y,
-            "params": params,
-            "week": np.array(0),
-            "baseline_cells": np.array(tumour),
-            "nadir_cells": np.array(tumour),
-            "u_event": rng.random(self.horizon),
-            "u_grade": rng.random(self.horizon),
-            "tox_grade": np.array(0),
-            "hold_weeks": np.array(0),
-            "steroid_weeks": np.array(0),
-            "discontinued": np.array(False),
-            "severe_events": np.array(0),
-            "cum_nivo_mg_per_kg": np.array(0.0),
-            "cum_ipi_mg_per_kg": np.array(0.0),
-            "dose_nivo_mg_per_kg": np.array(0.0),
-            "dose_ipi_mg_per_kg": np.array(0.0),
-            "withheld": np.array(False),
-            "outcome": np.array(0),
-            "recist": np.array(2 if tumour >= ELIMINATED_TUMOUR_CELLS else 0),
-            "patient": patient_name(patient_id),
+            "params": self.patient_parameters(params),
+            "week": zeros.copy(),
+            "baseline_cells": tumour,
+            "nadir_cells": tumour.copy(),
+            "u_event": u_event,
+            "u_grade": u_grade,
+            "tox_grade": zeros.copy(),
+            "hold_weeks": zeros.copy(),
+            "steroid_weeks": zeros.copy(),
+            "discontinued": no.copy(),
+            "severe_events": zeros.copy(),
+            "cum_nivo_mg_per_kg": np.zeros(n),
+            "cum_ipi_mg_per_kg": np.zeros(n),
+            "dose_nivo_mg_per_kg": np.zeros(n),
+            "dose_ipi_mg_per_kg": np.zeros(n),
+            "withheld": no.copy(),
+            "outcome": zeros.copy(),
+            "recist": np.where(tumour >= ELIMINATED_TUMOUR_CELLS, 2, 0),
+            "patient": np.stack([patient_name(i) for i in ids]),
         }
 
     # ------------------------------------------------------------------ dynamics
