@@ -16,7 +16,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from clinsim.core.render import render_dashboard, render_text
-from clinsim.core.task import State, Task, put, take
+from clinsim.core.task import State, Task, put
 
 
 def _single_info(info: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -138,18 +138,20 @@ class TaskVectorEnv(VectorEnv):
         if self._state is None or self._rngs is None:
             raise RuntimeError(f"{self.task_class.env_id}: call reset() before step()")
         actions = self.task.check_actions(actions, self.num_envs, self._name)
-        reward = np.zeros(self.num_envs)
-        terminated = np.zeros(self.num_envs, dtype=bool)
         if self._autoreset.any():
+            # Next-step autoreset: finished patients are replaced by new ones, which this step leaves at
+            # their start. Every patient is stepped (the new ones too, from a fresh state, which is
+            # valid) and the new ones' results are overwritten: one pass instead of splitting the batch.
             restart = np.flatnonzero(self._autoreset)
-            active = np.flatnonzero(~self._autoreset)
-            if active.size:
-                sub, r, term = self.task.step(take(self._state, active), actions[active])
-                put(self._state, active, sub)
-                reward[active] = r
-                terminated[active] = term
-            put(self._state, restart, self.task.sample_patients([self._rngs[i] for i in restart]))
-            self._elapsed[active] += 1
+            fresh = self.task.sample_patients([self._rngs[i] for i in restart])
+            state = dict(self._state)
+            put(state, restart, fresh)  # copies: the arrays handed out with the last step stay as they were
+            self._state, reward, terminated = self.task.step(state, actions)
+            reward[restart] = 0.0
+            terminated[restart] = False
+            for k, v in fresh.items():  # arrays made by this step or just above: nobody holds them yet
+                self._state[k][restart] = v
+            self._elapsed += 1
             self._elapsed[restart] = 0
         else:
             self._state, reward, terminated = self.task.step(self._state, actions)
