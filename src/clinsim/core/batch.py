@@ -37,6 +37,16 @@ class BatchKernel:
     def __call__(self, n: int, *arrays) -> None:
         (self._parallel if n >= self.parallel_from else self._serial)(n, *arrays)
 
+    def around_integration(self, n: int, integrate: Callable[[], None], *arrays) -> None:
+        """Run a phased transition ``fn(b, phase, *arrays)``: FUSED for small batches; for large ones
+        BEFORE_INTEGRATION, then ``integrate()`` (the whole batch in SIMD blocks), then AFTER_INTEGRATION."""
+        if n < PARALLEL_MIN_BATCH:
+            self(n, FUSED, *arrays)
+        else:
+            self(n, BEFORE_INTEGRATION, *arrays)
+            integrate()
+            self(n, AFTER_INTEGRATION, *arrays)
+
 
 def _loop(fn: Callable, parallel: bool) -> Callable:
     def run(n, *arrays):  # pragma: no cover - compiled

@@ -7,7 +7,7 @@ from typing import ClassVar
 import numpy as np
 from gymnasium import spaces
 
-from clinsim.core.batch import AFTER_INTEGRATION, BEFORE_INTEGRATION, FUSED, PARALLEL_MIN_BATCH, BatchKernel
+from clinsim.core.batch import AFTER_INTEGRATION, BEFORE_INTEGRATION, FUSED, BatchKernel
 from clinsim.core.env import TaskEnv, TaskVectorEnv
 from clinsim.core.jit import jit
 from clinsim.core.render import Panel
@@ -142,9 +142,11 @@ def _step(b, phase, action, y0, p, visit0, level0, baseline_cells, nadir_tumour_
         c_start[b] = yb[am.NIVO_CENTRAL_MG] / p[b, mdl.NIVO_VC]
         u[b, am.STEROID] = 1.0 if steroid0[b] > 0 else 0.0
     if phase == FUSED:
-        mdl.advance_clamped(_integrate, yb, u[b], p[b], DAYS_PER_STEP, STEPS_PER_VISIT)
+        _integrate(yb, u[b], p[b], DAYS_PER_STEP, STEPS_PER_VISIT)
     if phase == BEFORE_INTEGRATION:
         return
+    for i in range(yb.shape[0]):  # amounts below zero are integration round-off
+        yb[i] = max(yb[i], 0.0)
     dose = dose_given[b]
 
     # irAEs (flat PD-1 incidence, Shulgin 2020): two weekly chances per visit under exposure
@@ -328,14 +330,9 @@ class AdaptiveDosingTask(Task):
         u, c_start = np.empty((n, 1)), np.empty(n)
         args = (action, *[state[k] for k in STEP_READS], self.toxicity, self.horizon, u, c_start, *out, reward,
                 terminated)
-        if n < PARALLEL_MIN_BATCH:
-            STEP_KERNEL(n, FUSED, *args)
-        else:
-            y = out[STEP_WRITES.index("y")]
-            STEP_KERNEL(n, BEFORE_INTEGRATION, *args)
-            am.AdaptiveDosingModel.integrate(y, u, state["params"], DAYS_PER_STEP, STEPS_PER_VISIT)
-            np.maximum(y, 0.0, out=y)  # round-off below zero, as advance_clamped
-            STEP_KERNEL(n, AFTER_INTEGRATION, *args)
+        y = out[STEP_WRITES.index("y")]
+        STEP_KERNEL.around_integration(n, lambda: am.AdaptiveDosingModel.integrate(
+            y, u, state["params"], DAYS_PER_STEP, STEPS_PER_VISIT), *args)
         new = dict(state)
         new.update(zip(STEP_WRITES, out, strict=True))
         return new, reward, terminated

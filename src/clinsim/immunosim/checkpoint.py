@@ -7,7 +7,7 @@ from typing import ClassVar
 import numpy as np
 from gymnasium import spaces
 
-from clinsim.core.batch import AFTER_INTEGRATION, BEFORE_INTEGRATION, FUSED, PARALLEL_MIN_BATCH, BatchKernel
+from clinsim.core.batch import AFTER_INTEGRATION, BEFORE_INTEGRATION, FUSED, BatchKernel
 from clinsim.core.env import TaskEnv, TaskVectorEnv
 from clinsim.core.jit import jit
 from clinsim.core.render import Panel
@@ -98,9 +98,11 @@ def _step(b, phase, action, y0, p, week0, baseline, nadir0, u_event, u_grade, to
         c_start[b, 1] = yb[mdl.IPI_MG] / p[b, mdl.IPI_V]
         u[b, mdl.STEROID] = 1.0 if steroid0[b] > 0 else 0.0
     if phase == FUSED:
-        mdl.advance_clamped(_integrate, yb, u[b], p[b], DAYS_PER_STEP, STEPS_PER_WEEK)
+        _integrate(yb, u[b], p[b], DAYS_PER_STEP, STEPS_PER_WEEK)
     if phase == BEFORE_INTEGRATION:
         return
+    for i in range(yb.shape[0]):  # amounts below zero are integration round-off
+        yb[i] = max(yb[i], 0.0)
     nivo, ipi = dose_nivo[b], dose_ipi[b]
 
     # irAEs: weekly event drawn from the patient's pre-drawn uniforms (mean exposure of the week)
@@ -251,13 +253,8 @@ class _CheckpointTask(Task):
                 state["steroid_weeks"], state["discontinued"], state["severe_events"], state["cum_nivo_mg_per_kg"],
                 state["cum_ipi_mg_per_kg"], self.toxicity, self.horizon, u, c_start, *(new[k] for k in changed),
                 reward, terminated)
-        if n < PARALLEL_MIN_BATCH:
-            STEP_KERNEL(n, FUSED, *args)
-        else:
-            STEP_KERNEL(n, BEFORE_INTEGRATION, *args)
-            mdl.CheckpointModel.integrate(new["y"], u, state["params"], DAYS_PER_STEP, STEPS_PER_WEEK)
-            np.maximum(new["y"], 0.0, out=new["y"])  # round-off below zero, as advance_clamped
-            STEP_KERNEL(n, AFTER_INTEGRATION, *args)
+        STEP_KERNEL.around_integration(n, lambda: mdl.CheckpointModel.integrate(
+            new["y"], u, state["params"], DAYS_PER_STEP, STEPS_PER_WEEK), *args)
         return new, reward, terminated
 
     # ------------------------------------------------------------------ views

@@ -187,15 +187,6 @@ class CheckpointModel(ODEModel):
     kernel = staticmethod(checkpoint_rhs)
 
 
-@jit(inline="always")
-def advance_clamped(integrate, y, u, p, duration, n_steps):  # pragma: no cover - compiled
-    """One patient over a decision step (``integrate``: a model's ``integrate_patient``, ``u`` its inputs);
-    amounts are clamped at zero (round-off below zero)."""
-    integrate(y, u, p, duration, n_steps)
-    for i in range(y.shape[0]):
-        y[i] = max(y[i], 0.0)
-
-
 @jit
 def irae_probability(c_nivo_mg_per_l: float, c_ipi_mg_per_l: float, tox: np.ndarray) -> float:
     """Weekly probability of an immune-related adverse event (Shulgin 2020 asymmetry, paper eq. 2).

@@ -7,7 +7,7 @@ from typing import ClassVar
 import numpy as np
 from gymnasium import spaces
 
-from clinsim.core.batch import AFTER_INTEGRATION, BEFORE_INTEGRATION, FUSED, PARALLEL_MIN_BATCH, BatchKernel
+from clinsim.core.batch import AFTER_INTEGRATION, BEFORE_INTEGRATION, FUSED, BatchKernel
 from clinsim.core.env import TaskEnv, TaskVectorEnv
 from clinsim.core.jit import jit
 from clinsim.core.render import Panel
@@ -346,12 +346,8 @@ class _SepsisTask(Task):
         args = (self.task_code, action, state["y"], state["params"], state["z_map"], state["z_urine"], reals0, counts0,
                 flags0, self.horizon, self.stabilisation_bonus, self.death_penalty, u, decided, y, reals, counts, flags,
                 reward)
-        if n < PARALLEL_MIN_BATCH:
-            STEP_KERNEL(n, FUSED, *args)
-        else:
-            STEP_KERNEL(n, BEFORE_INTEGRATION, *args)
-            mdl.SepsisModel.integrate(y, u, state["params"], HOURS_PER_STEP, N_STEPS)
-            STEP_KERNEL(n, AFTER_INTEGRATION, *args)
+        STEP_KERNEL.around_integration(n, lambda: mdl.SepsisModel.integrate(
+            y, u, state["params"], HOURS_PER_STEP, N_STEPS), *args)
         return new, reward, flags[:, DEAD]
 
     # ------------------------------------------------------------------ views
