@@ -32,7 +32,8 @@ class ODEModel:
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
         cls.integrate_patient = fixed_step(cls.kernel)
-        cls._fixed_step = BlockIntegrator(fixed_step_block(cls.kernel))
+        cls._fixed_step = BlockIntegrator(fixed_step_block(
+            cls.kernel, len(cls.state_names), len(cls.input_names), len(cls.parameters.names)))
 
     def __init__(self, overrides: Mapping[str, float] | None = None, *, allow_out_of_range: bool = False) -> None:
         self.params = self.parameters.vector(overrides, allow_out_of_range=allow_out_of_range)

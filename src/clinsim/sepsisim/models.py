@@ -14,6 +14,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from clinsim.core import vecmath
 from clinsim.core.jit import jit
 from clinsim.core.model import ODEModel
 from clinsim.core.parameters import Parameter, ParameterSet
@@ -157,15 +158,18 @@ def _smax(x, eps):  # pragma: no cover - compiled
 
 @jit(inline="always")
 def _reynolds(pth, n, d, ca, abx_kill, extra_damage, p, dy):  # pragma: no cover - compiled
-    inhibition = 1.0 + (ca / p[C_INF]) ** 2
+    ca_rel = ca / p[C_INF]
+    inhibition = 1.0 + ca_rel * ca_rel
     r = (p[K_NN] * n + p[K_NP] * pth + p[K_ND] * d) / inhibition
     fn = n / inhibition
-    fn6 = fn**6
+    fn2 = fn * fn
+    fn6 = fn2 * fn2 * fn2
+    x_dn2 = p[X_DN] * p[X_DN]
     x = (n + p[K_CND] * d) / inhibition
     dy[0] = (p[K_PG] * pth * (1.0 - pth / p[P_INF]) - p[K_PM] * p[S_M] * pth / (p[MU_M] + p[K_MP] * pth)
              - p[K_PN] * fn * pth - abx_kill * pth)
     dy[1] = p[S_NR] * r / (p[MU_NR] + r) - p[MU_N] * n
-    dy[2] = p[K_DN] * fn6 / (p[X_DN] ** 6 + fn6) - p[MU_D] * d + extra_damage
+    dy[2] = p[K_DN] * fn6 / (x_dn2 * x_dn2 * x_dn2 + fn6) - p[MU_D] * d + extra_damage
     dy[3] = p[S_C] + p[K_CN] * x / (1.0 + x) - p[MU_C] * ca
 
 
@@ -182,8 +186,9 @@ def _map(d, v, dose, p):  # pragma: no cover - compiled
 
 @jit(inline="always")
 def _urine(d, mean_ap, p):  # pragma: no cover - compiled
-    renal = 1.0 / (1.0 + np.exp(-(mean_ap - p[MAP_UO50]) / p[UO_WIDTH]))
-    return p[UO_MAX] * renal / (1.0 + (d / p[D_AKI]) ** 2)
+    renal = 1.0 / (1.0 + vecmath.exp(-(mean_ap - p[MAP_UO50]) / p[UO_WIDTH]))
+    d_rel = d / p[D_AKI]
+    return p[UO_MAX] * renal / (1.0 + d_rel * d_rel)
 
 
 @jit
