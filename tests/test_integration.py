@@ -47,6 +47,25 @@ def test_integrator_matches_scipy_on_the_hardest_recorded_intervals(name: str) -
     assert worst <= RTOL / 3, (name, worst)  # a margin below the rule
 
 
+@pytest.mark.parametrize("tier", sepsis.TIERS)
+def test_sepsis_presentation_matches_scipy(tier: str) -> None:
+    """New patients' untreated course before the first decision, at the corners of the initial variation."""
+    task = sepsis.SepsisManagementTask(tier=tier)
+    params = task.sample_patients([np.random.default_rng(seed) for seed in range(4)])["params"]
+    low, high = 1.0 - sepsis.INITIAL_VARIATION, 1.0 + sepsis.INITIAL_VARIATION
+    u = np.zeros(len(sm.SepsisModel.input_names))
+    worst = 0.0
+    for p in params:
+        for vary in (low, high):
+            y0 = sm.SepsisModel.initial_state(task.pathogen_by_tier[tier] * vary, 0.125 * vary, p[sm.LAC0] * vary)
+            for hours in (sepsis.PRESENTATION_DELAY_H * low, sepsis.PRESENTATION_DELAY_H * high):
+                y = y0.copy()
+                sm.SepsisModel.integrate_patient(y, u, p, hours, sepsis.PRESENTATION_STEPS)
+                ref = solve_reference(sm.SepsisModel.kernel, y0, u, p, (0.0, hours), rtol=1e-12, atol=1e-12).y[:, -1]
+                worst = max(worst, (np.abs(y - ref) / np.maximum(np.abs(ref), 1e-6)).max())
+    assert worst <= 1e-8, worst
+
+
 def test_checkpoint_integrator_over_a_whole_course() -> None:
     """26 weekly steps with boluses every 2 weeks: errors do not accumulate beyond tolerance."""
     model = mdl.CheckpointModel()
@@ -86,4 +105,11 @@ def test_simd_block_integration_equals_patient_by_patient(name: str) -> None:
     for i in range(len(y0)):
         one = y0[i].copy()
         model.integrate_patient(one, u[i], p[i], float(duration[0]), 5)
+        np.testing.assert_array_equal(one, blocks[i])
+    durations = float(duration[0]) * np.linspace(0.8, 1.2, len(y0))  # one per patient
+    blocks = y0.copy()
+    model.integrate(blocks, u, p, durations, 5)
+    for i in range(len(y0)):
+        one = y0[i].copy()
+        model.integrate_patient(one, u[i], p[i], durations[i], 5)
         np.testing.assert_array_equal(one, blocks[i])

@@ -112,6 +112,7 @@ class TaskVectorEnv(VectorEnv):
         self._state: State | None = None
         self._elapsed = np.zeros(self.num_envs, dtype=np.int64)
         self._autoreset = np.zeros(self.num_envs, dtype=bool)
+        self._handed_out: set[str] = set()
 
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None):
         if seed is None:
@@ -130,9 +131,13 @@ class TaskVectorEnv(VectorEnv):
             pairs = zip(seeds, self._rngs, strict=True)
             self._rngs = [seeding.np_random(s)[0] if s is not None else g for s, g in pairs]
         self._state = self.task.sample_patients(self._rngs)
+        info = self._info()
+        # state arrays that infos hand out (views or the arrays themselves): copied before an autoreset
+        # writes new patients into them; the others (parameters, pre-drawn noise) are updated in place
+        self._handed_out = {k for k, v in self._state.items() if any(np.may_share_memory(v, x) for x in info.values())}
         self._elapsed[:] = 0
         self._autoreset[:] = False
-        return self.task.observe(self._state), self._info()
+        return self.task.observe(self._state), info
 
     def step(self, actions: Any):
         if self._state is None or self._rngs is None:
@@ -145,7 +150,7 @@ class TaskVectorEnv(VectorEnv):
             restart = np.flatnonzero(self._autoreset)
             fresh = self.task.sample_patients([self._rngs[i] for i in restart])
             state = dict(self._state)
-            put(state, restart, fresh)  # copies: the arrays handed out with the last step stay as they were
+            put(state, restart, fresh, copy=self._handed_out)  # the last step's infos stay as they were
             self._state, reward, terminated = self.task.step(state, actions)
             reward[restart] = 0.0
             terminated[restart] = False

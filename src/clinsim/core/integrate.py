@@ -196,7 +196,8 @@ BLOCK_PATIENTS = 64
 
 def fixed_step_block(rhs: Callable, n_states: int, n_inputs: int, n_params: int,
                      tableau: Tableau = DOP853) -> Callable:
-    """Compiled ``advance(blk, y, u, p, duration, n_steps)``: patients ``blk * 64 ...`` of a batch, in place.
+    """Compiled ``advance(blk, y, u, p, duration, n_steps)``: patients ``blk * 64 ...`` of a batch, in place,
+    ``n_steps`` equal steps over each patient's ``duration[b]``.
 
     The same steps and arithmetic as :func:`fixed_step`, with the block's states laid out patient-minor
     so that every stage, right-hand side included, runs across patients in SIMD lanes (bit-identical to
@@ -218,8 +219,10 @@ def fixed_step_block(rhs: Callable, n_states: int, n_inputs: int, n_params: int,
         ys = np.empty((n_states, lanes))
         us = np.empty((n_inputs, lanes))
         ps = np.empty((n_params, lanes))
+        h = np.empty(lanes)
         for c in range(lanes):
             src = start + min(c, m - 1)
+            h[c] = duration[src] / n_steps
             for i in range(n_states):
                 ys[i, c] = y[src, i]
             for i in range(n_inputs):
@@ -228,7 +231,6 @@ def fixed_step_block(rhs: Callable, n_states: int, n_inputs: int, n_params: int,
                 ps[i, c] = p[src, i]
         k = np.empty((n_stages, n_states, lanes))
         tmp = np.empty((n_states, lanes))
-        h = duration / n_steps
         for _ in range(n_steps):
             for c in range(lanes):
                 lane_rhs(ys[:, c], us[:, c], ps[:, c], k[0, :, c])
@@ -238,7 +240,7 @@ def fixed_step_block(rhs: Callable, n_states: int, n_inputs: int, n_params: int,
                         acc = 0.0
                         for j in range(s):
                             acc += a[s, j] * k[j, i, c]
-                        tmp[i, c] = ys[i, c] + h * acc
+                        tmp[i, c] = ys[i, c] + h[c] * acc
                 for c in range(lanes):
                     lane_rhs(tmp[:, c], us[:, c], ps[:, c], k[s, :, c])
             for i in range(n_states):
@@ -246,7 +248,7 @@ def fixed_step_block(rhs: Callable, n_states: int, n_inputs: int, n_params: int,
                     acc = 0.0
                     for j in range(n_stages):
                         acc += b[j] * k[j, i, c]
-                    ys[i, c] += h * acc
+                    ys[i, c] += h[c] * acc
         for c in range(m):
             for i in range(n_states):
                 y[start + c, i] = ys[i, c]
@@ -260,8 +262,10 @@ class BlockIntegrator:
     def __init__(self, advance: Callable) -> None:
         self._kernel = BatchKernel(advance, parallel_from=2)
 
-    def __call__(self, y: np.ndarray, u: np.ndarray, p: np.ndarray, duration: float, n_steps: int) -> None:
-        self._kernel(-(-len(y) // BLOCK_PATIENTS), y, u, p, float(duration), int(n_steps))
+    def __call__(self, y: np.ndarray, u: np.ndarray, p: np.ndarray, duration: float | np.ndarray,
+                 n_steps: int) -> None:
+        durations = np.broadcast_to(np.asarray(duration, dtype=np.float64), (len(y),))
+        self._kernel(-(-len(y) // BLOCK_PATIENTS), y, u, p, np.ascontiguousarray(durations), int(n_steps))
 
 
 def derivative(rhs: Callable, y: np.ndarray, u: np.ndarray, p: np.ndarray) -> np.ndarray:

@@ -60,7 +60,9 @@ class ODEModel:
         return self.parameters.violations(self.params)
 
     @classmethod
-    def integrate(cls, y: np.ndarray, u: np.ndarray, p: np.ndarray, duration: float, n_steps: int) -> None:
-        """Advance a batch ``y`` (batch, n_state) in place over ``duration`` with ``n_steps`` DOP853 steps
-        (blocks of patients in SIMD lanes; the same numbers as ``integrate_patient`` patient by patient)."""
+    def integrate(cls, y: np.ndarray, u: np.ndarray, p: np.ndarray, duration: float | np.ndarray,
+                  n_steps: int) -> None:
+        """Advance a batch ``y`` (batch, n_state) in place over ``duration`` (one for all, or one per
+        patient) with ``n_steps`` DOP853 steps (blocks of patients in SIMD lanes; the same numbers as
+        ``integrate_patient`` patient by patient)."""
         cls._fixed_step(y, u, p, duration, int(n_steps))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -30,10 +30,10 @@ class InvalidActionError(ValueError):
 PATIENT_LABEL_DTYPE = "U24"  # "<prefix>-" + a 31-bit id, or "reference"
 
 
-def patient_label(patient_id: int, prefix: str) -> np.ndarray:
-    """The info's patient label (``reference`` or ``<prefix>-<id>``), fixed-width so that a vector env
-    can store later patients' labels in the same array."""
-    return np.array("reference" if patient_id < 0 else f"{prefix}-{patient_id}", dtype=PATIENT_LABEL_DTYPE)
+def patient_labels(patient_ids: Sequence[int], prefix: str) -> np.ndarray:
+    """The info's patient labels (``reference`` for id -1, else ``<prefix>-<id>``), fixed-width so that a
+    vector env can store later patients' labels in the same array."""
+    return np.array(["reference" if i < 0 else f"{prefix}-{i}" for i in patient_ids], dtype=PATIENT_LABEL_DTYPE)
 
 
 def take(state: State, index: np.ndarray) -> State:
@@ -41,13 +41,14 @@ def take(state: State, index: np.ndarray) -> State:
     return {k: v[index] for k, v in state.items()}
 
 
-def put(state: State, index: np.ndarray, values: State) -> None:
-    """Write a sub-batch into ``state``: each entry becomes an updated copy, so arrays already handed
-    out (the previous step's observations and infos) never change."""
+def put(state: State, index: np.ndarray, values: State, copy: Collection[str] | None = None) -> None:
+    """Write a sub-batch into ``state``. The entries named in ``copy`` (default: all) become updated
+    copies, so that arrays already handed out (the previous step's infos) never change; the others are
+    updated in place."""
     for k, v in values.items():
-        updated = state[k].copy()
-        updated[index] = v
-        state[k] = updated
+        if copy is None or k in copy:
+            state[k] = state[k].copy()
+        state[k][index] = v
 
 
 class Task(ABC):

@@ -18,9 +18,10 @@ from clinsim.immunosim.checkpoint import (
     ELIMINATED_TUMOUR_CELLS,
     HOLD_WEEKS_BY_GRADE,
     LETHAL_TUMOUR_CELLS,
+    LOG_EFFECTOR_RANGE,
     STEROID_WEEKS_BY_GRADE,
     TOXICITY_PENALTY,
-    patient_name,
+    patient_names,
 )
 
 DAYS_PER_STEP = 14.0  # one decision per q2w treatment visit
@@ -65,6 +66,8 @@ OUTCOMES = ("controlled", "escaped", "eliminated", "progressing")
 # here mu varies, as Butner's fitted mu spans responders and non-responders.
 BUTNER_ALPHA_CV = 0.25
 BUTNER_MU_CV = 0.5
+# Presentation tumour burden (cells, log-uniform; CheckpointInhibitor: 1e8-3e8); effectors as there.
+PRESENTATION_TUMOUR_CELLS = (1.0e8, 3.5e8)
 
 
 def _weeks_to_visits(weeks: np.ndarray) -> np.ndarray:
@@ -257,32 +260,33 @@ class AdaptiveDosingTask(Task):
     def sample_patients(self, rngs) -> State:
         n, pset, h = len(rngs), am.ADAPTIVE_PARAMETERS, self.horizon
         reference = self.patient == "reference"
-        z = np.zeros((n, len(pset)))
-        z_butner = np.zeros((n, 2))  # Butner's proliferation and therapy-amplification axes
-        log_cells = np.empty((n, 2))  # log10 tumour, log10 effector cells
-        z_scan, u_event, u_grade = np.empty((n, h + 1)), np.empty((n, h)), np.empty((n, h))
+        # parameters, then Butner's proliferation and therapy-amplification axes
+        z = np.zeros((n, len(pset) + 2))
+        uniform = np.empty((n, 2))  # tumour and effector presentation, on [0, 1)
+        z_scan, u_events = np.empty((n, h + 1)), np.empty((n, 2 * h))  # scan noise; irAE event, grade draws
         ids = []
-        for i, rng in enumerate(rngs):  # each patient's draws, in order, from its own generator
+        # each patient's draws, in order, from its own generator (merged calls: the same numbers)
+        for i, rng in enumerate(rngs):
             if not reference:
-                z[i] = rng.standard_normal(len(pset))
-                z_butner[i, 0] = rng.standard_normal()
-                z_butner[i, 1] = rng.standard_normal()
-                log_cells[i, 0] = rng.uniform(np.log10(1.0e8), np.log10(3.5e8))
-                log_cells[i, 1] = rng.uniform(np.log10(1.5e5), np.log10(8.0e5))
+                z[i] = rng.standard_normal(len(pset) + 2)
+                uniform[i] = rng.random(2)
             ids.append(-1 if reference else int(rng.integers(0, 2**31 - 1)))
             z_scan[i] = rng.standard_normal(h + 1)
-            u_event[i] = rng.random(h)
-            u_grade[i] = rng.random(h)
+            u_events[i] = rng.random(2 * h)
+        z_butner = z[:, len(pset):]
+        u_event, u_grade = u_events[:, :h].copy(), u_events[:, h:].copy()
         if reference:
             params = np.tile(pset.defaults, (n, 1))
             tumour, effector = np.full(n, 2.0e8), np.full(n, 3.0e5)
         else:
-            params = pset.from_standard_normal(z)
+            params = pset.from_standard_normal(z[:, :len(pset)])
             for j, (col, cv) in enumerate(((am.ALPHA_BUTNER, BUTNER_ALPHA_CV), (am.MU_BUTNER, BUTNER_MU_CV))):
                 sigma = np.sqrt(np.log1p(cv**2))
                 value = pset.defaults[col] * np.exp(sigma * z_butner[:, j])
                 params[:, col] = np.clip(value, pset.low[col], pset.high[col])
-            tumour, effector = 10 ** log_cells[:, 0], 10 ** log_cells[:, 1]
+            (t_low, t_high), (e_low, e_high) = np.log10(PRESENTATION_TUMOUR_CELLS), LOG_EFFECTOR_RANGE
+            tumour = 10 ** (t_low + (t_high - t_low) * uniform[:, 0])  # Generator.uniform's arithmetic
+            effector = 10 ** (e_low + (e_high - e_low) * uniform[:, 1])
         params = self.patient_parameters(params)
         # untreated quasi-steady infiltrate at presentation
         infiltrate = params[:, am.LAMBDA_INF] * params[:, mdl.N] * effector * tumour / params[:, am.DELTA_INF]
@@ -317,7 +321,7 @@ class AdaptiveDosingTask(Task):
             "true_progression": no.copy(),
             "first_iupd_day": np.full(n, -1.0),
             "outcome": np.array([outcome_code(t, t) for t in tumour], dtype=np.int64),
-            "patient": np.stack([patient_name(i) for i in ids]),
+            "patient": patient_names(ids),
         }
 
     # ------------------------------------------------------------------ dynamics

@@ -13,7 +13,7 @@ from clinsim.core.jit import jit
 from clinsim.core.render import Panel
 from clinsim.core.task import State, Task
 from clinsim.immunosim import cart_models as cm
-from clinsim.immunosim.checkpoint import RECIST_NAMES, patient_name, recist_category
+from clinsim.immunosim.checkpoint import RECIST_NAMES, patient_names, recist_category
 
 DAYS_PER_STEP = 1.0
 HORIZON_DAYS = 90
@@ -252,20 +252,22 @@ class CARTCellTask(Task):
     def sample_patients(self, rngs) -> State:
         n, pset, h = len(rngs), cm.CART_PARAMETERS, self.horizon
         reference = self.patient == "reference"
-        z, log_tumour = np.zeros((n, len(pset))), np.empty(n)
-        u_death, u_icans_death = np.empty((n, h)), np.empty((n, h))
+        z, uniform = np.zeros((n, len(pset))), np.empty(n)
+        u_deaths = np.empty((n, 2 * h))  # CRS and ICANS death draws per day
         ids = []
-        for i, rng in enumerate(rngs):  # each patient's draws, in order, from its own generator
+        # each patient's draws, in order, from its own generator (merged calls: the same numbers)
+        for i, rng in enumerate(rngs):
             if reference:
                 ids.append(-1)
             else:
                 z[i] = rng.standard_normal(len(pset))
-                log_tumour[i] = rng.uniform(*np.log10(PRESENTATION_CELLS))
+                uniform[i] = rng.random()
                 ids.append(int(rng.integers(0, 2**31 - 1)))
-            u_death[i] = rng.random(h)
-            u_icans_death[i] = rng.random(h)
+            u_deaths[i] = rng.random(2 * h)
+        u_death, u_icans_death = u_deaths[:, :h].copy(), u_deaths[:, h:].copy()
         params = self.patient_parameters(np.tile(pset.defaults, (n, 1)) if reference else pset.from_standard_normal(z))
-        tumour = np.full(n, 2.0e7) if reference else 10 ** log_tumour
+        low, high = np.log10(PRESENTATION_CELLS)
+        tumour = np.full(n, 2.0e7) if reference else 10 ** (low + (high - low) * uniform)  # Generator.uniform
         y = np.zeros((n, len(cm.CARTModel.state_names)))
         y[:, cm.TUMOUR], y[:, cm.CYTOKINE] = tumour, params[:, cm.BASELINE_L]
         zeros, no = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
@@ -293,7 +295,7 @@ class CARTCellTask(Task):
             "u_icans_death": u_icans_death,
             "outcome": np.array([outcome_code(t, t, False, False) for t in tumour], dtype=np.int64),
             "recist": np.array([recist_category(t, t, max(t, 1.0)) for t in tumour], dtype=np.int64),
-            "patient": np.stack([patient_name(i) for i in ids]),
+            "patient": patient_names(ids),
         }
 
     def step(self, state: State, action: np.ndarray) -> tuple[State, np.ndarray, np.ndarray]:

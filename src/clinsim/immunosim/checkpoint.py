@@ -11,7 +11,7 @@ from clinsim.core.batch import AFTER_INTEGRATION, BEFORE_INTEGRATION, FUSED, Bat
 from clinsim.core.env import TaskEnv, TaskVectorEnv
 from clinsim.core.jit import jit
 from clinsim.core.render import Panel
-from clinsim.core.task import State, Task, patient_label
+from clinsim.core.task import State, Task, patient_labels
 from clinsim.immunosim import models as mdl
 
 DAYS_PER_STEP = 7.0
@@ -52,9 +52,15 @@ OUTCOME_NAMES = np.array(OUTCOMES)
 RECIST_NAMES = np.array(RECIST)
 
 
-def patient_name(patient_id: int) -> np.ndarray:
-    """ImmunoSim's patient label: ``cohort-<id>`` or ``reference``."""
-    return patient_label(patient_id, "cohort")
+def patient_names(patient_ids: list[int]) -> np.ndarray:
+    """ImmunoSim's patient labels: ``cohort-<id>`` or ``reference``."""
+    return patient_labels(patient_ids, "cohort")
+
+# Bounds of the uniform presentation draws (log10 cells): an established tumour between the dormant
+# and the escape basins, with exhausted effectors, so that the untreated course mostly escapes and
+# treatment decides.
+LOG_TUMOUR_RANGE = (np.log10(1.0e8), np.log10(3.0e8))
+LOG_EFFECTOR_RANGE = (np.log10(1.5e5), np.log10(8.0e5))
 
 
 @jit
@@ -188,27 +194,27 @@ class _CheckpointTask(Task):
     def sample_patients(self, rngs) -> State:
         n, pset = len(rngs), mdl.CHECKPOINT_PARAMETERS
         z = np.zeros((n, len(pset)))
-        log_cells = np.empty((n, 2))  # log10 tumour, log10 effector cells
-        u_event, u_grade = np.empty((n, self.horizon)), np.empty((n, self.horizon))
+        uniform = np.empty((n, 2))  # tumour and effector presentation, on [0, 1)
+        u_events = np.empty((n, 2 * self.horizon))  # irAE event and grade draws per week
         ids = []
-        for i, rng in enumerate(rngs):  # each patient's draws, in order, from its own generator
+        # each patient's draws, in order, from its own generator (merged calls: the same numbers)
+        for i, rng in enumerate(rngs):
             if self.patient == "reference":
                 ids.append(-1)
             else:
                 z[i] = rng.standard_normal(len(pset))
-                # Presentation: an established tumour between the dormant and the escape basins, with
-                # exhausted effectors, so that the untreated course mostly escapes and treatment decides.
-                log_cells[i, 0] = rng.uniform(np.log10(1.0e8), np.log10(3.0e8))
-                log_cells[i, 1] = rng.uniform(np.log10(1.5e5), np.log10(8.0e5))
+                uniform[i] = rng.random(2)
                 ids.append(int(rng.integers(0, 2**31 - 1)))
-            u_event[i] = rng.random(self.horizon)
-            u_grade[i] = rng.random(self.horizon)
+            u_events[i] = rng.random(2 * self.horizon)
+        u_event, u_grade = u_events[:, :self.horizon].copy(), u_events[:, self.horizon:].copy()
         if self.patient == "reference":
             params = np.tile(pset.defaults, (n, 1))
             tumour, effector = np.full(n, 2.0e8), np.full(n, 3.0e5)
         else:
             params = pset.from_standard_normal(z)
-            tumour, effector = 10 ** log_cells[:, 0], 10 ** log_cells[:, 1]
+            (t_low, t_high), (e_low, e_high) = LOG_TUMOUR_RANGE, LOG_EFFECTOR_RANGE
+            tumour = 10 ** (t_low + (t_high - t_low) * uniform[:, 0])  # Generator.uniform's arithmetic
+            effector = 10 ** (e_low + (e_high - e_low) * uniform[:, 1])
         y = np.zeros((n, len(mdl.CheckpointModel.state_names)))
         y[:, mdl.E_CELLS], y[:, mdl.T_CELLS] = effector, tumour
         zeros, no = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
@@ -232,7 +238,7 @@ class _CheckpointTask(Task):
             "withheld": no.copy(),
             "outcome": zeros.copy(),
             "recist": np.where(tumour >= ELIMINATED_TUMOUR_CELLS, 2, 0),
-            "patient": np.stack([patient_name(i) for i in ids]),
+            "patient": patient_names(ids),
         }
 
     # ------------------------------------------------------------------ dynamics

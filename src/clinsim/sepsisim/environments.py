@@ -11,7 +11,7 @@ from clinsim.core.batch import AFTER_INTEGRATION, BEFORE_INTEGRATION, FUSED, Bat
 from clinsim.core.env import TaskEnv, TaskVectorEnv
 from clinsim.core.jit import jit
 from clinsim.core.render import Panel
-from clinsim.core.task import State, Task, patient_label
+from clinsim.core.task import State, Task, patient_labels
 from clinsim.sepsisim import models as mdl
 
 HOURS_PER_STEP = 1.0
@@ -34,6 +34,11 @@ MAX_DOSE_CHANGE = 0.1  # ug/kg/min per hour
 # at reset, so the inflammatory response is under way (Reynolds' model starts from N* = D = 0).
 PRESENTATION_DELAY_H = 6.0  # untreated hours between infection onset and the first decision
 INITIAL_VARIATION = 0.2  # +-20 % uniform variation of the initial state (paper sec. 5)
+# DOP853 steps over the presentation delay, the same number for every patient (so that new patients
+# integrate together in SIMD blocks). The untreated course is smoother than a treated hour: 3 steps per
+# hour at the longest delay keep it within 1e-8 of scipy (tests/test_integration.py).
+PRESENTATION_STEPS_PER_HOUR = 3
+PRESENTATION_STEPS = int(np.ceil(PRESENTATION_DELAY_H * (1.0 + INITIAL_VARIATION) * PRESENTATION_STEPS_PER_HOUR))
 MAP_NOISE_MMHG = 2.0
 URINE_NOISE_ML_PER_KG_H = 0.05
 
@@ -86,9 +91,9 @@ OBSERVATIONS = ("map", "lactate", "urine", "damage", "volume", "pathogen", "sofa
 FLUID_TASK, VASOPRESSOR_TASK, MANAGEMENT_TASK = range(3)
 
 
-def patient_name(patient_id: int) -> np.ndarray:
-    """SepsiSim's patient label: ``patient-<id>`` or ``reference``."""
-    return patient_label(patient_id, "patient")
+def patient_names(patient_ids: list[int]) -> np.ndarray:
+    """SepsiSim's patient labels: ``patient-<id>`` or ``reference``."""
+    return patient_labels(patient_ids, "patient")
 
 
 @jit
@@ -247,11 +252,15 @@ def _refused(counts, flags, horizon):  # pragma: no cover - compiled
 
 
 @jit
-def _present(b, y, p, presentation_h, z_map, z_urine, horizon, controls_antibiotic, reals, counts,
+def _present(b, phase, y, u, p, presentation_h, z_map, z_urine, horizon, controls_antibiotic, reals, counts,
              flags):  # pragma: no cover - compiled
-    """A new patient at the first decision: the infection has run untreated for ``presentation_h``."""
+    """A new patient at the first decision: the infection has run untreated (inputs ``u`` = 0) for
+    ``presentation_h``; ``phase`` as in :func:`_step`."""
     yb = y[b]
-    _integrate(yb, np.zeros(3), p[b], presentation_h[b], int(np.ceil(presentation_h[b] * STEPS_PER_HOUR)))
+    if phase == FUSED:
+        _integrate(yb, u[b], p[b], presentation_h[b], PRESENTATION_STEPS)
+    if phase == BEFORE_INTEGRATION:
+        return
     yb[mdl.URINE_ML_PER_KG] = 0.0
     reals[b, URINE] = mdl.patient_urine_rate(yb, 0.0, p[b])
     flags[b, ANTIBIOTIC] = not controls_antibiotic
@@ -302,16 +311,19 @@ class _SepsisTask(Task):
         n, pset = len(rngs), mdl.SEPSIS_PARAMETERS
         reference = self.patient == "reference"  # published parameters, no initial variation
         z = np.zeros((n, len(pset)))
-        vary = np.ones((n, 4))
-        z_map, z_urine = np.empty((n, self.horizon + 1)), np.empty((n, self.horizon + 1))
+        uniform = np.empty((n, 4))  # initial pathogen, C_A, lactate and presentation delay, on [0, 1)
+        z_noise = np.empty((n, 2 * (self.horizon + 1)))  # MAP and urine measurement noise per hour
         ids = []
-        for i, rng in enumerate(rngs):  # each patient's draws, in order, from its own generator
+        # each patient's draws, in order, from its own generator (merged calls: the same numbers)
+        for i, rng in enumerate(rngs):
             if not reference:
                 z[i] = rng.standard_normal(len(pset))
-                vary[i] = rng.uniform(1.0 - INITIAL_VARIATION, 1.0 + INITIAL_VARIATION, size=4)
-            z_map[i] = rng.standard_normal(self.horizon + 1)
-            z_urine[i] = rng.standard_normal(self.horizon + 1)
+                uniform[i] = rng.random(4)
+            z_noise[i] = rng.standard_normal(2 * (self.horizon + 1))
             ids.append(-1 if reference else int(rng.integers(0, 2**31 - 1)))
+        z_map, z_urine = z_noise[:, :self.horizon + 1].copy(), z_noise[:, self.horizon + 1:].copy()
+        low, high = 1.0 - INITIAL_VARIATION, 1.0 + INITIAL_VARIATION
+        vary = np.ones((n, 4)) if reference else low + (high - low) * uniform  # Generator.uniform's arithmetic
         params = self.patient_parameters(np.tile(pset.defaults, (n, 1)) if reference else pset.from_standard_normal(z))
         y = np.zeros((n, len(mdl.SepsisModel.state_names)))
         y[:, mdl.PATHOGEN] = self.pathogen_by_tier[self.tier] * vary[:, 0]
@@ -321,10 +333,13 @@ class _SepsisTask(Task):
         reals = np.zeros((n, len(REALS)))
         counts = np.zeros((n, len(COUNTS)), dtype=np.int64)
         flags = np.zeros((n, len(FLAGS)), dtype=bool)
-        PRESENT_KERNEL(n, y, params, presentation_h, z_map, z_urine, self.horizon, self.controls_antibiotic, reals,
-                       counts, flags)
+        untreated = np.zeros((n, len(mdl.SepsisModel.input_names)))
+        PRESENT_KERNEL.around_integration(
+            n, lambda: mdl.SepsisModel.integrate(y, untreated, params, presentation_h, PRESENTATION_STEPS),
+            y, untreated, params, presentation_h, z_map, z_urine, self.horizon, self.controls_antibiotic, reals,
+            counts, flags)
         return {"y": y, "params": params, "reals": reals, "counts": counts, "flags": flags, "z_map": z_map,
-                "z_urine": z_urine, "patient": np.stack([patient_name(i) for i in ids])}
+                "z_urine": z_urine, "patient": patient_names(ids)}
 
     def elapsed(self, state: State) -> np.ndarray:
         return state["counts"][:, HOUR]
