@@ -231,24 +231,32 @@ def fixed_step_block(rhs: Callable, n_states: int, n_inputs: int, n_params: int,
                 ps[i, c] = p[src, i]
         k = np.empty((n_stages, n_states, lanes))
         tmp = np.empty((n_states, lanes))
+        acc = np.empty(lanes)
         for _ in range(n_steps):
             for c in range(lanes):
                 lane_rhs(ys[:, c], us[:, c], ps[:, c], k[0, :, c])
+            # stage sums accumulated in the per-patient order (j = 0, 1, ...), lanes innermost
             for s in range(1, n_stages):
                 for i in range(n_states):
                     for c in range(lanes):
-                        acc = 0.0
-                        for j in range(s):
-                            acc += a[s, j] * k[j, i, c]
-                        tmp[i, c] = ys[i, c] + h[c] * acc
+                        acc[c] = 0.0
+                    for j in range(s):
+                        a_sj = a[s, j]
+                        for c in range(lanes):
+                            acc[c] += a_sj * k[j, i, c]
+                    for c in range(lanes):
+                        tmp[i, c] = ys[i, c] + h[c] * acc[c]
                 for c in range(lanes):
                     lane_rhs(tmp[:, c], us[:, c], ps[:, c], k[s, :, c])
             for i in range(n_states):
                 for c in range(lanes):
-                    acc = 0.0
-                    for j in range(n_stages):
-                        acc += b[j] * k[j, i, c]
-                    ys[i, c] += h[c] * acc
+                    acc[c] = 0.0
+                for j in range(n_stages):
+                    b_j = b[j]
+                    for c in range(lanes):
+                        acc[c] += b_j * k[j, i, c]
+                for c in range(lanes):
+                    ys[i, c] += h[c] * acc[c]
         for c in range(m):
             for i in range(n_states):
                 y[start + c, i] = ys[i, c]
@@ -264,8 +272,9 @@ class BlockIntegrator:
 
     def __call__(self, y: np.ndarray, u: np.ndarray, p: np.ndarray, duration: float | np.ndarray,
                  n_steps: int) -> None:
-        durations = np.broadcast_to(np.asarray(duration, dtype=np.float64), (len(y),))
-        self._kernel(-(-len(y) // BLOCK_PATIENTS), y, u, p, np.ascontiguousarray(durations), int(n_steps))
+        durations = np.empty(len(y))  # one writable array type whatever the caller passes: one compilation
+        durations[:] = duration
+        self._kernel(-(-len(y) // BLOCK_PATIENTS), y, u, p, durations, int(n_steps))
 
 
 def derivative(rhs: Callable, y: np.ndarray, u: np.ndarray, p: np.ndarray) -> np.ndarray:

@@ -18,6 +18,7 @@ unchanged sources loads everything from disk.
 from __future__ import annotations
 
 import hashlib
+import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -59,10 +60,26 @@ def jit(fn: Callable | None = None, *, key: str = "", **options: Any):
     """
 
     def compile_(f: Callable):
-        dispatcher = nb.njit(**options)(f)
         identity = f"{f.__module__}.{f.__qualname__}[{key}]{sorted(options.items())}"
+        f = _renamed(f, f"{f.__qualname__}__{hashlib.sha256(identity.encode()).hexdigest()[:16]}")
+        dispatcher = nb.njit(**options)(f)
         dispatcher._cache = _PackageCache(f, identity)
         dispatcher.clinsim_key = identity
         return dispatcher
 
     return compile_(fn) if fn is not None else compile_
+
+
+def _renamed(f: Callable, qualname: str) -> Callable:
+    """A copy of ``f`` under another ``__qualname__``.
+
+    numba names machine code after the function's qualified name plus a per-process counter (numba
+    issue 10486). Closures of one function share the qualified name, so two of them compiled in
+    different processes can get the same symbol and, loaded from the cache into one process, be linked
+    to each other's code. A name per identity makes every symbol distinct.
+    """
+    copy = types.FunctionType(f.__code__, f.__globals__, f.__name__, f.__defaults__, f.__closure__)
+    copy.__kwdefaults__ = f.__kwdefaults__
+    copy.__doc__ = f.__doc__
+    copy.__qualname__ = qualname
+    return copy
