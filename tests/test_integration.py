@@ -47,6 +47,23 @@ def test_integrator_matches_scipy_on_the_hardest_recorded_intervals(name: str) -
     assert worst <= RTOL / 3, (name, worst)  # a margin below the rule
 
 
+@pytest.mark.parametrize("first_step_day", [1e-9, 0.25])
+def test_cart_integrator_with_a_carried_step_matches_scipy(first_step_day: float) -> None:
+    """CARTCell carries each patient's step size from interval to interval: whatever step it brings (far
+    too small, or the whole interval), the error control keeps the interval within the rule."""
+    y0, u, p, duration = (STATES[f"cart_{k}"] for k in ("y", "u", "p", "duration"))
+    y = y0.copy()
+    steps = np.full(len(y0), first_step_day)
+    cm.CARTModel.advance(y, u, p, float(duration[0]), steps)
+    assert np.all(steps > 0.0)
+    worst = 0.0
+    for i in range(len(y0)):
+        ref = solve_reference(cm.CARTModel.kernel, y0[i], u[i], p[i], (0.0, float(duration[i])), rtol=1e-12,
+                              atol=1e-12).y[:, -1]
+        worst = max(worst, (np.abs(y[i] - ref) / np.maximum(np.abs(ref), cart.ELIMINATED_TUMOUR_CELLS)).max())
+    assert worst <= RTOL / 3, worst
+
+
 @pytest.mark.parametrize("tier", sepsis.TIERS)
 def test_sepsis_presentation_matches_scipy(tier: str) -> None:
     """New patients' untreated course before the first decision, at the corners of the initial variation."""

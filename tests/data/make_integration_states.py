@@ -17,7 +17,7 @@ import numpy as np
 import clinsim
 from clinsim.baselines import HEURISTICS
 from clinsim.core.evaluation import evaluate_cohort, random_policy
-from clinsim.core.integrate import BatchIntegrator, adaptive, fixed_step
+from clinsim.core.integrate import AdaptiveIntegrator, BatchIntegrator, adaptive, fixed_step
 from clinsim.immunosim import adaptive_models as am
 from clinsim.immunosim import cart_models as cm
 from clinsim.immunosim import models as mdl
@@ -57,7 +57,7 @@ def hardest(name: str, y, u, p, duration, rng) -> np.ndarray:
     kernel = MODELS[name].kernel
     coarse, fine = y.copy(), y.copy()
     if name == "cart":
-        BatchIntegrator(adaptive(kernel, 1e-5, 1e-11))(coarse, u, p, duration[0])
+        AdaptiveIntegrator(adaptive(kernel, 1e-5, 1e-11))(coarse, u, p, duration[0])
         BatchIntegrator(fixed_step(kernel))(fine, u, p, duration[0], 64)
     else:
         integrate = BatchIntegrator(fixed_step(kernel))

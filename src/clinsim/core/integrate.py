@@ -90,24 +90,22 @@ def fixed_step(rhs: Callable, tableau: Tableau = DOP853) -> Callable:
 
 
 def adaptive(rhs: Callable, rtol: float, atol: float, tableau: Tableau = DP54) -> Callable:
-    """Compiled ``advance(y, u, p, duration) -> n_evaluations``: one patient, in place, error-controlled.
+    """Compiled ``advance(y, u, p, duration, step) -> n_evaluations``: one patient, in place, error-controlled.
 
     scipy's ``RK45`` algorithm (initial step selection, safety 0.9, step factor 0.2-10, no growth right
     after a rejection, first-same-as-last stage) with the RMS norm of the error scaled by
-    ``atol + rtol |y|``."""
+    ``atol + rtol |y|``. ``step`` (a one-element array) carries the step size from one call to the next:
+    the first trial step in (scipy's initial step selection where it is <= 0), the step the controller
+    proposes next out, so that consecutive intervals of one patient continue its steps.
+    """
     a, b, e = tableau.a, tableau.b, tableau.e
     n_stages = len(b)
     exponent = -1.0 / (tableau.error_order + 1)
 
-    @jit(key=f"{rhs.clinsim_key}|{tableau.name}|{rtol!r}|{atol!r}")
-    def advance(y, u, p, duration):  # pragma: no cover - compiled
+    @jit(key=f"{rhs.clinsim_key}|initial step|{rtol!r}|{atol!r}", inline="always")
+    def initial_step(y, u, p, duration, k, tmp):  # pragma: no cover - compiled
+        """Hairer, Norsett & Wanner's first step (scipy's ``select_initial_step``); one RHS evaluation."""
         n = y.shape[0]
-        k = np.empty((n_stages + 1, n))
-        tmp = np.empty(n)
-        y_new = np.empty(n)
-        rhs(y, u, p, k[0])
-        evaluations = 1
-        # initial step (Hairer, Norsett & Wanner; scipy's select_initial_step)
         d0 = 0.0
         d1 = 0.0
         for i in range(n):
@@ -121,7 +119,6 @@ def adaptive(rhs: Callable, rtol: float, atol: float, tableau: Tableau = DP54) -
         for i in range(n):
             tmp[i] = y[i] + h0 * k[0, i]
         rhs(tmp, u, p, k[n_stages])
-        evaluations += 1
         d2 = 0.0
         for i in range(n):
             d2 += ((k[n_stages, i] - k[0, i]) / (atol + abs(y[i]) * rtol)) ** 2
@@ -130,10 +127,25 @@ def adaptive(rhs: Callable, rtol: float, atol: float, tableau: Tableau = DP54) -
             h1 = max(1e-6, h0 * 1e-3)
         else:
             h1 = (0.01 / max(d1, d2)) ** (-exponent)
-        h = min(100.0 * h0, h1, duration)
+        return min(100.0 * h0, h1, duration)
+
+    @jit(key=f"{rhs.clinsim_key}|{tableau.name}|{rtol!r}|{atol!r}")
+    def advance(y, u, p, duration, step):  # pragma: no cover - compiled
+        n = y.shape[0]
+        k = np.empty((n_stages + 1, n))
+        tmp = np.empty(n)
+        y_new = np.empty(n)
+        rhs(y, u, p, k[0])
+        evaluations = 1
+        if step[0] > 0.0:
+            h = min(step[0], duration)
+        else:
+            h = initial_step(y, u, p, duration, k, tmp)
+            evaluations += 1
         t = 0.0
         rejected = False
         while t < duration:
+            wanted = h
             if t + h >= duration * (1.0 - 1e-14):
                 h = duration - t
             _stages(rhs, y, u, p, h, a, k, tmp)
@@ -155,6 +167,8 @@ def adaptive(rhs: Callable, rtol: float, atol: float, tableau: Tableau = DP54) -
                 for i in range(n):
                     y[i] = y_new[i]
                     k[0, i] = k[n_stages, i]
+                # a last step cut short to end the interval proposes at least the step it was cut from
+                step[0] = max(h * factor, wanted) if h < wanted else h * factor
                 h *= factor
                 rejected = False
             else:
@@ -163,6 +177,33 @@ def adaptive(rhs: Callable, rtol: float, atol: float, tableau: Tableau = DP54) -
         return evaluations
 
     return advance
+
+
+class AdaptiveIntegrator:
+    """Applies an :func:`adaptive` advance to a batch in place, patients in parallel threads.
+
+    Returns the RHS evaluations per patient. ``steps`` (one per patient, updated in place) carries each
+    patient's step size between calls; without it every call starts with scipy's initial step selection.
+    """
+
+    def __init__(self, advance: Callable) -> None:
+        self.advance = advance
+        self._kernel = BatchKernel(_adaptive_per_patient(advance))
+
+    def __call__(self, y: np.ndarray, u: np.ndarray, p: np.ndarray, duration: float,
+                 steps: np.ndarray | None = None) -> np.ndarray:
+        evaluations = np.empty(len(y), dtype=np.int64)
+        steps = np.zeros(len(y)) if steps is None else steps
+        self._kernel(len(y), y, u, p, float(duration), steps, evaluations)
+        return evaluations
+
+
+def _adaptive_per_patient(advance: Callable) -> Callable:
+    @jit(key=advance.clinsim_key)
+    def apply(b, y, u, p, duration, steps, evaluations):  # pragma: no cover - compiled
+        evaluations[b] = advance(y[b], u[b], p[b], duration, steps[b:b + 1])
+
+    return apply
 
 
 class BatchIntegrator:

@@ -123,9 +123,9 @@ _advance = cm.advance_patient
 
 @jit
 def _step(b, action, y0, p, day0, baseline, nadir0, crs0, max_crs0, icans0, max_icans0, steroid_days0,
-          steroid_total0, toci_doses0, cum_dose0, bonus_paid0, burden0, u_death, u_icans_death,
+          steroid_total0, toci_doses0, cum_dose0, bonus_paid0, burden0, step0, u_death, u_icans_death,
           y, day, nadir, crs, max_crs, icans, max_icans, steroid_days, steroid_total, toci_doses, dose_cells,
-          cum_dose, withheld, dead, dead_of_icans, bonus_paid, burden, outcome, recist,
+          cum_dose, withheld, dead, dead_of_icans, bonus_paid, burden, step, outcome, recist,
           reward, terminated):  # pragma: no cover - compiled
     """One day of one patient (see the env docstring): infusion, dynamics, CRS/ICANS and management, reward."""
     asked = DOSE_LEVELS_CELLS[action[b]]
@@ -145,8 +145,9 @@ def _step(b, action, y0, p, day0, baseline, nadir0, crs0, max_crs0, icans0, max_
     u[cm.STEROID] = 1.0 if steroid else 0.0
     peak_cytokine = yb[cm.CYTOKINE]
     peak_icans = yb[cm.ICANS]
+    step[b] = step0[b]  # the integrator's step size (days), continued from the day before
     for _ in range(CRS_CHECKS_PER_DAY):  # CRS and ICANS are graded by the worst status of the day
-        _advance(yb, u, p[b], DAYS_PER_STEP / CRS_CHECKS_PER_DAY)
+        _advance(yb, u, p[b], DAYS_PER_STEP / CRS_CHECKS_PER_DAY, step[b:b + 1])
         for i in range(yb.shape[0]):
             yb[i] = max(yb[i], 0.0)
         peak_cytokine = max(peak_cytokine, yb[cm.CYTOKINE])
@@ -222,10 +223,10 @@ OBSERVE_KERNEL = BatchKernel(_observe)
 # state entries the step kernel reads and (as new arrays) writes, in its argument order
 _READ = ("y", "params", "day", "baseline_cells", "nadir_cells", "crs_grade", "max_crs_grade", "icans_grade",
          "max_icans_grade", "steroid_days", "steroid_days_total", "tocilizumab_doses", "cum_dose_cells", "bonus_paid",
-         "toxicity_burden", "u_death", "u_icans_death")
+         "toxicity_burden", "integrator_step_days", "u_death", "u_icans_death")
 _CHANGED = ("y", "day", "nadir_cells", "crs_grade", "max_crs_grade", "icans_grade", "max_icans_grade", "steroid_days",
             "steroid_days_total", "tocilizumab_doses", "dose_cells", "cum_dose_cells", "withheld", "dead",
-            "dead_of_icans", "bonus_paid", "toxicity_burden", "outcome", "recist")
+            "dead_of_icans", "bonus_paid", "toxicity_burden", "integrator_step_days", "outcome", "recist")
 
 
 class CARTCellTask(Task):
@@ -291,6 +292,7 @@ class CARTCellTask(Task):
             "dead_of_icans": no.copy(),
             "bonus_paid": np.zeros(n),
             "toxicity_burden": np.zeros(n),
+            "integrator_step_days": np.zeros(n),  # <= 0: the integrator picks its first step
             "u_death": u_death,
             "u_icans_death": u_icans_death,
             "outcome": np.array([outcome_code(t, t, False, False) for t in tumour], dtype=np.int64),

@@ -26,7 +26,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from clinsim.core.integrate import BatchIntegrator, adaptive
+from clinsim.core.integrate import AdaptiveIntegrator, adaptive
 from clinsim.core.jit import jit
 from clinsim.core.model import ODEModel
 from clinsim.core.parameters import Constraint, Parameter, ParameterSet
@@ -170,11 +170,14 @@ class CARTModel(ODEModel):
     ATOL: ClassVar[float] = 3e-14
 
     @classmethod
-    def advance(cls, y: np.ndarray, u: np.ndarray, p: np.ndarray, duration: float) -> np.ndarray:
-        """Advance a batch in place; returns each patient's RHS evaluations (its own steps only)."""
-        return _ADAPTIVE(y, u, p, duration)
+    def advance(cls, y: np.ndarray, u: np.ndarray, p: np.ndarray, duration: float,
+                steps_day: np.ndarray | None = None) -> np.ndarray:
+        """Advance a batch in place; returns each patient's RHS evaluations (its own steps only).
+        ``steps_day``: each patient's step size (days), carried from call to call (updated in place)."""
+        return _ADAPTIVE(y, u, p, duration, steps_day)
 
 
-_ADAPTIVE = BatchIntegrator(adaptive(cart_rhs, CARTModel.RTOL, CARTModel.ATOL))
-# the same integrator for one patient (``advance_patient(y_row, u_row, p_row, duration)``), for compiled env steps
+_ADAPTIVE = AdaptiveIntegrator(adaptive(cart_rhs, CARTModel.RTOL, CARTModel.ATOL))
+# the same integrator for one patient (``advance_patient(y_row, u_row, p_row, duration, step_day)``, with a
+# one-element step array), for compiled env steps
 advance_patient = _ADAPTIVE.advance
