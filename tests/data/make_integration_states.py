@@ -54,13 +54,13 @@ def record() -> dict[str, list[tuple]]:
 
 
 def hardest(name: str, y, u, p, duration, rng) -> np.ndarray:
-    kernel = MODELS[name].kernel
+    kernel, n_states = MODELS[name].kernel, len(MODELS[name].state_names)
     coarse, fine = y.copy(), y.copy()
     if name == "cart":
-        AdaptiveIntegrator(adaptive(kernel, 1e-5, 1e-11))(coarse, u, p, duration[0])
-        BatchIntegrator(fixed_step(kernel))(fine, u, p, duration[0], 64)
+        AdaptiveIntegrator(adaptive(kernel, n_states, 1e-5, 1e-11))(coarse, u, p, duration[0])
+        BatchIntegrator(fixed_step(kernel, n_states))(fine, u, p, duration[0], 64)
     else:
-        integrate = BatchIntegrator(fixed_step(kernel))
+        integrate = BatchIntegrator(fixed_step(kernel, n_states))
         integrate(coarse, u, p, duration[0], 1)
         integrate(fine, u, p, duration[0], 64)
     error = np.nan_to_num(np.abs(coarse - fine) / np.maximum(np.abs(fine), 1e-6), nan=np.inf).max(axis=1)

@@ -46,10 +46,11 @@ DP54 = Tableau("Dormand-Prince 5(4)", np.ascontiguousarray(RK45.A), np.ascontigu
                np.ascontiguousarray(RK45.E), 4)
 
 @jit(inline="always")
-def _stages(rhs, y, u, p, h, a, k, tmp):  # pragma: no cover - compiled
-    """Stages 2..s of an explicit Runge-Kutta step into ``k`` (stage 1, ``k[0]``, already evaluated)."""
+def _stages(rhs, y, u, p, h, a, k, tmp, n):  # pragma: no cover - compiled
+    """Stages 2..s of an explicit Runge-Kutta step into ``k`` (stage 1, ``k[0]``, already evaluated);
+    ``n`` states (a compile-time constant in the integrators: LLVM unrolls the loops over states)."""
     for s in range(1, a.shape[0]):
-        for i in range(y.shape[0]):
+        for i in range(n):
             acc = 0.0
             for j in range(s):
                 acc += a[s, j] * k[j, i]
@@ -58,39 +59,46 @@ def _stages(rhs, y, u, p, h, a, k, tmp):  # pragma: no cover - compiled
 
 
 @jit(inline="always")
-def _combine(y, h, b, k, out):  # pragma: no cover - compiled
-    """``out = y + h * sum_j b_j k_j`` (``out`` may be ``y``)."""
-    for i in range(y.shape[0]):
+def _combine(y, h, b, k, out, n):  # pragma: no cover - compiled
+    """``out = y + h * sum_j b_j k_j`` (``out`` may be ``y``) for ``n`` states."""
+    for i in range(n):
         acc = 0.0
         for j in range(b.shape[0]):
             acc += b[j] * k[j, i]
         out[i] = y[i] + h * acc
 
 
-def fixed_step(rhs: Callable, tableau: Tableau = DOP853) -> Callable:
-    """Compiled ``advance(y, u, p, duration, n_steps)``: one patient, in place, ``n_steps`` equal steps.
+def _inlined(rhs: Callable) -> Callable:
+    """The kernel compiled for inlining into an integrator (the same arithmetic, no call per stage)."""
+    return jit(rhs.py_func, key=f"{rhs.clinsim_key}|inline", inline="always")
+
+
+def fixed_step(rhs: Callable, n_states: int, tableau: Tableau = DOP853) -> Callable:
+    """Compiled ``advance(y, u, p, duration, n_steps)``: one patient of ``n_states`` states, in place,
+    ``n_steps`` equal steps.
 
     A closure over the kernel (a kernel passed as an argument would make the caller uncacheable)."""
     a, b = tableau.a, tableau.b
     n_stages = len(b)
+    rhs = _inlined(rhs)
 
-    @jit(key=f"{rhs.clinsim_key}|{tableau.name}")
+    @jit(key=f"{rhs.clinsim_key}|{tableau.name}|{n_states}")
     def advance(y, u, p, duration, n_steps):  # pragma: no cover - compiled
-        n = y.shape[0]
-        k = np.empty((n_stages, n))
-        tmp = np.empty(n)
+        k = np.empty((n_stages, n_states))
+        tmp = np.empty(n_states)
         h = duration / n_steps
         for _ in range(n_steps):
             rhs(y, u, p, k[0])
-            _stages(rhs, y, u, p, h, a, k, tmp)
-            _combine(y, h, b, k, y)
+            _stages(rhs, y, u, p, h, a, k, tmp, n_states)
+            _combine(y, h, b, k, y, n_states)
         return n_steps * n_stages
 
     return advance
 
 
-def adaptive(rhs: Callable, rtol: float, atol: float, tableau: Tableau = DP54) -> Callable:
-    """Compiled ``advance(y, u, p, duration, step) -> n_evaluations``: one patient, in place, error-controlled.
+def adaptive(rhs: Callable, n_states: int, rtol: float, atol: float, tableau: Tableau = DP54) -> Callable:
+    """Compiled ``advance(y, u, p, duration, step) -> n_evaluations``: one patient of ``n_states`` states, in
+    place, error-controlled.
 
     scipy's ``RK45`` algorithm (initial step selection, safety 0.9, step factor 0.2-10, no growth right
     after a rejection, first-same-as-last stage) with the RMS norm of the error scaled by
@@ -101,11 +109,12 @@ def adaptive(rhs: Callable, rtol: float, atol: float, tableau: Tableau = DP54) -
     a, b, e = tableau.a, tableau.b, tableau.e
     n_stages = len(b)
     exponent = -1.0 / (tableau.error_order + 1)
+    rhs = _inlined(rhs)
 
-    @jit(key=f"{rhs.clinsim_key}|initial step|{rtol!r}|{atol!r}", inline="always")
+    @jit(key=f"{rhs.clinsim_key}|initial step|{rtol!r}|{atol!r}|{n_states}", inline="always")
     def initial_step(y, u, p, duration, k, tmp):  # pragma: no cover - compiled
         """Hairer, Norsett & Wanner's first step (scipy's ``select_initial_step``); one RHS evaluation."""
-        n = y.shape[0]
+        n = n_states
         d0 = 0.0
         d1 = 0.0
         for i in range(n):
@@ -129,9 +138,9 @@ def adaptive(rhs: Callable, rtol: float, atol: float, tableau: Tableau = DP54) -
             h1 = (0.01 / max(d1, d2)) ** (-exponent)
         return min(100.0 * h0, h1, duration)
 
-    @jit(key=f"{rhs.clinsim_key}|{tableau.name}|{rtol!r}|{atol!r}")
+    @jit(key=f"{rhs.clinsim_key}|{tableau.name}|{rtol!r}|{atol!r}|{n_states}")
     def advance(y, u, p, duration, step):  # pragma: no cover - compiled
-        n = y.shape[0]
+        n = n_states
         k = np.empty((n_stages + 1, n))
         tmp = np.empty(n)
         y_new = np.empty(n)
@@ -148,8 +157,8 @@ def adaptive(rhs: Callable, rtol: float, atol: float, tableau: Tableau = DP54) -
             wanted = h
             if t + h >= duration * (1.0 - 1e-14):
                 h = duration - t
-            _stages(rhs, y, u, p, h, a, k, tmp)
-            _combine(y, h, b, k, y_new)
+            _stages(rhs, y, u, p, h, a, k, tmp, n)
+            _combine(y, h, b, k, y_new, n)
             rhs(y_new, u, p, k[n_stages])
             evaluations += n_stages
             norm = 0.0

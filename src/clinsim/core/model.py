@@ -31,7 +31,7 @@ class ODEModel:
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
-        cls.integrate_patient = fixed_step(cls.kernel)
+        cls.integrate_patient = fixed_step(cls.kernel, len(cls.state_names))
         cls._fixed_step = BlockIntegrator(fixed_step_block(
             cls.kernel, len(cls.state_names), len(cls.input_names), len(cls.parameters.names)))
 

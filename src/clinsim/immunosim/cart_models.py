@@ -177,7 +177,8 @@ class CARTModel(ODEModel):
         return _ADAPTIVE(y, u, p, duration, steps_day)
 
 
-_ADAPTIVE = AdaptiveIntegrator(adaptive(cart_rhs, CARTModel.RTOL, CARTModel.ATOL))
+_ADAPTIVE = AdaptiveIntegrator(
+    adaptive(cart_rhs, len(CARTModel.state_names), CARTModel.RTOL, CARTModel.ATOL))
 # the same integrator for one patient (``advance_patient(y_row, u_row, p_row, duration, step_day)``, with a
 # one-element step array), for compiled env steps
 advance_patient = _ADAPTIVE.advance
