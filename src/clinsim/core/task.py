@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 from gymnasium import spaces
 
+from clinsim.core.jit import jit
 from clinsim.core.parameters import ParameterRangeError, ParameterSet
 from clinsim.core.render import Panel
 
@@ -143,6 +144,17 @@ class Task(ABC):
             return space.start, space.start + space.nvec
         return None
 
+    @functools.cached_property
+    def _flat_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """The action space's bounds per action component, flat (int64 [low, high) or float64 [low, high])."""
+        space = self.action_space
+        if isinstance(space, spaces.Box):
+            return space.low.astype(np.float64).ravel(), space.high.astype(np.float64).ravel()
+        low, high = self._integer_bounds
+        size = int(np.prod(space.shape))
+        return (np.broadcast_to(np.asarray(low, dtype=np.int64), space.shape).reshape(size).copy(),
+                np.broadcast_to(np.asarray(high, dtype=np.int64), space.shape).reshape(size).copy())
+
     def check_actions(self, actions: Any, n_batch: int, env_name: str | None = None) -> np.ndarray:
         """Validate a batch of actions against ``action_space`` and return them as an array.
 
@@ -151,11 +163,17 @@ class Task(ABC):
         """
         space = self.action_space
         bounds = self._integer_bounds
-        if type(actions) is np.ndarray and actions.dtype == np.int64 and bounds is not None:
-            # the common case first: an int64 batch for a discrete space
-            if actions.shape == (n_batch, *space.shape) and (actions >= bounds[0]).all() and (
-                    actions < bounds[1]).all():
-                return actions
+        if type(actions) is np.ndarray and actions.shape == (n_batch, *space.shape):
+            # the common cases first, in one compiled pass: an int64 batch for a discrete space, a float
+            # batch for a Box (anything else, or a bad action, takes the checks below)
+            low, high = self._flat_bounds
+            if actions.dtype == np.int64 and bounds is not None:
+                if _integers_within(actions.reshape(n_batch, -1), low, high):
+                    return actions
+            elif actions.dtype in (np.float32, np.float64) and bounds is None:
+                clipped = np.empty((n_batch, len(low)))
+                if _finite_clipped(actions.reshape(n_batch, -1), low, high, clipped):
+                    return clipped.reshape(actions.shape)
         name = env_name or type(self).env_id
         try:
             arr = np.asarray(actions)
@@ -185,3 +203,25 @@ class Task(ABC):
         if ((arr < low) | (arr >= high)).any():
             raise InvalidActionError(f"{name}: action {actions!r} outside the valid space {space}")
         return arr
+
+
+@jit
+def _integers_within(actions, low, high):  # pragma: no cover - compiled
+    """Whether every ``low[j] <= actions[i, j] < high[j]``."""
+    for i in range(actions.shape[0]):
+        for j in range(actions.shape[1]):
+            if actions[i, j] < low[j] or actions[i, j] >= high[j]:
+                return False
+    return True
+
+
+@jit
+def _finite_clipped(actions, low, high, out):  # pragma: no cover - compiled
+    """``out = actions`` clipped to ``[low, high]`` per component; False if any action is not finite."""
+    for i in range(actions.shape[0]):
+        for j in range(actions.shape[1]):
+            x = np.float64(actions[i, j])
+            if not np.isfinite(x):
+                return False
+            out[i, j] = min(max(x, low[j]), high[j])
+    return True
