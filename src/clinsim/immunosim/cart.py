@@ -218,6 +218,14 @@ def _observe(b, y, cum_dose, day, horizon, obs):  # pragma: no cover - compiled
         obs[b, i] = min(max(values[i], 0.0), 2.0)
 
 
+@jit
+def _presentation_codes(tumour, outcome, recist):  # pragma: no cover - compiled
+    """Outcome and RECIST codes of new patients (tumour at its baseline and nadir)."""
+    for b in range(tumour.shape[0]):
+        outcome[b] = outcome_code(tumour[b], tumour[b], False, False)
+        recist[b] = recist_category(tumour[b], tumour[b], max(tumour[b], 1.0))
+
+
 STEP_KERNEL = BatchKernel(_step)
 OBSERVE_KERNEL = BatchKernel(_observe)
 # state entries the step kernel reads and (as new arrays) writes, in its argument order
@@ -272,6 +280,8 @@ class CARTCellTask(Task):
         y = np.zeros((n, len(cm.CARTModel.state_names)))
         y[:, cm.TUMOUR], y[:, cm.CYTOKINE] = tumour, params[:, cm.BASELINE_L]
         zeros, no = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
+        outcome, recist = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+        _presentation_codes(tumour, outcome, recist)
         return {
             "y": y,
             "params": params,
@@ -295,8 +305,8 @@ class CARTCellTask(Task):
             "integrator_step_days": np.zeros(n),  # <= 0: the integrator picks its first step
             "u_death": u_death,
             "u_icans_death": u_icans_death,
-            "outcome": np.array([outcome_code(t, t, False, False) for t in tumour], dtype=np.int64),
-            "recist": np.array([recist_category(t, t, max(t, 1.0)) for t in tumour], dtype=np.int64),
+            "outcome": outcome,
+            "recist": recist,
             "patient": patient_names(ids),
         }
 
