@@ -20,6 +20,7 @@ import gymnasium as gym
 import numpy as np
 
 import clinsim
+from clinsim.core.integrate import CARRY_DERIVATIVE_VALID
 from clinsim.immunosim import adaptive, cart, checkpoint
 from clinsim.immunosim import adaptive_models as am
 from clinsim.immunosim import cart_models as cm
@@ -71,14 +72,15 @@ def integration_time(env_id: str, n: int) -> float:
     state = _vector_env(env_id, n).unwrapped.state
     y, p = state["y"], state["params"]
     if name == "CARTCell":
-        u, steps = np.zeros((n, len(cm.CARTModel.input_names))), state["integrator_step_days"]
+        u, carry = np.zeros((n, len(cm.CARTModel.input_names))), state["integrator_carry"]
 
         def day() -> None:
-            yy, ss = y.copy(), steps.copy()
+            yy, cc = y.copy(), carry.copy()
+            cc[:, CARRY_DERIVATIVE_VALID] = 0.0  # as at the start of the env's day
             for _ in range(cart.CRS_CHECKS_PER_DAY):
-                cm.CARTModel.advance(yy, u, p, cart.DAYS_PER_STEP / cart.CRS_CHECKS_PER_DAY, ss)
+                cm.CARTModel.advance(yy, u, p, cart.DAYS_PER_STEP / cart.CRS_CHECKS_PER_DAY, cc)
 
-        return per_call(day) - per_call(lambda: (y.copy(), steps.copy()))
+        return per_call(day) - per_call(lambda: (y.copy(), carry.copy()))
     model, duration, n_steps = FIXED_STEP[name]
     u = np.zeros((n, len(model.input_names)))
     if n == 1:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clinsim.core.integrate import solve_reference
+from clinsim.core.integrate import CARRY_STEP, carry_size, solve_reference
 from clinsim.immunosim import adaptive, cart, checkpoint
 from clinsim.immunosim import adaptive_models as am
 from clinsim.immunosim import cart_models as cm
@@ -53,9 +53,10 @@ def test_cart_integrator_with_a_carried_step_matches_scipy(first_step_day: float
     too small, or the whole interval), the error control keeps the interval within the rule."""
     y0, u, p, duration = (STATES[f"cart_{k}"] for k in ("y", "u", "p", "duration"))
     y = y0.copy()
-    steps = np.full(len(y0), first_step_day)
-    cm.CARTModel.advance(y, u, p, float(duration[0]), steps)
-    assert np.all(steps > 0.0)
+    carry = np.zeros((len(y0), carry_size(y0.shape[1])))
+    carry[:, CARRY_STEP] = first_step_day
+    cm.CARTModel.advance(y, u, p, float(duration[0]), carry)
+    assert np.all(carry[:, CARRY_STEP] > 0.0)
     worst = 0.0
     for i in range(len(y0)):
         ref = solve_reference(cm.CARTModel.kernel, y0[i], u[i], p[i], (0.0, float(duration[i])), rtol=1e-12,

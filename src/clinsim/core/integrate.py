@@ -95,16 +95,27 @@ def fixed_step(rhs: Callable, n_states: int, tableau: Tableau = DOP853) -> Calla
 
     return advance
 
+# Layout of an adaptive integrator's per-patient ``carry``: the next step size, a flag (> 0: the
+# derivative that follows is valid for the current state and inputs), the derivative at the current state.
+CARRY_STEP, CARRY_DERIVATIVE_VALID, CARRY_DERIVATIVE = range(3)
+
+
+def carry_size(n_states: int) -> int:
+    """Length of an :func:`adaptive` integrator's per-patient ``carry``."""
+    return CARRY_DERIVATIVE + n_states
+
 
 def adaptive(rhs: Callable, n_states: int, rtol: float, atol: float, tableau: Tableau = DP54) -> Callable:
-    """Compiled ``advance(y, u, p, duration, step) -> n_evaluations``: one patient of ``n_states`` states, in
+    """Compiled ``advance(y, u, p, duration, carry) -> n_evaluations``: one patient of ``n_states`` states, in
     place, error-controlled.
 
     scipy's ``RK45`` algorithm (initial step selection, safety 0.9, step factor 0.2-10, no growth right
     after a rejection, first-same-as-last stage) with the RMS norm of the error scaled by
-    ``atol + rtol |y|``. ``step`` (a one-element array) carries the step size from one call to the next:
-    the first trial step in (scipy's initial step selection where it is <= 0), the step the controller
-    proposes next out, so that consecutive intervals of one patient continue its steps.
+    ``atol + rtol |y|``. ``carry`` (``n_states + 2`` values, see :data:`CARRY_STEP`) continues a patient's
+    steps from one call to the next: the first trial step (scipy's initial step selection where it is
+    <= 0) and, when flagged valid, the derivative at ``y`` (the last stage of the previous call: one RHS
+    evaluation saved); out come the step the controller proposes next and the derivative at the new
+    ``y``. The caller clears the flag when it changes ``y`` or ``u`` between calls.
     """
     a, b, e = tableau.a, tableau.b, tableau.e
     n_stages = len(b)
@@ -139,15 +150,20 @@ def adaptive(rhs: Callable, n_states: int, rtol: float, atol: float, tableau: Ta
         return min(100.0 * h0, h1, duration)
 
     @jit(key=f"{rhs.clinsim_key}|{tableau.name}|{rtol!r}|{atol!r}|{n_states}")
-    def advance(y, u, p, duration, step):  # pragma: no cover - compiled
+    def advance(y, u, p, duration, carry):  # pragma: no cover - compiled
         n = n_states
         k = np.empty((n_stages + 1, n))
         tmp = np.empty(n)
         y_new = np.empty(n)
-        rhs(y, u, p, k[0])
-        evaluations = 1
-        if step[0] > 0.0:
-            h = min(step[0], duration)
+        if carry[CARRY_DERIVATIVE_VALID] > 0.0:
+            for i in range(n):
+                k[0, i] = carry[CARRY_DERIVATIVE + i]
+            evaluations = 0
+        else:
+            rhs(y, u, p, k[0])
+            evaluations = 1
+        if carry[CARRY_STEP] > 0.0:
+            h = min(carry[CARRY_STEP], duration)
         else:
             h = initial_step(y, u, p, duration, k, tmp)
             evaluations += 1
@@ -177,22 +193,26 @@ def adaptive(rhs: Callable, n_states: int, rtol: float, atol: float, tableau: Ta
                     y[i] = y_new[i]
                     k[0, i] = k[n_stages, i]
                 # a last step cut short to end the interval proposes at least the step it was cut from
-                step[0] = max(h * factor, wanted) if h < wanted else h * factor
+                carry[CARRY_STEP] = max(h * factor, wanted) if h < wanted else h * factor
                 h *= factor
                 rejected = False
             else:
                 h *= max(0.2, 0.9 * norm**exponent)
                 rejected = True
+        for i in range(n):
+            carry[CARRY_DERIVATIVE + i] = k[0, i]
+        carry[CARRY_DERIVATIVE_VALID] = 1.0
         return evaluations
 
     return advance
 
 
+
 class AdaptiveIntegrator:
     """Applies an :func:`adaptive` advance to a batch in place, patients in parallel threads.
 
-    Returns the RHS evaluations per patient. ``steps`` (one per patient, updated in place) carries each
-    patient's step size between calls; without it every call starts with scipy's initial step selection.
+    Returns the RHS evaluations per patient. ``carry`` (``(batch, carry_size(n_states))``, updated in
+    place) continues each patient's steps between calls; without it every call starts afresh.
     """
 
     def __init__(self, advance: Callable) -> None:
@@ -200,17 +220,17 @@ class AdaptiveIntegrator:
         self._kernel = BatchKernel(_adaptive_per_patient(advance))
 
     def __call__(self, y: np.ndarray, u: np.ndarray, p: np.ndarray, duration: float,
-                 steps: np.ndarray | None = None) -> np.ndarray:
+                 carry: np.ndarray | None = None) -> np.ndarray:
         evaluations = np.empty(len(y), dtype=np.int64)
-        steps = np.zeros(len(y)) if steps is None else steps
-        self._kernel(len(y), y, u, p, float(duration), steps, evaluations)
+        carry = np.zeros((len(y), carry_size(y.shape[1]))) if carry is None else carry
+        self._kernel(len(y), y, u, p, float(duration), carry, evaluations)
         return evaluations
 
 
 def _adaptive_per_patient(advance: Callable) -> Callable:
     @jit(key=advance.clinsim_key)
-    def apply(b, y, u, p, duration, steps, evaluations):  # pragma: no cover - compiled
-        evaluations[b] = advance(y[b], u[b], p[b], duration, steps[b:b + 1])
+    def apply(b, y, u, p, duration, carry, evaluations):  # pragma: no cover - compiled
+        evaluations[b] = advance(y[b], u[b], p[b], duration, carry[b])
 
     return apply
 

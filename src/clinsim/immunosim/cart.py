@@ -9,6 +9,7 @@ from gymnasium import spaces
 
 from clinsim.core.batch import BatchKernel
 from clinsim.core.env import TaskEnv, TaskVectorEnv
+from clinsim.core.integrate import CARRY_DERIVATIVE_VALID, carry_size
 from clinsim.core.jit import jit
 from clinsim.core.render import Panel
 from clinsim.core.task import State, Task
@@ -123,9 +124,9 @@ _advance = cm.advance_patient
 
 @jit
 def _step(b, action, y0, p, day0, baseline, nadir0, crs0, max_crs0, icans0, max_icans0, steroid_days0,
-          steroid_total0, toci_doses0, cum_dose0, bonus_paid0, burden0, step0, u_death, u_icans_death,
+          steroid_total0, toci_doses0, cum_dose0, bonus_paid0, burden0, carry0, u_death, u_icans_death, inputs,
           y, day, nadir, crs, max_crs, icans, max_icans, steroid_days, steroid_total, toci_doses, dose_cells,
-          cum_dose, withheld, dead, dead_of_icans, bonus_paid, burden, step, outcome, recist,
+          cum_dose, withheld, dead, dead_of_icans, bonus_paid, burden, carry, outcome, recist,
           reward, terminated):  # pragma: no cover - compiled
     """One day of one patient (see the env docstring): infusion, dynamics, CRS/ICANS and management, reward."""
     asked = DOSE_LEVELS_CELLS[action[b]]
@@ -140,16 +141,20 @@ def _step(b, action, y0, p, day0, baseline, nadir0, crs0, max_crs0, icans0, max_
     yb[cm.INJECTED] += dose
     toci = crs0[b] >= TOCILIZUMAB_FROM_GRADE
     steroid = steroid_days0[b] > 0
-    u = np.empty(2)
+    u = inputs[b]  # scratch: the day's model inputs
     u[cm.TOCILIZUMAB] = 1.0 if toci else 0.0
     u[cm.STEROID] = 1.0 if steroid else 0.0
     peak_cytokine = yb[cm.CYTOKINE]
     peak_icans = yb[cm.ICANS]
-    step[b] = step0[b]  # the integrator's step size (days), continued from the day before
+    cb = carry[b]  # the integrator's steps, continued from the day before
+    cb[:] = carry0[b]
+    cb[CARRY_DERIVATIVE_VALID] = 0.0  # the day's infusion and inputs change the derivative
     for _ in range(CRS_CHECKS_PER_DAY):  # CRS and ICANS are graded by the worst status of the day
-        _advance(yb, u, p[b], DAYS_PER_STEP / CRS_CHECKS_PER_DAY, step[b:b + 1])
+        _advance(yb, u, p[b], DAYS_PER_STEP / CRS_CHECKS_PER_DAY, cb)
         for i in range(yb.shape[0]):
-            yb[i] = max(yb[i], 0.0)
+            if yb[i] < 0.0:
+                yb[i] = 0.0
+                cb[CARRY_DERIVATIVE_VALID] = 0.0
         peak_cytokine = max(peak_cytokine, yb[cm.CYTOKINE])
         peak_icans = max(peak_icans, yb[cm.ICANS])
 
@@ -231,10 +236,10 @@ OBSERVE_KERNEL = BatchKernel(_observe)
 # state entries the step kernel reads and (as new arrays) writes, in its argument order
 _READ = ("y", "params", "day", "baseline_cells", "nadir_cells", "crs_grade", "max_crs_grade", "icans_grade",
          "max_icans_grade", "steroid_days", "steroid_days_total", "tocilizumab_doses", "cum_dose_cells", "bonus_paid",
-         "toxicity_burden", "integrator_step_days", "u_death", "u_icans_death")
+         "toxicity_burden", "integrator_carry", "u_death", "u_icans_death")
 _CHANGED = ("y", "day", "nadir_cells", "crs_grade", "max_crs_grade", "icans_grade", "max_icans_grade", "steroid_days",
             "steroid_days_total", "tocilizumab_doses", "dose_cells", "cum_dose_cells", "withheld", "dead",
-            "dead_of_icans", "bonus_paid", "toxicity_burden", "integrator_step_days", "outcome", "recist")
+            "dead_of_icans", "bonus_paid", "toxicity_burden", "integrator_carry", "outcome", "recist")
 
 
 class CARTCellTask(Task):
@@ -302,7 +307,8 @@ class CARTCellTask(Task):
             "dead_of_icans": no.copy(),
             "bonus_paid": np.zeros(n),
             "toxicity_burden": np.zeros(n),
-            "integrator_step_days": np.zeros(n),  # <= 0: the integrator picks its first step
+            # the integrator's step size (days) and last derivative; zeros: it picks its first step
+            "integrator_carry": np.zeros((n, carry_size(len(cm.CARTModel.state_names)))),
             "u_death": u_death,
             "u_icans_death": u_icans_death,
             "outcome": outcome,
@@ -318,7 +324,8 @@ class CARTCellTask(Task):
             new[k] = state[k].copy()  # every entry is overwritten; copy() allocates fastest
         reward = np.empty(n)
         terminated = np.empty(n, dtype=bool)
-        STEP_KERNEL(n, action, *(state[k] for k in _READ), *(new[k] for k in _CHANGED), reward, terminated)
+        inputs = np.empty((n, len(cm.CARTModel.input_names)))
+        STEP_KERNEL(n, action, *(state[k] for k in _READ), inputs, *(new[k] for k in _CHANGED), reward, terminated)
         return new, reward, terminated
 
     def observe(self, state: State) -> np.ndarray:

@@ -171,14 +171,15 @@ class CARTModel(ODEModel):
 
     @classmethod
     def advance(cls, y: np.ndarray, u: np.ndarray, p: np.ndarray, duration: float,
-                steps_day: np.ndarray | None = None) -> np.ndarray:
+                carry: np.ndarray | None = None) -> np.ndarray:
         """Advance a batch in place; returns each patient's RHS evaluations (its own steps only).
-        ``steps_day``: each patient's step size (days), carried from call to call (updated in place)."""
-        return _ADAPTIVE(y, u, p, duration, steps_day)
+        ``carry``: each patient's integrator carry (step size in days, derivative; ``clinsim.core.integrate``
+        ``carry_size``), continued from call to call (updated in place)."""
+        return _ADAPTIVE(y, u, p, duration, carry)
 
 
 _ADAPTIVE = AdaptiveIntegrator(
     adaptive(cart_rhs, len(CARTModel.state_names), CARTModel.RTOL, CARTModel.ATOL))
-# the same integrator for one patient (``advance_patient(y_row, u_row, p_row, duration, step_day)``, with a
-# one-element step array), for compiled env steps
+# the same integrator for one patient (``advance_patient(y_row, u_row, p_row, duration, carry_row)``), for
+# compiled env steps
 advance_patient = _ADAPTIVE.advance
