@@ -173,7 +173,9 @@ def _step(b, action, y0, p, day0, baseline, nadir0, crs0, max_crs0, icans0, max_
     steroid_days[b] = STEROID_DAYS if max(grade, neuro) >= STEROID_FROM_GRADE else days
 
     burden[b] = burden0[b] + CRS_PENALTY[grade] + ICANS_PENALTY[neuro]
-    toxicity = TOXICITY_CAP * (np.exp(-burden0[b] / TOXICITY_CAP) - np.exp(-burden[b] / TOXICITY_CAP))
+    toxicity = 0.0  # (exactly what the formula gives on a day without toxicity)
+    if burden[b] != burden0[b]:
+        toxicity = TOXICITY_CAP * (np.exp(-burden0[b] / TOXICITY_CAP) - np.exp(-burden[b] / TOXICITY_CAP))
     d = day0[b]
     died_of_crs = grade >= 4 and u_death[b, d] < CRS_DEATH_PROBABILITY_PER_GRADE4_DAY
     died_of_icans = neuro >= 4 and u_icans_death[b, d] < ICANS_DEATH_PROBABILITY_PER_GRADE4_DAY
@@ -183,8 +185,9 @@ def _step(b, action, y0, p, day0, baseline, nadir0, crs0, max_crs0, icans0, max_
     tumour_before = y0[b, cm.TUMOUR]
     newly_eliminated = eliminated and tumour_before > 0 and not died
     bonus = ELIMINATION_BONUS if newly_eliminated else 0.0
-    log_change = np.log10(tumour + 1.0) - np.log10(tumour_before + 1.0)
-    credit = np.log10(baseline[b] + 1.0) - np.log10(tumour + 1.0)  # shrinkage credit so far
+    log_tumour = np.log10(tumour + 1.0)
+    log_change = log_tumour - np.log10(tumour_before + 1.0)
+    credit = np.log10(baseline[b] + 1.0) - log_tumour if died else 0.0  # shrinkage credit so far
     reward[b] = (
         ALIVE_BONUS * (not terminated[b])
         - TUMOUR_LOG10_WEIGHT * log_change
