@@ -95,6 +95,7 @@ def fixed_step(rhs: Callable, n_states: int, tableau: Tableau = DOP853) -> Calla
 
     return advance
 
+
 # Layout of an adaptive integrator's per-patient ``carry``: the next step size, a flag (> 0: the
 # derivative that follows is valid for the current state and inputs), the derivative at the current state.
 CARRY_STEP, CARRY_DERIVATIVE_VALID, CARRY_DERIVATIVE = range(3)
