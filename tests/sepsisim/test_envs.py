@@ -9,6 +9,7 @@ from gymnasium.utils.env_checker import check_env
 
 import clinsim
 from clinsim.core.evaluation import evaluate_cohort, random_policy
+from clinsim.core.task import InvalidActionError, single_info
 from clinsim.sepsisim import TIER_IDS
 from clinsim.sepsisim.heuristics import HEURISTICS
 
@@ -104,6 +105,45 @@ def test_observations_inside_box_and_info(env_id):
                 "sofa_metabolic", "volume_l", "norepinephrine_ug_per_kg_min", "pathogen", "damage",
                 "antibiotics_given", "patient", "outcome", "death_hour"}
         assert keys <= set(info)
+
+
+@pytest.mark.parametrize("env_id", BASE_IDS)
+def test_fused_single_step_equals_the_batched_path(env_id):
+    """The single env's compiled step gives the batched functions' state, observation, reward and info
+    (values and types) through a whole episode, and leaves finished episodes and bad actions to them."""
+    task = gym.make(env_id, tier="hard").unwrapped.task
+
+    def batched_view(state):
+        return task.observe(state)[0], single_info(task.info(state))
+
+    space = task.action_space
+    space.seed(3)
+    state = task.sample_patients([np.random.default_rng(5)])
+    assert_same_view(task.view_single(state), batched_view(state))
+    terminated = False
+    while not terminated and task.elapsed(state)[0] < task.horizon:
+        action = space.sample() * np.float32(1.5)  # some out of bounds: clipped
+        reference, reward, terminated = task.step(state, task.check_actions(action[None], 1))
+        state, obs, fused_reward, fused_terminated, info = task.step_single(state, action, env_id)
+        for k, v in reference.items():
+            assert np.array_equal(state[k], v), k
+        assert_same_view((obs, info), batched_view(reference))
+        assert (fused_reward, fused_terminated) == (reward[0], terminated[0])
+        assert type(fused_reward) is float and type(fused_terminated) is bool
+    with pytest.raises(RuntimeError, match="reset"):
+        task.step_single(state, space.sample(), env_id)
+    bad = np.full(space.shape, np.nan, dtype=np.float32)
+    with pytest.raises(InvalidActionError, match="NaN"):
+        task.step_single(task.sample_patients([np.random.default_rng(5)]), bad, env_id)
+
+
+def assert_same_view(view, reference):
+    """Equal observations and infos, every info entry of the same Python type."""
+    np.testing.assert_array_equal(view[0], reference[0])
+    assert view[0].dtype == reference[0].dtype
+    assert list(view[1]) == list(reference[1])
+    for k, v in reference[1].items():
+        assert view[1][k] == v and type(view[1][k]) is type(v), k
 
 
 def test_outcome_and_death_hour():

@@ -19,11 +19,6 @@ from clinsim.core.render import render_dashboard, render_text
 from clinsim.core.task import State, Task, put
 
 
-def _single_info(info: dict[str, np.ndarray]) -> dict[str, Any]:
-    """Batch-of-one info as Python scalars (arrays for entries that are arrays per patient)."""
-    return {k: v.item() if v.size == 1 else v[0] for k, v in info.items()}
-
-
 class TaskEnv(Env):
     """Single-patient environment around a :class:`Task` (time limit added by the registration).
 
@@ -48,20 +43,17 @@ class TaskEnv(Env):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         self._state = self.task.sample_patients([self.np_random])
-        info = _single_info(self.task.info(self._state))
+        obs, info = self.task.view_single(self._state)
         self._history = [info] if self.render_mode else []
-        return self.task.observe(self._state)[0], info
+        return obs, info
 
     def step(self, action: Any):
         if self._state is None:
             raise RuntimeError(f"{self.task_class.env_id}: call reset() before step()")
-        actions = self.task.check_actions(np.asarray(action)[None], 1, self._name)
-        self._state, reward, terminated = self.task.step(self._state, actions)
-        obs = self.task.observe(self._state)[0]
-        info = _single_info(self.task.info(self._state))
+        self._state, obs, reward, terminated, info = self.task.step_single(self._state, action, self._name)
         if self.render_mode:
             self._history.append(info)
-        return obs, float(reward[0]), bool(terminated[0]), False, info
+        return obs, reward, terminated, False, info
 
     def render(self) -> np.ndarray | str | None:
         if self.render_mode is None:

@@ -37,6 +37,11 @@ def patient_labels(patient_ids: Sequence[int], prefix: str) -> np.ndarray:
     return np.array(["reference" if i < 0 else f"{prefix}-{i}" for i in patient_ids], dtype=PATIENT_LABEL_DTYPE)
 
 
+def single_info(info: dict[str, np.ndarray]) -> dict[str, Any]:
+    """A batch-of-one info as Python scalars (arrays for entries that are arrays per patient)."""
+    return {k: v.item() if v.size == 1 else v[0] for k, v in info.items()}
+
+
 def take(state: State, index: np.ndarray) -> State:
     """Sub-batch of ``state`` (fancy indexing: a copy)."""
     return {k: v[index] for k, v in state.items()}
@@ -125,6 +130,23 @@ class Task(ABC):
     def elapsed(self, state: State) -> np.ndarray:
         """Decisions taken so far in each patient's episode."""
         return state[self.step_key]
+
+    # ------------------------------------------------------------------ one patient (the single env)
+    def view_single(self, state: State) -> tuple[np.ndarray, dict[str, Any]]:
+        """Observation and info (Python scalars) of a batch of one, as the single env returns them."""
+        return self.observe(state)[0], single_info(self.info(state))
+
+    def step_single(self, state: State, action: Any, env_name: str) -> tuple[State, np.ndarray, float, bool,
+                                                                               dict[str, Any]]:
+        """The single env's step: ``(next_state, observation, reward, terminated, info)`` for a batch of one.
+
+        The batched functions on one patient; a task may override it with a fused compiled path (its
+        results must stay identical, tested for every environment against the vector env).
+        """
+        actions = self.check_actions(np.asarray(action)[None], 1, env_name)
+        state, reward, terminated = self.step(state, actions)
+        obs, info = self.view_single(state)
+        return state, obs, float(reward[0]), bool(terminated[0]), info
 
     def clinical_metrics(self, final_info: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Per-patient clinical outcomes at the end of an episode (numbers, for evaluation tables).

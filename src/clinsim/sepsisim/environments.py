@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+import functools
+from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium import spaces
@@ -64,6 +65,7 @@ STABILISATION_MIN_H = 6
 DEATH_PENALTY = 50.0
 
 OUTCOMES = ("in_progress", "survived", "died")
+IN_PROGRESS, SURVIVED, DIED = range(len(OUTCOMES))
 OUTCOME_NAMES = np.array(OUTCOMES)
 TIERS = ("easy", "medium", "hard")
 
@@ -86,6 +88,24 @@ OBSERVATIONS = ("map", "lactate", "urine", "damage", "volume", "pathogen", "sofa
                 "hours_on_vasopressor", "antibiotic", "time")
 (OBS_MAP, OBS_LACTATE, OBS_URINE, OBS_DAMAGE, OBS_VOLUME, OBS_PATHOGEN, OBS_SOFA, OBS_VASOPRESSOR,
  OBS_HOURS_ON_VASOPRESSOR, OBS_ANTIBIOTIC, OBS_TIME) = range(len(OBSERVATIONS))
+
+# The info besides the patient and the outcome: (key, state array, column) per entry, real-valued entries
+# first, then counts, then the flag; the batched ``info`` and the single env's fused path both read these.
+INFO_REALS = (("map_mmhg", "reals", MAP_MMHG), ("map_measured_mmhg", "reals", MAP_MEASURED),
+              ("lactate_mmol_per_l", "y", mdl.LACTATE), ("urine_ml_per_kg_h", "reals", URINE),
+              ("urine_measured_ml_per_kg_h", "reals", URINE_MEASURED), ("volume_l", "y", mdl.VOLUME_L),
+              ("interstitial_fluid_l", "y", mdl.INTERSTITIAL_L), ("fluid_total_l", "reals", FLUID_TOTAL_L),
+              ("norepinephrine_ug_per_kg_min", "reals", DOSE),
+              ("peak_norepinephrine_ug_per_kg_min", "reals", PEAK_DOSE), ("pathogen", "y", mdl.PATHOGEN),
+              ("damage", "y", mdl.DAMAGE))
+INFO_COUNTS = (("hour", HOUR), ("sofa", SOFA), ("sofa_cardiovascular", SOFA_CV), ("sofa_renal", SOFA_RENAL),
+               ("sofa_metabolic", SOFA_METABOLIC), ("hours_on_vasopressor", HOURS_ON_VASOPRESSOR),
+               ("hours_map_at_least_65", HOURS_MAP_OK), ("antibiotic_hour", ANTIBIOTIC_HOUR),
+               ("death_hour", DEATH_HOUR))
+INFO_FLAG = ("antibiotics_given", ANTIBIOTIC)
+_INFO_REAL_FROM_Y = np.array([src == "y" for _, src, _ in INFO_REALS])
+_INFO_REAL_COLUMNS = np.array([col for _, _, col in INFO_REALS], dtype=np.int64)
+_INFO_COUNT_COLUMNS = np.array([col for _, col in INFO_COUNTS], dtype=np.int64)
 
 # What the agent decides (see ``_decode``): the tasks differ only there and in ``_extra_penalty``.
 FLUID_TASK, VASOPRESSOR_TASK, MANAGEMENT_TASK = range(3)
@@ -209,7 +229,7 @@ def _step(b, phase, task, action, y0, p, z_map, z_urine, reals0, counts0, flags0
         stabilised = stabilised or earn
     flags[b, STABILISED] = stabilised
     reward[b] = -death_penalty if dead else r
-    cb[OUTCOME] = 2 if dead else 1 if next_hour >= horizon else 0
+    cb[OUTCOME] = DIED if dead else SURVIVED if next_hour >= horizon else IN_PROGRESS
 
 
 @jit
@@ -269,6 +289,51 @@ def _present(b, phase, y, u, p, presentation_h, z_map, z_urine, horizon, control
     _vitals(yb, p[b], z_map[b], z_urine[b], horizon, reals[b], counts[b])
 
 
+@jit
+def _single_view(columns, horizon, y, reals, counts, flags, obs, info_reals,
+                 info_counts):  # pragma: no cover - compiled
+    """One patient's observation ``obs`` and info values: ``info_reals`` (:data:`INFO_REALS`, then a slot for the
+    reward), ``info_counts`` (:data:`INFO_COUNTS`, then :data:`INFO_FLAG` as 0/1 and the outcome code)."""
+    _observe(0, columns, y, reals, counts, flags, horizon, obs.reshape((1, obs.shape[0])))
+    for j in range(_INFO_REAL_COLUMNS.shape[0]):
+        column = _INFO_REAL_COLUMNS[j]
+        info_reals[j] = y[0, column] if _INFO_REAL_FROM_Y[j] else reals[0, column]
+    n_counts = _INFO_COUNT_COLUMNS.shape[0]
+    for j in range(n_counts):
+        info_counts[j] = counts[0, _INFO_COUNT_COLUMNS[j]]
+    info_counts[n_counts] = flags[0, INFO_FLAG[1]]
+    info_counts[n_counts + 1] = counts[0, OUTCOME]
+
+
+def _fused_single_step(task_code: int, horizon: int, stabilisation_bonus: float, death_penalty: float,
+                       columns: np.ndarray, low: np.ndarray, high: np.ndarray):
+    """A task's single-env step in one compiled call: ``fused(action, <state arrays>, <next state arrays>, obs,
+    info_reals, info_counts) -> bool``, False (nothing written) for a non-finite action or a finished
+    episode. The action is clipped to ``[low, high]`` as ``Task.check_actions`` does, the transition is
+    :func:`_step` on a batch of one, the views :func:`_single_view`."""
+
+    @jit(key=f"{task_code}|{horizon}|{stabilisation_bonus!r}|{death_penalty!r}|{columns.tolist()}|{low.tolist()}|"
+             f"{high.tolist()}")
+    def fused(action, y0, p, z_map, z_urine, reals0, counts0, flags0, y, reals, counts, flags, obs, info_reals,
+              info_counts):  # pragma: no cover - compiled
+        if _refused(counts0, flags0, horizon):
+            return False
+        clipped = np.empty((1, low.shape[0]))
+        for j in range(low.shape[0]):
+            x = np.float64(action[j])
+            if not np.isfinite(x):
+                return False
+            clipped[0, j] = min(max(x, low[j]), high[j])
+        scratch = np.empty((2, 3))  # the model inputs and the decision (see _step)
+        _step(0, FUSED, task_code, clipped, y0, p, z_map, z_urine, reals0, counts0, flags0, horizon,
+              stabilisation_bonus, death_penalty, scratch[0:1], scratch[1:2], y, reals, counts, flags,
+              info_reals[info_reals.shape[0] - 1:])
+        _single_view(columns, horizon, y, reals, counts, flags, obs, info_reals, info_counts)
+        return True
+
+    return fused
+
+
 STEP_KERNEL = BatchKernel(_step)
 PRESENT_KERNEL = BatchKernel(_present, parallel_from=8)  # ~30 us per patient: threads pay off early
 OBSERVE_KERNEL = BatchKernel(_observe)
@@ -305,6 +370,7 @@ class _SepsisTask(Task):
         self.observation_space = spaces.Box(0.0, 2.0, shape=(len(self.obs_names),), dtype=np.float32)
         self.death_penalty = DEATH_PENALTY + MAX_HOURLY_REWARD * self.horizon + self.stabilisation_bonus
         self._obs_columns = np.array([OBSERVATIONS.index(k) for k in self.obs_names], dtype=np.int64)
+        self._info_keys = ("patient", *(key for key, _, _ in INFO_REALS), *(key for key, _ in INFO_COUNTS))
 
     # ------------------------------------------------------------------ patients
     def sample_patients(self, rngs) -> State:
@@ -374,33 +440,68 @@ class _SepsisTask(Task):
         return obs
 
     def info(self, state: State) -> dict[str, np.ndarray]:
-        y, reals, counts, flags = state["y"], state["reals"], state["counts"], state["flags"]
-        return {
-            "patient": state["patient"],
-            "hour": counts[:, HOUR],
-            "map_mmhg": reals[:, MAP_MMHG],
-            "map_measured_mmhg": reals[:, MAP_MEASURED],
-            "lactate_mmol_per_l": y[:, mdl.LACTATE],
-            "urine_ml_per_kg_h": reals[:, URINE],
-            "urine_measured_ml_per_kg_h": reals[:, URINE_MEASURED],
-            "sofa": counts[:, SOFA],
-            "sofa_cardiovascular": counts[:, SOFA_CV],
-            "sofa_renal": counts[:, SOFA_RENAL],
-            "sofa_metabolic": counts[:, SOFA_METABOLIC],
-            "volume_l": y[:, mdl.VOLUME_L],
-            "interstitial_fluid_l": y[:, mdl.INTERSTITIAL_L],
-            "fluid_total_l": reals[:, FLUID_TOTAL_L],
-            "norepinephrine_ug_per_kg_min": reals[:, DOSE],
-            "hours_on_vasopressor": counts[:, HOURS_ON_VASOPRESSOR],
-            "peak_norepinephrine_ug_per_kg_min": reals[:, PEAK_DOSE],
-            "hours_map_at_least_65": counts[:, HOURS_MAP_OK],
-            "pathogen": y[:, mdl.PATHOGEN],
-            "damage": y[:, mdl.DAMAGE],
-            "antibiotics_given": flags[:, ANTIBIOTIC],
-            "antibiotic_hour": counts[:, ANTIBIOTIC_HOUR],
-            "outcome": OUTCOME_NAMES[counts[:, OUTCOME]],
-            "death_hour": counts[:, DEATH_HOUR],
-        }
+        info = {"patient": state["patient"]}
+        info.update((key, state[src][:, col]) for key, src, col in INFO_REALS)
+        info.update((key, state["counts"][:, col]) for key, col in INFO_COUNTS)
+        info[INFO_FLAG[0]] = state["flags"][:, INFO_FLAG[1]]
+        info["outcome"] = OUTCOME_NAMES[state["counts"][:, OUTCOME]]
+        return info
+
+    # ------------------------------------------------------------------ one patient, fused
+    def view_single(self, state: State) -> tuple[np.ndarray, dict[str, Any]]:
+        obs = np.empty(len(self._obs_columns), dtype=np.float32)
+        reals, counts = self._info_values
+        _single_view(self._obs_columns, self.horizon, state["y"], state["reals"], state["counts"], state["flags"],
+                     obs, reals, counts)
+        return obs, self._single_info(state, reals, counts)[0]
+
+    def step_single(self, state: State, action: Any, env_name: str) -> tuple[State, np.ndarray, float, bool,
+                                                                               dict[str, Any]]:
+        """One compiled call: the action check, :func:`_step` (the vector env's transition), observation and
+        info values; anything unusual (an action to convert, a bad action, a finished episode) takes the
+        batched path, which converts or raises."""
+        if not (type(action) is np.ndarray and action.shape == self.action_space.shape
+                and action.dtype in (np.float32, np.float64)):
+            return super().step_single(state, action, env_name)
+        obs = np.empty(len(self._obs_columns), dtype=np.float32)
+        reals, counts = self._info_values
+        new = dict(state)
+        y = new["y"] = np.empty_like(state["y"])
+        new_reals = new["reals"] = np.empty_like(state["reals"])
+        new_counts = new["counts"] = np.empty_like(state["counts"])
+        flags = new["flags"] = np.empty_like(state["flags"])
+        if not self._fused_step(action, state["y"], state["params"], state["z_map"], state["z_urine"], state["reals"],
+                                state["counts"], state["flags"], y, new_reals, new_counts, flags, obs, reals, counts):
+            return super().step_single(state, action, env_name)
+        info, reward, terminated = self._single_info(new, reals, counts)
+        return new, obs, reward, terminated, info
+
+    def _single_info(self, state: State, reals: np.ndarray, counts: np.ndarray) -> tuple[dict[str, Any], float, bool]:
+        """The info of :meth:`info` for a batch of one (Python scalars), the reward and whether the patient
+        died, from the values :func:`_single_view` gathered."""
+        reals, counts = reals.tolist(), counts.tolist()
+        reward, outcome, antibiotic = reals.pop(), counts.pop(), counts.pop()
+        info = dict(zip(self._info_keys, [state["patient"].item(), *reals, *counts], strict=False))  # equal lengths
+        info["antibiotics_given"] = antibiotic > 0
+        info["outcome"] = OUTCOMES[outcome]
+        return info, reward, outcome == DIED
+
+    @functools.cached_property
+    def _info_values(self) -> tuple[np.ndarray, np.ndarray]:
+        """Scratch for one patient's info values (read into Python scalars at once, never handed out): the
+        reals end with the reward, the counts with the flag and the outcome code."""
+        return np.empty(len(INFO_REALS) + 1), np.empty(len(INFO_COUNTS) + 2, dtype=np.int64)
+
+    @functools.cached_property
+    def _fused_step(self):
+        low, high = self._flat_bounds
+        return _fused_single_step(self.task_code, self.horizon, self.stabilisation_bonus, self.death_penalty,
+                                  self._obs_columns, low, high)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("_fused_step", None)  # compiled code: rebuilt (from the cache) on first use
+        return state
 
     def clinical_metrics(self, final_info: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """72 h survival, hours with MAP >= 65 mmHg, lactate < 2 mmol/L at the end, fluids, peak vasopressor."""
