@@ -76,15 +76,21 @@ def _stages(rhs, y, u, p, h, start, columns, coef, k, tmp, n):  # pragma: no cov
 
 
 @jit(inline="always")
-def _combine(y, h, columns, coef, k, acc, out, n):  # pragma: no cover - compiled
-    """``out = y + h * sum_j b_j k_j`` (``out`` may be ``y``) for ``n`` states; ``columns, coef``: the
-    nonzero weights (:func:`_nonzero`), ``acc``: scratch of ``n``."""
+def _weighted_sum(columns, coef, k, acc, n):  # pragma: no cover - compiled
+    """``acc = sum_j w_j k_j`` for ``n`` states; ``columns, coef``: the nonzero weights (:func:`_nonzero`)."""
     for i in range(n):
         acc[i] = 0.0
     for t in range(columns.shape[0]):
         c, kj = coef[t], k[columns[t]]
         for i in range(n):
             acc[i] += c * kj[i]
+
+
+@jit(inline="always")
+def _combine(y, h, columns, coef, k, acc, out, n):  # pragma: no cover - compiled
+    """``out = y + h * sum_j b_j k_j`` (``out`` may be ``y``) for ``n`` states; ``columns, coef``: the
+    nonzero weights (:func:`_nonzero`), ``acc``: scratch of ``n``."""
+    _weighted_sum(columns, coef, k, acc, n)
     for i in range(n):
         out[i] = y[i] + h * acc[i]
 
@@ -129,8 +135,9 @@ def carry_size(n_states: int) -> int:
 
 
 def adaptive(rhs: Callable, n_states: int, rtol: float, atol: float, tableau: Tableau = DP54) -> Callable:
-    """Compiled ``advance(y, u, p, duration, carry) -> n_evaluations``: one patient of ``n_states`` states, in
-    place, error-controlled.
+    """Compiled ``advance(y, u, p, duration, carry, work) -> n_evaluations``: one patient of ``n_states``
+    states, in place, error-controlled; ``work``: scratch of shape ``advance.work_shape`` (allocated once by
+    the caller for many calls: an allocation costs as much as a few RHS evaluations of a small model).
 
     scipy's ``RK45`` algorithm (initial step selection, safety 0.9, step factor 0.2-10, no growth right
     after a rejection, first-same-as-last stage) with the RMS norm of the error scaled by
@@ -142,7 +149,7 @@ def adaptive(rhs: Callable, n_states: int, rtol: float, atol: float, tableau: Ta
     """
     a_start, a_columns, a_coef = _nonzero(tableau.a)
     _, b_columns, b_coef = _nonzero(tableau.b)
-    e = tableau.e
+    _, e_columns, e_coef = _nonzero(tableau.e)
     n_stages = len(tableau.b)
     exponent = -1.0 / (tableau.error_order + 1)
     rhs = _inlined(rhs)
@@ -175,11 +182,11 @@ def adaptive(rhs: Callable, n_states: int, rtol: float, atol: float, tableau: Ta
         return min(100.0 * h0, h1, duration)
 
     @jit(key=f"{rhs.clinsim_key}|{tableau.name}|{rtol!r}|{atol!r}|{n_states}")
-    def advance(y, u, p, duration, carry):  # pragma: no cover - compiled
+    def advance(y, u, p, duration, carry, work):  # pragma: no cover - compiled
         n = n_states
-        k = np.empty((n_stages + 1, n))
-        tmp = np.empty(n)
-        y_new = np.empty(n)
+        k = work[:n_stages + 1]
+        tmp = work[n_stages + 1]
+        y_new = work[n_stages + 2]
         if carry[CARRY_DERIVATIVE_VALID] > 0.0:
             for i in range(n):
                 k[0, i] = carry[CARRY_DERIVATIVE + i]
@@ -202,12 +209,10 @@ def adaptive(rhs: Callable, n_states: int, rtol: float, atol: float, tableau: Ta
             _combine(y, h, b_columns, b_coef, k, tmp, y_new, n)
             rhs(y_new, u, p, k[n_stages])
             evaluations += n_stages
+            _weighted_sum(e_columns, e_coef, k, tmp, n)  # the error estimate, over h
             norm = 0.0
             for i in range(n):
-                acc = 0.0
-                for j in range(n_stages + 1):
-                    acc += e[j] * k[j, i]
-                norm += (h * acc / (atol + max(abs(y[i]), abs(y_new[i])) * rtol)) ** 2
+                norm += (h * tmp[i] / (atol + max(abs(y[i]), abs(y_new[i])) * rtol)) ** 2
             norm = np.sqrt(norm / n)
             if norm < 1.0:
                 factor = 10.0 if norm == 0.0 else min(10.0, 0.9 * norm**exponent)
@@ -229,6 +234,7 @@ def adaptive(rhs: Callable, n_states: int, rtol: float, atol: float, tableau: Ta
         carry[CARRY_DERIVATIVE_VALID] = 1.0
         return evaluations
 
+    advance.work_shape = (n_stages + 3, n_states)
     return advance
 
 
@@ -253,9 +259,11 @@ class AdaptiveIntegrator:
 
 
 def _adaptive_per_patient(advance: Callable) -> Callable:
+    work_shape = advance.work_shape
+
     @jit(key=advance.clinsim_key)
     def apply(b, y, u, p, duration, carry, evaluations):  # pragma: no cover - compiled
-        evaluations[b] = advance(y[b], u[b], p[b], duration, carry[b])
+        evaluations[b] = advance(y[b], u[b], p[b], duration, carry[b], np.empty(work_shape))
 
     return apply
 

@@ -120,6 +120,7 @@ def outcome_code(tumour: float, baseline: float, dead: bool, dead_of_icans: bool
 
 
 _advance = cm.advance_patient
+_ADVANCE_WORK_SHAPE = _advance.work_shape
 
 
 @jit
@@ -149,8 +150,9 @@ def _step(b, action, y0, p, day0, baseline, nadir0, crs0, max_crs0, icans0, max_
     cb = carry[b]  # the integrator's steps, continued from the day before
     cb[:] = carry0[b]
     cb[CARRY_DERIVATIVE_VALID] = 0.0  # the day's infusion and inputs change the derivative
+    work = np.empty(_ADVANCE_WORK_SHAPE)  # the integrator's scratch, for the day's four intervals
     for _ in range(CRS_CHECKS_PER_DAY):  # CRS and ICANS are graded by the worst status of the day
-        _advance(yb, u, p[b], DAYS_PER_STEP / CRS_CHECKS_PER_DAY, cb)
+        _advance(yb, u, p[b], DAYS_PER_STEP / CRS_CHECKS_PER_DAY, cb, work)
         for i in range(yb.shape[0]):
             if yb[i] < 0.0:
                 yb[i] = 0.0

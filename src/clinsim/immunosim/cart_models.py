@@ -180,6 +180,6 @@ class CARTModel(ODEModel):
 
 _ADAPTIVE = AdaptiveIntegrator(
     adaptive(cart_rhs, len(CARTModel.state_names), CARTModel.RTOL, CARTModel.ATOL))
-# the same integrator for one patient (``advance_patient(y_row, u_row, p_row, duration, carry_row)``), for
-# compiled env steps
+# the same integrator for one patient (``advance_patient(y_row, u_row, p_row, duration, carry_row, work)``,
+# ``work`` of shape ``advance_patient.work_shape``), for compiled env steps
 advance_patient = _ADAPTIVE.advance
