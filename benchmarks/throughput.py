@@ -12,7 +12,9 @@ process. Each measurement is a fresh process. Per environment it prints:
 * start-up (imports, environment construction, reset and first step of a single and a 64-patient vector
   env) in a process with an empty numba cache (compiles) and in a second process (loads the cache);
 * PPO at the papers' settings (Table 2 hyperparameters, one env, VecNormalize, one torch thread) over two
-  rollouts: the share of wall time spent in the environment.
+  rollouts: the share of wall time spent in the environment;
+
+and the CPU's speed before and after (a dependent multiply-add chain): absolute rates scale with it.
 """
 
 from __future__ import annotations
@@ -104,6 +106,21 @@ print(json.dumps({{"env_share": Timed.seconds / total, "steps_per_s": 2 * hp["n_
 """
 
 
+# The host's speed varies (shared machines): a dependent multiply-add chain, timed before and after the
+# table, says how fast the CPU ran (1.34 ns on the idle reference machine; rates scale inversely with it).
+SPEED = """
+import json, time, numba
+@numba.njit
+def chain(n):
+    x = 1.0
+    for _ in range(n):
+        x = x * 1.0000001 + 1e-9
+    return x
+chain(1); start = time.perf_counter(); chain(50_000_000)
+print(json.dumps({"ns": (time.perf_counter() - start) / 5e7 * 1e9}))
+"""
+
+
 def run(python: str, code: str, env: dict[str, str] | None = None) -> dict:
     out = subprocess.run([python, "-c", code], check=True, capture_output=True, text=True,
                          env={**os.environ, **(env or {})}).stdout.strip()
@@ -125,6 +142,7 @@ def main() -> None:
     parser.add_argument("--no-ppo", action="store_true", help="skip the PPO environment-time share")
     args = parser.parse_args()
     seed = seed_python()
+    speed_before = run(sys.executable, SPEED)["ns"]
     print(f"| environment | seed steps/s | clinsim steps/s | ratio | vector env-steps/s at "
           f"{', '.join(map(str, VECTOR_SIZES))} | max RSS MB | start-up s (compile, cached) | PPO env share |")
     print("|---|---|---|---|---|---|---|---|")
@@ -143,6 +161,8 @@ def main() -> None:
               + ", ".join(f"{v['rate']:.0f}" for v in vec)
               + f" | {rss:.0f} | {startup[0]['with_vector']:.1f}, {startup[1]['with_vector']:.1f} | {ppo} |",
               flush=True)
+    print(f"\nCPU speed: {speed_before:.2f} ns per dependent multiply-add before the table, "
+          f"{run(sys.executable, SPEED)['ns']:.2f} after (idle reference machine: 1.34).")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import numba as nb
 import numpy as np
 from gymnasium import spaces
 
@@ -101,14 +102,17 @@ def read_scan(diameter, baseline, nadir, previous, upd_diameter) -> np.ndarray:
     return np.vectorize(scan_category, otypes=[np.int64])(diameter, baseline, nadir, previous, upd_diameter)
 
 
-@jit
-def outcome_code(tumour: float, baseline_cells: float) -> int:
+def _outcome_code(tumour: float, baseline_cells: float) -> int:  # pragma: no cover - compiled
     """Index into ``OUTCOMES``: escaped, eliminated, progressing (true tumour above baseline) or controlled."""
     if tumour >= LETHAL_TUMOUR_CELLS:
         return 1
     if tumour < ELIMINATED_TUMOUR_CELLS:
         return 2
     return 3 if tumour > baseline_cells else 0
+
+
+outcome_code = jit(_outcome_code)
+outcome_codes = nb.vectorize(["int64(float64, float64)"], cache=True)(_outcome_code)  # the same, over arrays
 
 
 _integrate = am.AdaptiveDosingModel.integrate_patient
@@ -320,7 +324,7 @@ class AdaptiveDosingTask(Task):
             "pseudo_progression": no.copy(),
             "true_progression": no.copy(),
             "first_iupd_day": np.full(n, -1.0),
-            "outcome": np.array([outcome_code(t, t) for t in tumour], dtype=np.int64),
+            "outcome": outcome_codes(tumour, tumour),
             "patient": patient_names(ids),
         }
 
