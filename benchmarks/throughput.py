@@ -1,8 +1,8 @@
 """Throughput side by side with the seed packages (PyPI ``immunosim==0.1.0``, ``sepsisim==0.1.0``).
 
-Run: ``python benchmarks/throughput.py [--seconds S] [--env ID ...] [--no-ppo]``. The seed packages register
-the same IDs, so they run in their own virtual environment (created in ``.bench-venv/`` on first use) and
-process. Each measurement is a fresh process. Per environment it prints:
+Run: ``python benchmarks/throughput.py [--seconds S] [--env ID ...] [--no-ppo] [--vector-only N]``. The seed
+packages register the same IDs, so they run in their own virtual environment (created in ``.bench-venv/`` on
+first use) and process. Each measurement is a fresh process. Per environment it prints:
 
 * single-env steps/s through ``gym.make`` (default wrappers) for the seed package and for clinsim, and the
   ratio; actions are drawn from the action space before timing, the same for both sides (drawing a Box
@@ -140,7 +140,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="timing window per measurement")
     parser.add_argument("--env", action="append", choices=PAPER_IDS)
     parser.add_argument("--no-ppo", action="store_true", help="skip the PPO environment-time share")
+    parser.add_argument("--vector-only", type=int, metavar="N",
+                        help="only clinsim's vector env at N patients, every environment (a quick re-check)")
     args = parser.parse_args()
+    if args.vector_only:
+        speed = run(sys.executable, SPEED)["ns"]
+        for env_id in args.env or PAPER_IDS:
+            rate = run(sys.executable, VECTOR.format(env_id=env_id, n=args.vector_only, seconds=args.seconds))["rate"]
+            print(f"{env_id}: {rate:.0f} env-steps/s at {args.vector_only} patients", flush=True)
+        print(f"CPU speed: {speed:.2f} ns per dependent multiply-add before, {run(sys.executable, SPEED)['ns']:.2f} "
+              "after (idle reference machine: 1.34).")
+        return
     seed = seed_python()
     speed_before = run(sys.executable, SPEED)["ns"]
     print(f"| environment | seed steps/s | clinsim steps/s | ratio | vector env-steps/s at "
