@@ -269,14 +269,14 @@ class AdaptiveDosingTask(Task):
         uniform = np.empty((n, 2))  # tumour and effector presentation, on [0, 1)
         z_scan, u_events = np.empty((n, h + 1)), np.empty((n, 2 * h))  # scan noise; irAE event, grade draws
         ids = []
-        # each patient's draws, in order, from its own generator (merged calls: the same numbers)
+        # each patient's draws, in order, from its own generator (merged calls, drawn into the rows: the same numbers)
         for i, rng in enumerate(rngs):
             if not reference:
-                z[i] = rng.standard_normal(len(pset) + 2)
-                uniform[i] = rng.random(2)
+                rng.standard_normal(out=z[i])
+                rng.random(out=uniform[i])
             ids.append(-1 if reference else int(rng.integers(0, 2**31 - 1)))
-            z_scan[i] = rng.standard_normal(h + 1)
-            u_events[i] = rng.random(2 * h)
+            rng.standard_normal(out=z_scan[i])
+            rng.random(out=u_events[i])
         z_butner = z[:, len(pset):]
         u_event, u_grade = u_events[:, :h].copy(), u_events[:, h:].copy()
         if reference:

@@ -274,15 +274,15 @@ class CARTCellTask(Task):
         z, uniform = np.zeros((n, len(pset))), np.empty(n)
         u_deaths = np.empty((n, 2 * h))  # CRS and ICANS death draws per day
         ids = []
-        # each patient's draws, in order, from its own generator (merged calls: the same numbers)
+        # each patient's draws, in order, from its own generator (merged calls, drawn into the rows: the same numbers)
         for i, rng in enumerate(rngs):
             if reference:
                 ids.append(-1)
             else:
-                z[i] = rng.standard_normal(len(pset))
+                rng.standard_normal(out=z[i])
                 uniform[i] = rng.random()
                 ids.append(int(rng.integers(0, 2**31 - 1)))
-            u_deaths[i] = rng.random(2 * h)
+            rng.random(out=u_deaths[i])
         u_death, u_icans_death = u_deaths[:, :h].copy(), u_deaths[:, h:].copy()
         params = self.patient_parameters(np.tile(pset.defaults, (n, 1)) if reference else pset.from_standard_normal(z))
         low, high = np.log10(PRESENTATION_CELLS)

@@ -197,15 +197,15 @@ class _CheckpointTask(Task):
         uniform = np.empty((n, 2))  # tumour and effector presentation, on [0, 1)
         u_events = np.empty((n, 2 * self.horizon))  # irAE event and grade draws per week
         ids = []
-        # each patient's draws, in order, from its own generator (merged calls: the same numbers)
+        # each patient's draws, in order, from its own generator (merged calls, drawn into the rows: the same numbers)
         for i, rng in enumerate(rngs):
             if self.patient == "reference":
                 ids.append(-1)
             else:
-                z[i] = rng.standard_normal(len(pset))
-                uniform[i] = rng.random(2)
+                rng.standard_normal(out=z[i])
+                rng.random(out=uniform[i])
                 ids.append(int(rng.integers(0, 2**31 - 1)))
-            u_events[i] = rng.random(2 * self.horizon)
+            rng.random(out=u_events[i])
         u_event, u_grade = u_events[:, :self.horizon].copy(), u_events[:, self.horizon:].copy()
         if self.patient == "reference":
             params = np.tile(pset.defaults, (n, 1))

@@ -380,12 +380,12 @@ class _SepsisTask(Task):
         uniform = np.empty((n, 4))  # initial pathogen, C_A, lactate and presentation delay, on [0, 1)
         z_noise = np.empty((n, 2 * (self.horizon + 1)))  # MAP and urine measurement noise per hour
         ids = []
-        # each patient's draws, in order, from its own generator (merged calls: the same numbers)
+        # each patient's draws, in order, from its own generator (merged calls, drawn into the rows: the same numbers)
         for i, rng in enumerate(rngs):
             if not reference:
-                z[i] = rng.standard_normal(len(pset))
-                uniform[i] = rng.random(4)
-            z_noise[i] = rng.standard_normal(2 * (self.horizon + 1))
+                rng.standard_normal(out=z[i])
+                rng.random(out=uniform[i])
+            rng.standard_normal(out=z_noise[i])
             ids.append(-1 if reference else int(rng.integers(0, 2**31 - 1)))
         z_map, z_urine = z_noise[:, :self.horizon + 1].copy(), z_noise[:, self.horizon + 1:].copy()
         low, high = 1.0 - INITIAL_VARIATION, 1.0 + INITIAL_VARIATION
