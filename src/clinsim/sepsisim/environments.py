@@ -460,18 +460,19 @@ class _SepsisTask(Task):
         """One compiled call: the action check, :func:`_step` (the vector env's transition), observation and
         info values; anything unusual (an action to convert, a bad action, a finished episode) takes the
         batched path, which converts or raises."""
-        if not (type(action) is np.ndarray and action.shape == self.action_space.shape
-                and action.dtype in (np.float32, np.float64)):
-            return super().step_single(state, action, env_name)
+        if not (type(action) is np.ndarray and action.shape == self._action_shape and action.dtype.char in "fd"):
+            return super().step_single(state, action, env_name)  # float32 or float64 arrays only
         obs = np.empty(len(self._obs_columns), dtype=np.float32)
         reals, counts = self._info_values
+        y0, reals0, counts0, flags0 = state["y"], state["reals"], state["counts"], state["flags"]
         new = dict(state)
-        y = new["y"] = np.empty_like(state["y"])
-        new_reals = new["reals"] = np.empty_like(state["reals"])
-        new_counts = new["counts"] = np.empty_like(state["counts"])
-        flags = new["flags"] = np.empty_like(state["flags"])
-        if not self._fused_step(action, state["y"], state["params"], state["z_map"], state["z_urine"], state["reals"],
-                                state["counts"], state["flags"], y, new_reals, new_counts, flags, obs, reals, counts):
+        # the next state's arrays (copies: numpy's fastest allocation of a small array), overwritten
+        y = new["y"] = y0.copy()
+        new_reals = new["reals"] = reals0.copy()
+        new_counts = new["counts"] = counts0.copy()
+        flags = new["flags"] = flags0.copy()
+        if not self._fused_step(action, y0, state["params"], state["z_map"], state["z_urine"], reals0, counts0, flags0,
+                                y, new_reals, new_counts, flags, obs, reals, counts):
             return super().step_single(state, action, env_name)
         info, reward, terminated = self._single_info(new, reals, counts)
         return new, obs, reward, terminated, info
@@ -485,6 +486,10 @@ class _SepsisTask(Task):
         info["antibiotics_given"] = antibiotic > 0
         info["outcome"] = OUTCOMES[outcome]
         return info, reward, outcome == DIED
+
+    @functools.cached_property
+    def _action_shape(self) -> tuple[int, ...]:
+        return self.action_space.shape
 
     @functools.cached_property
     def _info_values(self) -> tuple[np.ndarray, np.ndarray]:
