@@ -45,6 +45,7 @@ DOP853 = Tableau("DOP853", np.ascontiguousarray(dop853_coefficients.A[:12, :12])
 DP54 = Tableau("Dormand-Prince 5(4)", np.ascontiguousarray(RK45.A), np.ascontiguousarray(RK45.B),
                np.ascontiguousarray(RK45.E), 4)
 
+
 def _nonzero(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Row ``s`` of a tableau matrix as its nonzero entries: columns ``index[start[s]:start[s + 1]]`` with
     coefficients ``coef[...]``. DOP853 has 50 nonzero ``a`` of 66 and 8 of 12 weights. A skipped

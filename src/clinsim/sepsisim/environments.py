@@ -460,7 +460,7 @@ class _SepsisTask(Task):
         """One compiled call: the action check, :func:`_step` (the vector env's transition), observation and
         info values; anything unusual (an action to convert, a bad action, a finished episode) takes the
         batched path, which converts or raises."""
-        if not (type(action) is np.ndarray and action.shape == self._action_shape and action.dtype.char in "fd"):
+        if not (type(action) is np.ndarray and action.shape == self.action_space.shape and action.dtype.char in "fd"):
             return super().step_single(state, action, env_name)  # float32 or float64 arrays only
         obs = np.empty(len(self._obs_columns), dtype=np.float32)
         reals, counts = self._info_values
@@ -482,14 +482,11 @@ class _SepsisTask(Task):
         died, from the values :func:`_single_view` gathered."""
         reals, counts = reals.tolist(), counts.tolist()
         reward, outcome, antibiotic = reals.pop(), counts.pop(), counts.pop()
-        info = dict(zip(self._info_keys, [state["patient"].item(), *reals, *counts], strict=False))  # equal lengths
+        # the values match the keys one for one (strict=False only skips the length check)
+        info = dict(zip(self._info_keys, [state["patient"].item(), *reals, *counts], strict=False))
         info["antibiotics_given"] = antibiotic > 0
         info["outcome"] = OUTCOMES[outcome]
         return info, reward, outcome == DIED
-
-    @functools.cached_property
-    def _action_shape(self) -> tuple[int, ...]:
-        return self.action_space.shape
 
     @functools.cached_property
     def _info_values(self) -> tuple[np.ndarray, np.ndarray]:
