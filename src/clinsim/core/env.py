@@ -16,7 +16,8 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from clinsim.core.render import render_dashboard, render_text
-from clinsim.core.task import State, Task, put
+from clinsim.core.state import State
+from clinsim.core.task import Task
 
 
 class TaskEnv(Env):
@@ -38,37 +39,55 @@ class TaskEnv(Env):
         self.observation_space = self.task.observation_space
         self.action_space = self.task.action_space
         self._state: State | None = None
+        # the next step's clinical record and the info views of both records (swapped every step)
+        self._spare: np.ndarray | None = None
+        self._views: dict[int, np.ndarray] = {}
+        self._patient_info: dict[str, Any] = {}
         self._history: list[dict[str, Any]] = []
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
-        self._state = self.task.sample_patients([self.np_random])
-        obs, info = self.task.view_single(self._state)
+        state = self._state = self.task.sample_patients([self.np_random])
+        self._spare = np.empty_like(state.clinical)
+        table = self.task.info_table
+        self._views = {id(a): table.view_of(a) for a in (state.clinical, self._spare)}
+        self._patient_info = {"patient": state.label.item(), **table.patient_values(state.patient)}
+        info = self._info(state.clinical)
         self._history = [info] if self.render_mode else []
-        return obs, info
+        return self.task.observe(state)[0], info
 
     def step(self, action: Any):
-        if self._state is None:
-            raise RuntimeError(f"{self.task_class.env_id}: call reset() before step()")
-        self._state, obs, reward, terminated, info = self.task.step_single(self._state, action, self._name)
+        state = self._state
+        if state is None:
+            raise RuntimeError(f"{self._name}: call reset() before step()")
+        new = self._spare
+        obs, reward, terminated = self.task.step_single(state.patient, state.clinical, new, action, self._name)
+        self._spare = state.clinical
+        self._state = State(state.patient, new, state.label)
+        info = self._info(new)
         if self.render_mode:
             self._history.append(info)
         return obs, reward, terminated, False, info
+
+    def _info(self, clinical: np.ndarray) -> dict[str, Any]:
+        """The info of a batch of one, Python values."""
+        return {**self._patient_info, **self.task.info_table.clinical_values(self._views[id(clinical)])}
 
     def render(self) -> np.ndarray | str | None:
         if self.render_mode is None:
             return None
         if not self._history:
-            raise RuntimeError(f"{self.task_class.env_id}: call reset() before render()")
+            raise RuntimeError(f"{self._name}: call reset() before render()")
         if self.render_mode == "ansi":
             return render_text(self._history[-1], self.task.render_panels, len(self._history) - 1,
                                self.task.step_unit)
-        return render_dashboard(self._history, self.task.render_panels, self.task.env_id, self.task.step_unit)
+        return render_dashboard(self._history, self.task.render_panels, self._name, self.task.step_unit)
 
     @property
     def state(self) -> State | None:
-        """The batched (size 1) clinical state of the current episode."""
-        return self._state
+        """A copy of the current episode's state (a batch of one): the env reuses its records."""
+        s = self._state
+        return None if s is None else State(s.patient.copy(), s.clinical.copy(), s.label.copy())
 
     @property
     def _name(self) -> str:
@@ -104,7 +123,6 @@ class TaskVectorEnv(VectorEnv):
         self._state: State | None = None
         self._elapsed = np.zeros(self.num_envs, dtype=np.int64)
         self._autoreset = np.zeros(self.num_envs, dtype=bool)
-        self._handed_out: set[str] = set()
 
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None):
         if seed is None:
@@ -124,16 +142,13 @@ class TaskVectorEnv(VectorEnv):
             self._rngs = [seeding.np_random(s)[0] if s is not None else g for s, g in pairs]
         self._state = self.task.sample_patients(self._rngs)
         info = self._info()
-        # state arrays that infos hand out (views or the arrays themselves): copied before an autoreset
-        # writes new patients into them; the others (parameters, pre-drawn noise) are updated in place
-        self._handed_out = {k for k, v in self._state.items() if any(np.may_share_memory(v, x) for x in info.values())}
         self._elapsed[:] = 0
         self._autoreset[:] = False
         return self.task.observe(self._state), info
 
     def step(self, actions: Any):
         if self._state is None or self._rngs is None:
-            raise RuntimeError(f"{self.task_class.env_id}: call reset() before step()")
+            raise RuntimeError(f"{self._name}: call reset() before step()")
         actions = self.task.check_actions(actions, self.num_envs, self._name)
         if self._autoreset.any():
             # Next-step autoreset: finished patients are replaced by new ones, which this step leaves at
@@ -141,17 +156,23 @@ class TaskVectorEnv(VectorEnv):
             # valid) and the new ones' results are overwritten: one pass instead of splitting the batch.
             restart = np.flatnonzero(self._autoreset)
             fresh = self.task.sample_patients([self._rngs[i] for i in restart])
-            state = dict(self._state)
-            put(state, restart, fresh, copy=self._handed_out)  # the last step's infos stay as they were
-            self._state, reward, terminated = self.task.step(state, actions)
+            old = self._state
+            # the patient record is updated in place (infos copy it); the clinical record and the labels
+            # are handed out by the last step's infos, so they are copied first
+            _rows(old.patient)[restart] = _rows(fresh.patient)
+            clinical = _rows(old.clinical).copy().view(old.clinical.dtype)
+            clinical[restart] = fresh.clinical
+            label = old.label.copy()
+            label[restart] = fresh.label
+            new, reward, terminated = self.task.step(State(old.patient, clinical, label), actions, self._name)
             reward[restart] = 0.0
             terminated[restart] = False
-            for k, v in fresh.items():  # arrays made by this step or just above: nobody holds them yet
-                self._state[k][restart] = v
+            _rows(new.clinical)[restart] = _rows(fresh.clinical)  # made by this step: nobody holds it yet
+            self._state = new
             self._elapsed += 1
             self._elapsed[restart] = 0
         else:
-            self._state, reward, terminated = self.task.step(self._state, actions)
+            self._state, reward, terminated = self.task.step(self._state, actions, self._name)
             self._elapsed += 1
         truncated = (self._elapsed >= self.max_episode_steps) & ~terminated
         self._autoreset = terminated | truncated
@@ -173,3 +194,9 @@ class TaskVectorEnv(VectorEnv):
     @property
     def _name(self) -> str:
         return self.spec.id if self.spec is not None else self.task.env_id
+
+
+def _rows(records: np.ndarray) -> np.ndarray:
+    """The records as opaque rows (copies and row assignments at memcpy speed; numpy copies structured
+    arrays field by field)."""
+    return records.view(np.dtype((np.void, records.dtype.itemsize)))

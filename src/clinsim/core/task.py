@@ -1,31 +1,50 @@
-"""Pure, batched task definitions (the "task" half of a physics/task split).
+"""Tasks: a model turned into a decision problem, written as per-patient pieces that the engine composes.
 
-A :class:`Task` turns a model into a decision problem. It never holds per-episode state: the
-environment adapters in :mod:`clinsim.core.env` keep a ``State`` (a dict of arrays with a leading
-batch axis) and call the task's pure functions on it. All randomness of an episode (the patient and
-every stochastic event) is drawn from the environment's generator in :meth:`Task.sample_patients`, so
-the single environment and the vector environment give identical trajectories for the same seeds.
+A task declares, once:
+
+* its state (:mod:`clinsim.core.state`): ``patient_fields`` (drawn at reset, constant during an episode;
+  the parameter vector ``params`` is added) and ``clinical_fields`` (advanced by a step; the engine adds
+  ``elapsed`` decisions, the last ``reward``, ``terminated`` and, with an integration, the model ``inputs``);
+* its views (:mod:`clinsim.core.views`): ``measurements`` and ``observations``, ``infos``;
+* its dynamics: ``integration`` (a :class:`FixedStep` of its ODE model, or None), and two compiled
+  per-patient pieces ``before(a, c, s, t) -> duration`` (decide the model inputs from the action row
+  ``a``, the patient record ``c`` and the current clinical record ``s``; ``t`` starts as a copy of ``s``)
+  and ``after(a, c, s, t)`` (bookkeeping, grades, ``t.reward``, ``t.terminated``), plus
+  ``measure(c, t)`` (the raw measurements, floats).
+
+The engine (:class:`Task`) owns everything else: the record arrays, the integration between the two
+pieces (per patient for small batches; for large ones every patient's ``before``, the whole batch in
+SIMD blocks, then every ``after``: the same arithmetic), the fused single-env step, action checks,
+refusing finished episodes, observations and infos. A task never holds per-episode state: the
+environment adapters in :mod:`clinsim.core.env` keep a :class:`~clinsim.core.state.State` and call the
+task's pure functions on it. All randomness of an episode is drawn from the environment's generator in
+:meth:`Task.sample_patients`, so the single and the vector environment give identical trajectories.
 """
 
 from __future__ import annotations
 
 import functools
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Mapping, Sequence
-from typing import Any, ClassVar
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 from gymnasium import spaces
 
+from clinsim.core.batch import AFTER_INTEGRATION, BEFORE_INTEGRATION, FUSED, BatchKernel
 from clinsim.core.jit import jit
 from clinsim.core.parameters import ParameterRangeError, ParameterSet
 from clinsim.core.render import Panel
-
-State = dict[str, np.ndarray]
+from clinsim.core.state import Field, State, record_dtype
+from clinsim.core.views import Info, InfoTable, Observation, ObservationTable
 
 
 class InvalidActionError(ValueError):
     """An action that is not a member of the environment's action space."""
+
+
+class EpisodeOverError(RuntimeError):
+    """A step after the episode ended (terminated, or at the task's horizon): call ``reset()``."""
 
 
 PATIENT_LABEL_DTYPE = "U24"  # "<prefix>-" + a 31-bit id, or "reference"
@@ -37,45 +56,58 @@ def patient_labels(patient_ids: Sequence[int], prefix: str) -> np.ndarray:
     return np.array(["reference" if i < 0 else f"{prefix}-{i}" for i in patient_ids], dtype=PATIENT_LABEL_DTYPE)
 
 
-def single_info(info: dict[str, np.ndarray]) -> dict[str, Any]:
-    """A batch-of-one info as Python scalars (arrays for entries that are arrays per patient)."""
-    return {k: v.item() if v.size == 1 else v[0] for k, v in info.items()}
+class FixedStep(NamedTuple):
+    """Integrate the clinical field ``y`` with the model ``inputs`` and the patient's ``params`` between
+    ``before`` and ``after``: ``n_steps`` DOP853 steps over the duration ``before`` returns.
+    ``nonnegative``: every model state is an amount, so values below zero are round-off and are
+    floored at zero after the integration."""
+
+    model: type
+    n_steps: int
+    nonnegative: bool = True
 
 
-def take(state: State, index: np.ndarray) -> State:
-    """Sub-batch of ``state`` (fancy indexing: a copy)."""
-    return {k: v[index] for k, v in state.items()}
-
-
-def put(state: State, index: np.ndarray, values: State, copy: Collection[str] | None = None) -> None:
-    """Write a sub-batch into ``state``. The entries named in ``copy`` (default: all) become updated
-    copies, so that arrays already handed out (the previous step's infos) never change; the others are
-    updated in place."""
-    for k, v in values.items():
-        if copy is None or k in copy:
-            state[k] = state[k].copy()
-        state[k][index] = v
+ENGINE_FIELDS = (Field("elapsed", "i8"), Field("reward"), Field("terminated", "?"))
 
 
 class Task(ABC):
-    """One treatment-decision problem, as pure functions over a batch of patients.
+    """One treatment-decision problem over a batch of patients (see the module docstring).
 
-    Subclasses define the spaces, ``horizon`` (decisions per episode, used by the registration's
-    time limit), ``step_unit``, ``render_panels`` (which ``info`` keys the dashboard plots), plus the
-    abstract methods below.
+    Subclasses set the class attributes below; concrete tasks (with an ``env_id``) get their record
+    dtypes, tables and compiled kernels when the class is created.
     """
 
     env_id: ClassVar[str]
     horizon: ClassVar[int]
     step_unit: ClassVar[str]
-    step_key: ClassVar[str] = "step"
     no_treatment_action: ClassVar[Any] = 0  # the action that gives nothing (baseline "none")
     render_panels: ClassVar[tuple[Panel, ...]]
-    observation_space: spaces.Box
-    action_space: spaces.Space
+    action_space: ClassVar[spaces.Space]
+    label_prefix: ClassVar[str] = "patient"
 
     patients: ClassVar[tuple[str, ...]] = ("cohort", "reference")
-    parameter_set: ClassVar[ParameterSet]  # the per-patient parameter vector ``state["params"]``
+    parameter_set: ClassVar[ParameterSet]  # the per-patient parameter vector ``params``
+    patient_fields: ClassVar[tuple[Field, ...]] = ()
+    clinical_fields: ClassVar[tuple[Field, ...]]
+    measurements: ClassVar[tuple[str, ...]]
+    observations: ClassVar[tuple[Observation, ...]]
+    infos: ClassVar[tuple[Info, ...]]
+    integration: ClassVar[FixedStep | None] = None
+    before: ClassVar[Any]  # compiled before(a, c, s, t) -> float (the integration's duration)
+    after: ClassVar[Any]  # compiled after(a, c, s, t)
+    measure: ClassVar[Any]  # compiled measure(c, t) -> tuple of floats
+
+    # made by the engine
+    patient_dtype: ClassVar[np.dtype]
+    clinical_dtype: ClassVar[np.dtype]
+    observation_table: ClassVar[ObservationTable]
+    info_table: ClassVar[InfoTable]
+    observation_space: ClassVar[spaces.Box]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "env_id" in cls.__dict__:
+            _compose(cls)
 
     def __init__(self, patient: str = "cohort", parameters: Mapping[str, float] | None = None,
                  allow_out_of_range: bool = False) -> None:
@@ -99,54 +131,71 @@ class Task(ABC):
         except ParameterRangeError as exc:
             raise ParameterRangeError(f"{self.env_id}: {exc}") from None
 
+    # ------------------------------------------------------------------ patients
+    def new_state(self, patient_ids: Sequence[int]) -> State:
+        """Zeroed records for a batch of patients with these ids (-1: the reference patient)."""
+        n = len(patient_ids)
+        return State(np.zeros(n, self.patient_dtype), np.zeros(n, self.clinical_dtype),
+                     patient_labels(patient_ids, self.label_prefix))
+
     def patient_parameters(self, params: np.ndarray) -> np.ndarray:
         """Apply the constructor's fixed ``parameters`` to freshly drawn parameter vectors (..., n)."""
         params[..., self._override_index] = self._override_value
         return params
-
-    def check_running(self, state: State) -> None:
-        """Refuse to step an episode past its horizon (its random numbers are drawn for the horizon)."""
-        if self.elapsed(state).max() >= self.horizon:
-            raise RuntimeError(f"{self.env_id}: episode is over ({self.horizon} {self.step_unit} steps); "
-                               f"call reset()")
 
     @abstractmethod
     def sample_patients(self, rngs: Sequence[np.random.Generator]) -> State:
         """Initial states of a batch of patients, patient ``i`` drawn from ``rngs[i]`` alone, including every
         random number its episode uses (so a patient does not depend on the batch it is drawn in)."""
 
-    @abstractmethod
-    def step(self, state: State, action: np.ndarray) -> tuple[State, np.ndarray, np.ndarray]:
-        """Advance one decision step. Returns ``(next_state, reward, terminated)``; never mutates ``state``."""
+    # ------------------------------------------------------------------ dynamics
+    def step(self, state: State, actions: np.ndarray, env_name: str | None = None) -> tuple[State, np.ndarray,
+                                                                                               np.ndarray]:
+        """Advance one decision step (``actions`` checked, see :meth:`check_actions`). Returns
+        ``(next_state, reward, terminated)``; never mutates ``state``. Raises :class:`EpisodeOverError`
+        for a patient whose episode has ended."""
+        if _refused(state.clinical, self.horizon):
+            self._refuse(state, env_name)
+        n = len(state)
+        new = np.empty(n, self.clinical_dtype)
+        durations = np.empty(n)
+        action_rows = actions.reshape(n, -1)
+        if self.integration is None or n < self._kernel.parallel_from:
+            self._kernel(n, FUSED, action_rows, state.patient, state.clinical, new, durations)
+        else:
+            self._kernel(n, BEFORE_INTEGRATION, action_rows, state.patient, state.clinical, new, durations)
+            self.integration.model.integrate(new["y"], new["inputs"], state.patient["params"], durations,
+                                             self.integration.n_steps)
+            self._kernel(n, AFTER_INTEGRATION, action_rows, state.patient, state.clinical, new, durations)
+        return State(state.patient, new, state.label), new["reward"].copy(), new["terminated"].copy()
 
-    @abstractmethod
-    def observe(self, state: State) -> np.ndarray:
-        """Normalised observations, float32 (batch, obs_dim)."""
-
-    @abstractmethod
-    def info(self, state: State) -> dict[str, np.ndarray]:
-        """Clinical state and outcome per patient, arrays with a leading batch axis."""
+    def _refuse(self, state: State, env_name: str | None) -> None:
+        name = env_name or self.env_id
+        ended = state.clinical["terminated"]
+        if ended.any():
+            outcome = self.info(state.take(np.flatnonzero(ended)[:1])).get("outcome", ["terminated"])[0]
+            raise EpisodeOverError(f"{name}: the episode has ended (terminated: {outcome}); call reset()")
+        raise EpisodeOverError(f"{name}: the episode is over ({self.horizon} {self.step_unit} steps); call reset()")
 
     def elapsed(self, state: State) -> np.ndarray:
         """Decisions taken so far in each patient's episode."""
-        return state[self.step_key]
+        return state.clinical["elapsed"]
 
-    # ------------------------------------------------------------------ one patient (the single env)
-    def view_single(self, state: State) -> tuple[np.ndarray, dict[str, Any]]:
-        """Observation and info (Python scalars) of a batch of one, as the single env returns them."""
-        return self.observe(state)[0], single_info(self.info(state))
+    # ------------------------------------------------------------------ views
+    def observe(self, state: State) -> np.ndarray:
+        """Normalised observations, float32 (batch, obs_dim)."""
+        n = len(state)
+        obs = np.empty((n, len(self.observation_table)), dtype=np.float32)
+        self._observe(n, state.patient, state.clinical, obs)
+        return obs
 
-    def step_single(self, state: State, action: Any, env_name: str) -> tuple[State, np.ndarray, float, bool,
-                                                                               dict[str, Any]]:
-        """The single env's step: ``(next_state, observation, reward, terminated, info)`` for a batch of one.
+    def info(self, state: State) -> dict[str, np.ndarray]:
+        """Clinical state and outcome per patient, arrays with a leading batch axis."""
+        return {"patient": state.label, **self.info_table.batch(state.patient, state.clinical)}
 
-        The batched functions on one patient; a task may override it with a fused compiled path (its
-        results must stay identical, tested for every environment against the vector env).
-        """
-        actions = self.check_actions(np.asarray(action)[None], 1, env_name)
-        state, reward, terminated = self.step(state, actions)
-        obs, info = self.view_single(state)
-        return state, obs, float(reward[0]), bool(terminated[0]), info
+    def decode(self, obs: np.ndarray, measurement: str) -> np.ndarray:
+        """One observation of a batch in its clinical unit (see :meth:`ObservationTable.decode`)."""
+        return self.observation_table.decode(obs, measurement)
 
     def clinical_metrics(self, final_info: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Per-patient clinical outcomes at the end of an episode (numbers, for evaluation tables).
@@ -154,6 +203,64 @@ class Task(ABC):
         The default reports each outcome category as a 0/1 indicator; tasks add their own metrics.
         """
         return {f"outcome_{o}": (final_info["outcome"] == o).astype(float) for o in np.unique(final_info["outcome"])}
+
+    # ------------------------------------------------------------------ one patient (the single env)
+    def step_single(self, patient: np.ndarray, clinical: np.ndarray, out: np.ndarray, action: Any,
+                    env_name: str) -> tuple[np.ndarray, float, bool]:
+        """The single env's step of a batch of one from ``clinical`` into ``out`` (preallocated): one
+        compiled call (action check, transition, observation) for the common action types; anything else,
+        or a bad action, or a finished episode takes :meth:`check_actions` and :meth:`step`, which convert
+        or raise. Returns ``(observation, reward, terminated)``; the info is read from ``out``."""
+        obs = np.empty((1, len(self.observation_table)), dtype=np.float32)
+        row = self._single_action_row(action)
+        if row is None or self._single(row, self._checked, patient, clinical, out, self._durations, obs) != 0:
+            actions = self.check_actions(np.asarray(action)[None], 1, env_name)
+            state = State(patient, clinical, np.empty(1, dtype=PATIENT_LABEL_DTYPE))
+            new, _, _ = self.step(state, actions, env_name)
+            out[:] = new.clinical
+            self._observe(1, patient, out, obs)
+        result = out[0]
+        return obs[0], float(result["reward"]), bool(result["terminated"])
+
+    def _single_action_row(self, action: Any) -> np.ndarray | None:
+        """The action as a (1, m) array the fused step checks, for the common types (None: the general path)."""
+        if self._box:
+            if type(action) is np.ndarray and action.shape == self.action_space.shape and action.dtype.char in "fd":
+                return action.reshape(1, -1)
+            return None
+        if type(action) is np.ndarray and action.shape == self.action_space.shape and action.dtype == np.int64:
+            return action.reshape(1, -1)
+        if type(action) is int or (isinstance(action, np.integer) and not isinstance(action, np.bool_)):
+            if self.action_space.shape == () and -(2**63) <= action < 2**63:
+                self._int_action[0, 0] = action
+                return self._int_action
+        return None
+
+    @functools.cached_property
+    def _box(self) -> bool:
+        return isinstance(self.action_space, spaces.Box)
+
+    @functools.cached_property
+    def _checked(self) -> np.ndarray:
+        return np.empty((1, self._flat_bounds[0].shape[0]), dtype=np.float64 if self._box else np.int64)
+
+    @functools.cached_property
+    def _int_action(self) -> np.ndarray:
+        return np.empty((1, 1), dtype=np.int64)
+
+    @functools.cached_property
+    def _durations(self) -> np.ndarray:
+        return np.empty(1)
+
+    @functools.cached_property
+    def _single(self):
+        low, high = self._flat_bounds
+        return _single_step(type(self)._transition, type(self)._observe_fn, low, high, self._box, self.horizon)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("_single", None)  # compiled code: rebuilt (from the cache) on first use
+        return state
 
     # ------------------------------------------------------------------ actions
     @functools.cached_property
@@ -225,6 +332,99 @@ class Task(ABC):
         if ((arr < low) | (arr >= high)).any():
             raise InvalidActionError(f"{name}: action {actions!r} outside the valid space {space}")
         return arr
+
+
+
+
+def _compose(cls: type[Task]) -> None:
+    """Give a concrete task its record dtypes, tables, spaces and compiled kernels."""
+    n_params = len(cls.parameter_set.names)
+    cls.patient_dtype = record_dtype((Field("params", "f8", (n_params,)), *cls.patient_fields))
+    inputs = ((Field("inputs", "f8", (len(cls.integration.model.input_names),)),) if cls.integration else ())
+    cls.clinical_dtype = record_dtype((*ENGINE_FIELDS, *inputs, *cls.clinical_fields))
+    cls.observation_table = ObservationTable(cls.observations, cls.measurements)
+    cls.observation_space = spaces.Box(0.0, float(cls.observation_table.highs.max()),
+                                       shape=(len(cls.observation_table),), dtype=np.float32)
+    cls.info_table = InfoTable(cls.infos, cls.patient_dtype, cls.clinical_dtype)
+    cls._transition = _transition(cls.before, cls.after, cls.integration)
+    cls._kernel = BatchKernel(cls._transition)
+    cls._observe_fn = cls.observation_table.kernel(cls.measure, cls.__qualname__)
+    cls._observe = BatchKernel(cls._observe_fn)
+
+
+def _transition(before: Any, after: Any, integration: FixedStep | None):
+    """The per-patient transition ``fn(b, phase, action, c, s, t, durations)`` (phases: ``clinsim.core.batch``):
+    ``t[b]`` starts as a copy of ``s[b]``; ``before`` decides (and returns the integration's duration),
+    the engine integrates (FUSED: here, per patient; otherwise the caller integrates the batch between
+    BEFORE_INTEGRATION and AFTER_INTEGRATION), ``after`` keeps the books, and a decision is counted."""
+    if integration is None:
+        @jit(key=f"{before.clinsim_key}|{after.clinsim_key}")
+        def transition(b, phase, action, c, s, t, durations):  # pragma: no cover - compiled
+            t[b] = s[b]
+            cb, sb, tb = c[b], s[b], t[b]
+            durations[b] = before(action[b], cb, sb, tb)
+            after(action[b], cb, sb, tb)
+            tb.elapsed = sb.elapsed + 1
+
+        return transition
+
+    advance, n_steps, nonnegative = integration.model.integrate_patient, integration.n_steps, integration.nonnegative
+
+    @jit(key=f"{before.clinsim_key}|{after.clinsim_key}|{advance.clinsim_key}|{n_steps}|{nonnegative}")
+    def transition(b, phase, action, c, s, t, durations):  # pragma: no cover - compiled
+        cb, sb, tb = c[b], s[b], t[b]
+        if phase != AFTER_INTEGRATION:
+            t[b] = s[b]
+            durations[b] = before(action[b], cb, sb, tb)
+        if phase == FUSED:
+            advance(tb.y, tb.inputs, cb.params, durations[b], n_steps)
+        if phase == BEFORE_INTEGRATION:
+            return
+        if nonnegative:
+            y = tb.y
+            for i in range(y.shape[0]):  # amounts below zero are integration round-off
+                y[i] = max(y[i], 0.0)
+        after(action[b], cb, sb, tb)
+        tb.elapsed = sb.elapsed + 1
+
+    return transition
+
+
+@jit
+def _refused(clinical, horizon):  # pragma: no cover - compiled
+    """Whether any patient's episode has ended (terminated, or at the horizon)."""
+    for b in range(clinical.shape[0]):
+        if clinical[b].terminated or clinical[b].elapsed >= horizon:
+            return True
+    return False
+
+
+def _single_step(transition: Any, observe: Any, low: np.ndarray, high: np.ndarray, box: bool, horizon: int):
+    """A single env's step in one compiled call: ``single(action, checked, c, s, t, durations, obs) -> status``
+    (0: done; 1: an action outside the space, or not finite; 2: the episode has ended), nothing changed
+    unless 0. ``checked`` receives the action as :meth:`Task.check_actions` would return it (clipped to a
+    Box, or a member of a discrete space)."""
+
+    @jit(key=f"{transition.clinsim_key}|{observe.clinsim_key}|{low.tolist()}|{high.tolist()}|{box}|{horizon}")
+    def single(action, checked, c, s, t, durations, obs):  # pragma: no cover - compiled
+        if s[0].terminated or s[0].elapsed >= horizon:
+            return 2
+        for j in range(low.shape[0]):
+            x = action[0, j]
+            if box:
+                x = np.float64(x)
+                if not np.isfinite(x):
+                    return 1
+                checked[0, j] = min(max(x, low[j]), high[j])
+            else:
+                if x < low[j] or x >= high[j]:
+                    return 1
+                checked[0, j] = x
+        transition(0, FUSED, checked, c, s, t, durations)
+        observe(0, c, t, obs)
+        return 0
+
+    return single
 
 
 @jit

@@ -7,11 +7,13 @@ from typing import ClassVar
 import numpy as np
 from gymnasium import spaces
 
-from clinsim.core.batch import AFTER_INTEGRATION, BEFORE_INTEGRATION, FUSED, BatchKernel
+from clinsim.core import clinical
 from clinsim.core.env import TaskEnv, TaskVectorEnv
 from clinsim.core.jit import jit
 from clinsim.core.render import Panel
-from clinsim.core.task import State, Task, patient_labels
+from clinsim.core.state import Field, State
+from clinsim.core.task import FixedStep, Task
+from clinsim.core.views import Info, Observation, log1p_scale
 from clinsim.immunosim import models as mdl
 
 DAYS_PER_STEP = 7.0
@@ -42,19 +44,11 @@ HOLD_WEEKS_BY_GRADE = np.array([0, 0, 1, 3, 0])
 STEROID_WEEKS_BY_GRADE = np.array([0, 0, 0, 4, 4])  # high-dose corticosteroid course with taper
 
 OUTCOMES = ("controlled", "escaped", "eliminated", "stopped_for_toxicity")
+CONTROLLED, ESCAPED, ELIMINATED, STOPPED_FOR_TOXICITY = range(len(OUTCOMES))
 # observation scales: the published EC50s (population values, not the patient's)
 EC50_PD1_MG_PER_L = mdl.CHECKPOINT_PARAMETERS["ec50_pd1"].value
 EC50_CTLA4_MG_PER_L = mdl.CHECKPOINT_PARAMETERS["ec50_ctla4"].value
-RECIST = ("CR", "PR", "SD", "PD")
-
-
-OUTCOME_NAMES = np.array(OUTCOMES)
-RECIST_NAMES = np.array(RECIST)
-
-
-def patient_names(patient_ids: list[int]) -> np.ndarray:
-    """ImmunoSim's patient labels: ``cohort-<id>`` or ``reference``."""
-    return patient_labels(patient_ids, "cohort")
+TOXICITY = mdl.TOXICITY_PARAMETERS.defaults
 
 # Bounds of the uniform presentation draws (log10 cells): an established tumour between the dormant
 # and the escape basins, with exhausted effectors, so that the untreated course mostly escapes and
@@ -64,70 +58,46 @@ LOG_EFFECTOR_RANGE = (np.log10(1.5e5), np.log10(8.0e5))
 
 
 @jit
-def recist_category(tumour: float, baseline: float, nadir: float) -> int:
-    """RECIST 1.1 category (index into ``RECIST``) from tumour cells, diameter proportional to cells^(1/3).
-
-    CR: eliminated; PR: diameter <= -30 % from baseline; PD: diameter >= +20 % from nadir; else SD.
-    """
-    if tumour < ELIMINATED_TUMOUR_CELLS:
-        return 0
-    if np.cbrt(tumour / nadir) >= 1.2:
-        return 3
-    return 1 if np.cbrt(tumour / baseline) <= 0.7 else 2
-
-
-_integrate = mdl.CheckpointModel.integrate_patient
+def _before(a, c, s, t):  # pragma: no cover - compiled
+    """Dosing at the start of the week (held or stopped doses are withheld); the steroid input."""
+    weight = c.params[mdl.BODY_WEIGHT]
+    nivo_asked = DOSE_LEVELS_MG_PER_KG[a[0]]
+    ipi_asked = DOSE_LEVELS_MG_PER_KG[a[1]] if a.shape[0] > 1 else 0.0
+    allowed = not s.discontinued and s.hold_weeks == 0
+    t.dose_nivo_mg_per_kg = nivo_asked if allowed else 0.0
+    t.dose_ipi_mg_per_kg = ipi_asked if allowed else 0.0
+    t.withheld = not allowed and (nivo_asked > 0 or ipi_asked > 0)
+    y = t.y
+    y[mdl.NIVO_CENTRAL_MG] += t.dose_nivo_mg_per_kg * weight
+    y[mdl.IPI_MG] += t.dose_ipi_mg_per_kg * weight
+    t.start_nivolumab_mg_per_l = y[mdl.NIVO_CENTRAL_MG] / c.params[mdl.NIVO_VC]
+    t.start_ipilimumab_mg_per_l = y[mdl.IPI_MG] / c.params[mdl.IPI_V]
+    t.inputs[mdl.STEROID] = 1.0 if s.steroid_weeks > 0 else 0.0
+    return DAYS_PER_STEP
 
 
 @jit
-def _step(b, phase, action, y0, p, week0, baseline, nadir0, u_event, u_grade, tox0, hold0, steroid0, disc0,
-          severe0, cum_nivo0, cum_ipi0, tox_params, horizon, u, c_start,
-          y, week, nadir, tox, hold, steroid, disc, severe, cum_nivo, cum_ipi, dose_nivo, dose_ipi, withheld,
-          outcome, recist, reward, terminated):  # pragma: no cover - compiled
-    """One week of one patient (see the env docstring): dosing, dynamics, irAEs, reward.
-
-    ``phase``: a ``clinsim.core.batch`` phase; between the two halves the caller integrates ``y`` with
-    the steroid input ``u``; ``c_start`` carries the drug concentrations after dosing."""
-    yb = y[b]
-    if phase != AFTER_INTEGRATION:
-        weight = p[b, mdl.BODY_WEIGHT]
-        nivo_asked = DOSE_LEVELS_MG_PER_KG[action[b, 0]]
-        ipi_asked = DOSE_LEVELS_MG_PER_KG[action[b, 1]] if action.shape[1] > 1 else 0.0
-        allowed = not disc0[b] and hold0[b] == 0
-        dose_nivo[b] = nivo_asked if allowed else 0.0
-        dose_ipi[b] = ipi_asked if allowed else 0.0
-        withheld[b] = not allowed and (nivo_asked > 0 or ipi_asked > 0)
-        yb[:] = y0[b]
-        yb[mdl.NIVO_CENTRAL_MG] += dose_nivo[b] * weight
-        yb[mdl.IPI_MG] += dose_ipi[b] * weight
-        c_start[b, 0] = yb[mdl.NIVO_CENTRAL_MG] / p[b, mdl.NIVO_VC]
-        c_start[b, 1] = yb[mdl.IPI_MG] / p[b, mdl.IPI_V]
-        u[b, mdl.STEROID] = 1.0 if steroid0[b] > 0 else 0.0
-    if phase == FUSED:
-        _integrate(yb, u[b], p[b], DAYS_PER_STEP, STEPS_PER_WEEK)
-    if phase == BEFORE_INTEGRATION:
-        return
-    for i in range(yb.shape[0]):  # amounts below zero are integration round-off
-        yb[i] = max(yb[i], 0.0)
-    nivo, ipi = dose_nivo[b], dose_ipi[b]
-
+def _after(a, c, s, t):  # pragma: no cover - compiled
+    """irAEs and their management, tumour outcome, RECIST reading and the week's reward."""
+    y, p = t.y, c.params
+    nivo, ipi = t.dose_nivo_mg_per_kg, t.dose_ipi_mg_per_kg
     # irAEs: weekly event drawn from the patient's pre-drawn uniforms (mean exposure of the week)
-    w = week0[b]
-    c_nivo = 0.5 * (c_start[b, 0] + yb[mdl.NIVO_CENTRAL_MG] / p[b, mdl.NIVO_VC])
-    c_ipi = 0.5 * (c_start[b, 1] + yb[mdl.IPI_MG] / p[b, mdl.IPI_V])
-    event = u_event[b, w] < mdl.irae_probability(c_nivo, c_ipi, tox_params)
-    grade = mdl.irae_grade(u_grade[b, w]) if event else 0
-    tox[b], hold[b], steroid[b], disc[b] = mdl.manage_irae(grade, tox0[b], hold0[b], steroid0[b], disc0[b],
-                                                           HOLD_WEEKS_BY_GRADE, STEROID_WEEKS_BY_GRADE)
+    w = s.elapsed
+    c_nivo = 0.5 * (t.start_nivolumab_mg_per_l + y[mdl.NIVO_CENTRAL_MG] / p[mdl.NIVO_VC])
+    c_ipi = 0.5 * (t.start_ipilimumab_mg_per_l + y[mdl.IPI_MG] / p[mdl.IPI_V])
+    event = c.u_event[w] < mdl.irae_probability(c_nivo, c_ipi, TOXICITY)
+    grade = mdl.irae_grade(c.u_grade[w]) if event else 0
+    tox, hold, steroid, disc = clinical.manage_toxicity(grade, s.tox_grade, s.hold_weeks, s.steroid_weeks,
+                                                        s.discontinued, HOLD_WEEKS_BY_GRADE, STEROID_WEEKS_BY_GRADE)
+    t.tox_grade, t.hold_weeks, t.steroid_weeks, t.discontinued = tox, hold, steroid, disc
 
-    tumour_before = y0[b, mdl.T_CELLS]
-    tumour = yb[mdl.T_CELLS]
+    tumour_before = s.y[mdl.T_CELLS]
+    tumour = y[mdl.T_CELLS]
     escaped = tumour >= LETHAL_TUMOUR_CELLS
     eliminated = tumour < ELIMINATED_TUMOUR_CELLS
-    terminated[b] = escaped or eliminated
-    week[b] = w + 1
-    remaining = horizon - (w + 1)
-    shrunk = np.cbrt(tumour / baseline[b]) <= 0.7
+    t.terminated = escaped or eliminated
+    remaining = HORIZON_WEEKS - (w + 1)
+    shrunk = np.cbrt(tumour / c.baseline_cells) <= 0.7
     r = (ALIVE_BONUS * (not escaped)
          - TUMOUR_LOG10_WEIGHT * (np.log10(tumour + 1.0) - np.log10(tumour_before + 1.0))
          + REDUCTION_BONUS * shrunk
@@ -137,33 +107,55 @@ def _step(b, phase, action, y0, p, week0, baseline, nadir0, u_event, u_grade, to
         r += ESCAPE_PENALTY
     elif eliminated:
         r += ELIMINATION_BONUS + (ALIVE_BONUS + REDUCTION_BONUS) * remaining
-    reward[b] = r
+    t.reward = r
 
-    nadir[b] = min(nadir0[b], tumour)
-    severe[b] = severe0[b] + (grade >= 3)
-    cum_nivo[b] = cum_nivo0[b] + nivo
-    cum_ipi[b] = cum_ipi0[b] + ipi
-    recist[b] = recist_category(tumour, baseline[b], nadir[b])
-    outcome[b] = 1 if escaped else 2 if eliminated else 3 if disc[b] else 0
+    t.day = (w + 1) * DAYS_PER_STEP
+    t.nadir_cells = min(s.nadir_cells, tumour)
+    t.severe_events = s.severe_events + (grade >= 3)
+    t.cum_nivo_mg_per_kg = s.cum_nivo_mg_per_kg + nivo
+    t.cum_ipi_mg_per_kg = s.cum_ipi_mg_per_kg + ipi
+    t.nivolumab_mg_per_l = y[mdl.NIVO_CENTRAL_MG] / p[mdl.NIVO_VC]
+    t.ipilimumab_mg_per_l = y[mdl.IPI_MG] / p[mdl.IPI_V]
+    t.treatment_held = hold > 0
+    t.on_corticosteroids = steroid > 0
+    t.recist = clinical.recist_category(tumour, c.baseline_cells, t.nadir_cells, ELIMINATED_TUMOUR_CELLS)
+    t.outcome = ESCAPED if escaped else ELIMINATED if eliminated else STOPPED_FOR_TOXICITY if disc else CONTROLLED
 
 
 @jit
-def _observe(b, y, p, tox, cum_ipi, week, horizon, uses_ipilimumab, obs):  # pragma: no cover - compiled
-    values = [np.log10(y[b, mdl.T_CELLS] + 1.0) / 9.0,
-              np.log10(y[b, mdl.E_CELLS] + 1.0) / 9.0,
-              np.log1p(y[b, mdl.NIVO_CENTRAL_MG] / p[b, mdl.NIVO_VC] / EC50_PD1_MG_PER_L) / np.log1p(100.0)]
-    if uses_ipilimumab:
-        values.append(np.log1p(y[b, mdl.IPI_MG] / p[b, mdl.IPI_V] / EC50_CTLA4_MG_PER_L) / np.log1p(100.0))
-    values.append(tox[b] / 4.0)
-    if uses_ipilimumab:
-        values.append(min(cum_ipi[b] / 24.0, 1.0))
-    values.append(week[b] / horizon)
-    for i, v in enumerate(values):
-        obs[b, i] = min(max(v, 0.0), 2.0)
+def _measure(c, t):  # pragma: no cover - compiled
+    return (t.y[mdl.T_CELLS], t.y[mdl.E_CELLS], t.nivolumab_mg_per_l, t.ipilimumab_mg_per_l, float(t.tox_grade),
+            t.cum_ipi_mg_per_kg, float(t.elapsed))
 
 
-STEP_KERNEL = BatchKernel(_step)
-OBSERVE_KERNEL = BatchKernel(_observe)
+_OBSERVATIONS = {
+    "tumour": Observation("tumour", "tumour burden", "cells", 9.0, "log10"),
+    "effector": Observation("effector", "effector cells", "cells", 9.0, "log10"),
+    "nivolumab": Observation("nivolumab", "nivolumab concentration", "mg/L", log1p_scale(100.0), "log1p",
+                             EC50_PD1_MG_PER_L),
+    "ipilimumab": Observation("ipilimumab", "ipilimumab concentration", "mg/L", log1p_scale(100.0), "log1p",
+                              EC50_CTLA4_MG_PER_L),
+    "toxicity": Observation("toxicity", "active irAE grade", "grade", 4.0),
+    "cumulative_ipilimumab": Observation("cumulative_ipilimumab", "cumulative ipilimumab", "mg/kg", 24.0, high=1.0),
+    "time": Observation("time", "time", "week", float(HORIZON_WEEKS)),
+}
+_INFOS = (
+    Info("day", "day"),
+    Info("tumour_cells", "y", mdl.T_CELLS),
+    Info("effector_cells", "y", mdl.E_CELLS),
+    Info("baseline_tumour_cells", "baseline_cells"),
+    Info("nadir_tumour_cells", "nadir_cells"),
+    Info("nivolumab_mg_per_l", "nivolumab_mg_per_l"),
+    Info("toxicity_grade", "tox_grade"),
+    Info("severe_irae_count", "severe_events"),
+    Info("treatment_held", "treatment_held"),
+    Info("on_corticosteroids", "on_corticosteroids"),
+    Info("treatment_discontinued", "discontinued"),
+    Info("dose_withheld", "withheld"),
+    Info("cumulative_nivolumab_mg_per_kg", "cum_nivo_mg_per_kg"),
+    Info("recist", "recist", names=clinical.RECIST),
+    Info("outcome", "outcome", names=OUTCOMES),
+)
 
 
 class _CheckpointTask(Task):
@@ -171,8 +163,7 @@ class _CheckpointTask(Task):
 
     horizon: ClassVar[int] = HORIZON_WEEKS
     step_unit: ClassVar[str] = "week"
-    step_key: ClassVar[str] = "week"
-    uses_ipilimumab: ClassVar[bool]
+    label_prefix: ClassVar[str] = "cohort"
     render_panels: ClassVar[tuple[Panel, ...]] = (
         Panel("Cells", ("tumour_cells", "effector_cells"), "cells", log=True),
         Panel("Drug concentration", ("nivolumab_mg_per_l", "ipilimumab_mg_per_l"), "mg/L"),
@@ -181,14 +172,34 @@ class _CheckpointTask(Task):
     )
 
     parameter_set = mdl.CHECKPOINT_PARAMETERS
-
-    def __init__(self, patient: str = "cohort", parameters: dict[str, float] | None = None,
-                 allow_out_of_range: bool = False) -> None:
-        super().__init__(patient, parameters, allow_out_of_range)
-        self.action_space = spaces.MultiDiscrete([3, 3]) if self.uses_ipilimumab else spaces.Discrete(3)
-        n_obs = 7 if self.uses_ipilimumab else 5
-        self.observation_space = spaces.Box(0.0, 2.0, shape=(n_obs,), dtype=np.float32)
-        self.toxicity = mdl.TOXICITY_PARAMETERS.defaults
+    patient_fields = (Field("baseline_cells"), Field("u_event", "f8", (HORIZON_WEEKS,)),
+                      Field("u_grade", "f8", (HORIZON_WEEKS,)))
+    clinical_fields = (
+        Field("y", "f8", (len(mdl.CheckpointModel.state_names),)),
+        Field("day"),
+        Field("nadir_cells"),
+        Field("tox_grade", "i8"),
+        Field("hold_weeks", "i8"),
+        Field("steroid_weeks", "i8"),
+        Field("discontinued", "?"),
+        Field("treatment_held", "?"),
+        Field("on_corticosteroids", "?"),
+        Field("severe_events", "i8"),
+        Field("cum_nivo_mg_per_kg"),
+        Field("cum_ipi_mg_per_kg"),
+        Field("dose_nivo_mg_per_kg"),
+        Field("dose_ipi_mg_per_kg"),
+        Field("withheld", "?"),
+        Field("start_nivolumab_mg_per_l"),  # after the week's dose
+        Field("start_ipilimumab_mg_per_l"),
+        Field("nivolumab_mg_per_l"),
+        Field("ipilimumab_mg_per_l"),
+        Field("outcome", "i8"),
+        Field("recist", "i8"),
+    )
+    integration = FixedStep(mdl.CheckpointModel, STEPS_PER_WEEK)
+    before, after, measure = staticmethod(_before), staticmethod(_after), staticmethod(_measure)
+    measurements = tuple(_OBSERVATIONS)
 
     # ------------------------------------------------------------------ patients
     def sample_patients(self, rngs) -> State:
@@ -206,7 +217,6 @@ class _CheckpointTask(Task):
                 rng.random(out=uniform[i])
                 ids.append(int(rng.integers(0, 2**31 - 1)))
             rng.random(out=u_events[i])
-        u_event, u_grade = u_events[:, :self.horizon].copy(), u_events[:, self.horizon:].copy()
         if self.patient == "reference":
             params = np.tile(pset.defaults, (n, 1))
             tumour, effector = np.full(n, 2.0e8), np.full(n, 3.0e5)
@@ -215,92 +225,15 @@ class _CheckpointTask(Task):
             (t_low, t_high), (e_low, e_high) = LOG_TUMOUR_RANGE, LOG_EFFECTOR_RANGE
             tumour = 10 ** (t_low + (t_high - t_low) * uniform[:, 0])  # Generator.uniform's arithmetic
             effector = 10 ** (e_low + (e_high - e_low) * uniform[:, 1])
-        y = np.zeros((n, len(mdl.CheckpointModel.state_names)))
-        y[:, mdl.E_CELLS], y[:, mdl.T_CELLS] = effector, tumour
-        zeros, no = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
-        return {
-            "y": y,
-            "params": self.patient_parameters(params),
-            "week": zeros.copy(),
-            "baseline_cells": tumour,
-            "nadir_cells": tumour.copy(),
-            "u_event": u_event,
-            "u_grade": u_grade,
-            "tox_grade": zeros.copy(),
-            "hold_weeks": zeros.copy(),
-            "steroid_weeks": zeros.copy(),
-            "discontinued": no.copy(),
-            "severe_events": zeros.copy(),
-            "cum_nivo_mg_per_kg": np.zeros(n),
-            "cum_ipi_mg_per_kg": np.zeros(n),
-            "dose_nivo_mg_per_kg": np.zeros(n),
-            "dose_ipi_mg_per_kg": np.zeros(n),
-            "withheld": no.copy(),
-            "outcome": zeros.copy(),
-            "recist": np.where(tumour >= ELIMINATED_TUMOUR_CELLS, 2, 0),
-            "patient": patient_names(ids),
-        }
-
-    # ------------------------------------------------------------------ dynamics
-    def step(self, state: State, action: np.ndarray) -> tuple[State, np.ndarray, np.ndarray]:
-        self.check_running(state)
-        n = len(action)
-        new = dict(state)
-        changed = ("y", "week", "nadir_cells", "tox_grade", "hold_weeks", "steroid_weeks", "discontinued",
-                   "severe_events", "cum_nivo_mg_per_kg", "cum_ipi_mg_per_kg", "dose_nivo_mg_per_kg",
-                   "dose_ipi_mg_per_kg", "withheld", "outcome", "recist")
-        for k in changed:
-            new[k] = state[k].copy()  # every entry is overwritten; copy() allocates fastest
-        reward = np.empty(n)
-        terminated = np.empty(n, dtype=bool)
-        u, c_start = np.empty((n, 1)), np.empty((n, 2))
-        args = (action.reshape(n, -1), state["y"], state["params"], state["week"], state["baseline_cells"],
-                state["nadir_cells"], state["u_event"], state["u_grade"], state["tox_grade"], state["hold_weeks"],
-                state["steroid_weeks"], state["discontinued"], state["severe_events"], state["cum_nivo_mg_per_kg"],
-                state["cum_ipi_mg_per_kg"], self.toxicity, self.horizon, u, c_start, *(new[k] for k in changed),
-                reward, terminated)
-        STEP_KERNEL.around_integration(n, lambda: mdl.CheckpointModel.integrate(
-            new["y"], u, state["params"], DAYS_PER_STEP, STEPS_PER_WEEK), *args)
-        return new, reward, terminated
-
-    # ------------------------------------------------------------------ views
-    def concentrations(self, state: State) -> tuple[np.ndarray, np.ndarray]:
-        """Nivolumab and ipilimumab plasma concentrations (mg/L)."""
-        y, p = state["y"], state["params"]
-        return y[:, mdl.NIVO_CENTRAL_MG] / p[:, mdl.NIVO_VC], y[:, mdl.IPI_MG] / p[:, mdl.IPI_V]
-
-    def observe(self, state: State) -> np.ndarray:
-        n = len(state["week"])
-        obs = np.empty((n, self.observation_space.shape[0]), dtype=np.float32)
-        OBSERVE_KERNEL(n, state["y"], state["params"], state["tox_grade"], state["cum_ipi_mg_per_kg"], state["week"],
-                       self.horizon, self.uses_ipilimumab, obs)
-        return obs
-
-    def info(self, state: State) -> dict[str, np.ndarray]:
-        y = state["y"]
-        c_nivo, c_ipi = self.concentrations(state)
-        info = {
-            "patient": state["patient"],
-            "day": state["week"] * DAYS_PER_STEP,
-            "tumour_cells": y[:, mdl.T_CELLS],
-            "effector_cells": y[:, mdl.E_CELLS],
-            "baseline_tumour_cells": state["baseline_cells"],
-            "nadir_tumour_cells": state["nadir_cells"],
-            "nivolumab_mg_per_l": c_nivo,
-            "toxicity_grade": state["tox_grade"],
-            "severe_irae_count": state["severe_events"],
-            "treatment_held": state["hold_weeks"] > 0,
-            "on_corticosteroids": state["steroid_weeks"] > 0,
-            "treatment_discontinued": state["discontinued"],
-            "dose_withheld": state["withheld"],
-            "cumulative_nivolumab_mg_per_kg": state["cum_nivo_mg_per_kg"],
-            "recist": RECIST_NAMES[state["recist"]],
-            "outcome": OUTCOME_NAMES[state["outcome"]],
-        }
-        if self.uses_ipilimumab:
-            info["ipilimumab_mg_per_l"] = c_ipi
-            info["cumulative_ipilimumab_mg_per_kg"] = state["cum_ipi_mg_per_kg"]
-        return info
+        state = self.new_state(ids)
+        c, s = state.patient, state.clinical
+        c["params"] = self.patient_parameters(params)
+        c["baseline_cells"] = tumour
+        c["u_event"], c["u_grade"] = u_events[:, :self.horizon], u_events[:, self.horizon:]
+        s["y"][:, mdl.E_CELLS], s["y"][:, mdl.T_CELLS] = effector, tumour
+        s["nadir_cells"] = tumour
+        s["recist"] = np.where(tumour >= ELIMINATED_TUMOUR_CELLS, clinical.SD, clinical.CR)
+        return state
 
     def clinical_metrics(self, final_info: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Tumour control, best response, escape, severe toxicity, stopped therapy and cumulative dose."""
@@ -315,19 +248,24 @@ class _CheckpointTask(Task):
             "stopped_for_toxicity": final_info["treatment_discontinued"].astype(float),
             "cumulative_nivolumab_mg_per_kg": final_info["cumulative_nivolumab_mg_per_kg"].astype(float),
         }
-        if self.uses_ipilimumab:
+        if "cumulative_ipilimumab_mg_per_kg" in final_info:
             metrics["cumulative_ipilimumab_mg_per_kg"] = final_info["cumulative_ipilimumab_mg_per_kg"].astype(float)
         return metrics
 
 
 class CheckpointInhibitorTask(_CheckpointTask):
     env_id = "immunosim/CheckpointInhibitor-v0"
-    uses_ipilimumab = False
+    action_space = spaces.Discrete(3)
+    observations = tuple(_OBSERVATIONS[k] for k in ("tumour", "effector", "nivolumab", "toxicity", "time"))
+    infos = _INFOS
 
 
 class CombinationTherapyTask(_CheckpointTask):
     env_id = "immunosim/CombinationTherapy-v0"
-    uses_ipilimumab = True
+    action_space = spaces.MultiDiscrete([3, 3])
+    observations = tuple(_OBSERVATIONS.values())
+    infos = (*_INFOS, Info("ipilimumab_mg_per_l", "ipilimumab_mg_per_l"),
+             Info("cumulative_ipilimumab_mg_per_kg", "cum_ipi_mg_per_kg"))
 
 
 _COMMON_DOC = """
@@ -380,16 +318,7 @@ class CheckpointInhibitorEnv(TaskEnv):
     | 2 | 3 mg/kg (label dose) |
 
     ## Observation Space
-    ``Box(0, 2, (5,), float32)``:
-
-    | index | observation | unit / normalisation |
-    |---|---|---|
-    | 0 | tumour burden | log10(cells + 1) / 9 |
-    | 1 | effector cells | log10(cells + 1) / 9 |
-    | 2 | nivolumab concentration | log(1 + C / 5 mg/L) / log(101) |
-    | 3 | active irAE grade | grade / 4 |
-    | 4 | time | week / 26 |
-""" + _COMMON_DOC
+""" + CheckpointInhibitorTask.observation_table.markdown() + _COMMON_DOC
     task_class = CheckpointInhibitorTask
 
 
@@ -407,18 +336,7 @@ class CombinationTherapyEnv(TaskEnv):
     2 = 3 mg/kg, given at the start of each week.
 
     ## Observation Space
-    ``Box(0, 2, (7,), float32)``:
-
-    | index | observation | unit / normalisation |
-    |---|---|---|
-    | 0 | tumour burden | log10(cells + 1) / 9 |
-    | 1 | effector cells | log10(cells + 1) / 9 |
-    | 2 | nivolumab concentration | log(1 + C / 5 mg/L) / log(101) |
-    | 3 | ipilimumab concentration | log(1 + C / 10 mg/L) / log(101) |
-    | 4 | active irAE grade | grade / 4 |
-    | 5 | cumulative ipilimumab | mg/kg / 24, capped at 1 |
-    | 6 | time | week / 26 |
-
+""" + CombinationTherapyTask.observation_table.markdown() + """
     The info also carries ``ipilimumab_mg_per_l`` and ``cumulative_ipilimumab_mg_per_kg``.
 """ + _COMMON_DOC
     task_class = CombinationTherapyTask

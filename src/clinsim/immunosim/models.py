@@ -202,29 +202,6 @@ def irae_probability(c_nivo_mg_per_l: float, c_ipi_mg_per_l: float, tox: np.ndar
     return min(max(prob, 0.0), 1.0)
 
 
-@jit
-def manage_irae(grade: int, active_grade: int, hold: int, steroid: int, discontinued: bool,
-                hold_by_grade: np.ndarray, steroid_by_grade: np.ndarray) -> tuple[int, int, int, bool]:
-    """Clinical irAE management for one decision step (ASCO 2018 guideline, simplified).
-
-    ``grade`` is this step's new event (0 = none). Grade 4 stops all checkpoint inhibitors for good;
-    otherwise doses are held for ``hold_by_grade[grade]`` steps and high-dose corticosteroids run for
-    ``steroid_by_grade[grade]`` steps. Returns the new (active grade, hold, steroid, discontinued).
-    """
-    discontinued = discontinued or grade == 4
-    new_hold = 0 if discontinued else max(max(hold - 1, 0), hold_by_grade[grade])
-    new_steroid = max(max(steroid - 1, 0), steroid_by_grade[grade])
-    if grade > 0:
-        active = grade
-    elif new_hold > 0:
-        active = active_grade
-    else:
-        active = 0
-    if discontinued:
-        active = max(active, active_grade)
-    return active, new_hold, new_steroid, discontinued
-
-
 _GRADE_CDF = np.cumsum(GRADE_PROBABILITIES)
 
 

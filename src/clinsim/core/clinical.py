@@ -1,0 +1,62 @@
+"""Shared clinical components, compiled for use inside task kernels: response reading (RECIST 1.1), toxicity
+grading from a continuous marker, and toxicity management by grade.
+
+Tasks compose these instead of importing each other's modules.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from clinsim.core.jit import jit
+
+# RECIST 1.1 (Eisenhauer et al. 2009): categories and thresholds on the sum of target-lesion diameters.
+RECIST = ("CR", "PR", "SD", "PD")
+CR, PR, SD, PD = range(len(RECIST))
+PR_DIAMETER_RATIO = 0.7  # >= 30 % decrease from baseline
+PD_DIAMETER_RATIO = 1.2  # >= 20 % increase from the nadir
+
+
+@jit
+def recist_category(cells: float, baseline_cells: float, nadir_cells: float, eliminated_cells: float) -> int:
+    """RECIST 1.1 category (index into ``RECIST``) of a tumour burden, diameter proportional to cells^(1/3).
+
+    CR: below ``eliminated_cells``; PD: diameter >= +20 % from the nadir; PR: <= -30 % from baseline; else SD.
+    """
+    if cells < eliminated_cells:
+        return CR
+    if np.cbrt(cells / nadir_cells) >= PD_DIAMETER_RATIO:
+        return PD
+    return PR if np.cbrt(cells / baseline_cells) <= PR_DIAMETER_RATIO else SD
+
+
+@jit
+def threshold_grade(value: float, thresholds: np.ndarray) -> int:
+    """Grade of a marker: the number of ``thresholds`` (ascending) at or below ``value``."""
+    grade = 0
+    for threshold in thresholds:
+        grade += threshold <= value
+    return grade
+
+
+@jit
+def manage_toxicity(grade: int, active_grade: int, hold: int, steroid: int, discontinued: bool,
+                    hold_by_grade: np.ndarray, steroid_by_grade: np.ndarray) -> tuple[int, int, int, bool]:
+    """Management of an immune-related adverse event for one decision step (ASCO 2018 guideline, simplified).
+
+    ``grade`` is this step's new event (0 = none). Grade 4 stops treatment for good; otherwise doses are
+    held for ``hold_by_grade[grade]`` steps and high-dose corticosteroids run for ``steroid_by_grade[grade]``
+    steps. Returns the new (active grade, hold, steroid, discontinued).
+    """
+    discontinued = discontinued or grade == 4
+    new_hold = 0 if discontinued else max(max(hold - 1, 0), hold_by_grade[grade])
+    new_steroid = max(max(steroid - 1, 0), steroid_by_grade[grade])
+    if grade > 0:
+        active = grade
+    elif new_hold > 0:
+        active = active_grade
+    else:
+        active = 0
+    if discontinued:
+        active = max(active, active_grade)
+    return active, new_hold, new_steroid, discontinued
