@@ -1,6 +1,7 @@
 """Throughput side by side with the seed packages (PyPI ``immunosim==0.1.0``, ``sepsisim==0.1.0``).
 
-Run: ``python benchmarks/throughput.py [--seconds S] [--env ID ...] [--no-ppo] [--vector-only N]``. The seed
+Run: ``python benchmarks/throughput.py [--seconds S] [--env ID ...] [--no-ppo] [--vector-only N]
+[--against SRC]``. The seed
 packages register the same IDs, so they run in their own virtual environment (created in ``.bench-venv/`` on
 first use) and process. Each measurement is a fresh process. Per environment it prints:
 
@@ -15,6 +16,11 @@ first use) and process. Each measurement is a fresh process. Per environment it 
   rollouts: the share of wall time spent in the environment;
 
 and the CPU's speed before and after (a dependent multiply-add chain): absolute rates scale with it.
+
+``--against SRC`` compares this checkout with another one instead (``SRC``: the ``src`` folder of, e.g., a
+git worktree of the previous main): single-env and vector rates of both, measured alternately in fresh
+processes, the best of ``--repeats`` each, and the ratio new / old (speed changes within one run, so the
+host's drift cancels).
 """
 
 from __future__ import annotations
@@ -142,7 +148,12 @@ def main() -> None:
     parser.add_argument("--no-ppo", action="store_true", help="skip the PPO environment-time share")
     parser.add_argument("--vector-only", type=int, metavar="N",
                         help="only clinsim's vector env at N patients, every environment (a quick re-check)")
+    parser.add_argument("--against", type=Path, metavar="SRC", help="compare with the clinsim sources in SRC")
+    parser.add_argument("--repeats", type=int, default=3, help="measurements per side with --against (best kept)")
     args = parser.parse_args()
+    if args.against:
+        compare(args.against.resolve(), args.env or PAPER_IDS, args.seconds, args.repeats)
+        return
     if args.vector_only:
         speed = run(sys.executable, SPEED)["ns"]
         for env_id in args.env or PAPER_IDS:
@@ -173,6 +184,25 @@ def main() -> None:
               flush=True)
     print(f"\nCPU speed: {speed_before:.2f} ns per dependent multiply-add before the table, "
           f"{run(sys.executable, SPEED)['ns']:.2f} after (idle reference machine: 1.34).")
+
+
+def compare(other_src: Path, env_ids: list[str], seconds: float, repeats: int) -> None:
+    """Single and vector rates of this checkout against ``other_src``, alternating, best of ``repeats``."""
+    sides = {"new": {"PYTHONPATH": str(ROOT / "src")}, "old": {"PYTHONPATH": str(other_src)}}
+    speed_before = run(sys.executable, SPEED)["ns"]
+    print("| environment | measurement | old | new | new / old |\n|---|---|---|---|---|")
+    for env_id in env_ids:
+        codes = {"single": SINGLE.format(module="clinsim", env_id=env_id, seconds=seconds)}
+        codes |= {f"vector {n}": VECTOR.format(env_id=env_id, n=n, seconds=seconds) for n in VECTOR_SIZES}
+        for name, code in codes.items():
+            best = {side: 0.0 for side in sides}
+            for _ in range(repeats):
+                for side, env in sides.items():
+                    best[side] = max(best[side], run(sys.executable, code, env)["rate"])
+            print(f"| {env_id} | {name} | {best['old']:.0f} | {best['new']:.0f} | {best['new'] / best['old']:.3f} |",
+                  flush=True)
+    print(f"\nCPU speed: {speed_before:.2f} ns per dependent multiply-add before, {run(sys.executable, SPEED)['ns']:.2f} "
+          "after (idle reference machine: 1.34).")
 
 
 if __name__ == "__main__":

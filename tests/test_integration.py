@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import clinsim
 from clinsim.core.integrate import CARRY_STEP, carry_size, solve_reference
 from clinsim.immunosim import adaptive, cart, checkpoint
 from clinsim.immunosim import adaptive_models as am
@@ -131,3 +132,27 @@ def test_simd_block_integration_equals_patient_by_patient(name: str) -> None:
         one = y0[i].copy()
         model.integrate_patient(one, u[i], p[i], durations[i], 5)
         np.testing.assert_array_equal(one, blocks[i])
+
+
+@pytest.mark.parametrize("env_id", [e for e in clinsim.FAMILY_IDS
+                                    if clinsim.spec(e).env.task_class.integration is not None])
+def test_every_fixed_step_task_matches_scipy_on_its_own_intervals(env_id: str) -> None:
+    """Every registered task with a fixed-step integration (the test disease included), on the intervals
+    its own steps integrate under random actions: relative error per step <= RTOL (floor 1e-3 state units)."""
+    task = clinsim.spec(env_id).env.task_class()
+    fixed = task.integration
+    state = task.sample_patients([np.random.default_rng(s) for s in range(4)])
+    worst = 0.0
+    for _ in range(min(task.horizon, 12)):
+        actions = np.stack([task.action_space.sample() for _ in range(4)])
+        y0, u, p, duration = task.integration_intervals(state, task.check_actions(actions, 4))
+        y = y0.copy()
+        fixed.model.integrate(y, u, p, duration, fixed.n_steps)
+        for i in range(len(y0)):
+            ref = solve_reference(fixed.model.kernel, y0[i], u[i], p[i], (0.0, float(duration[i])), rtol=1e-12,
+                                  atol=1e-12)
+            worst = max(worst, (np.abs(y[i] - ref.y[:, -1]) / np.maximum(np.abs(ref.y[:, -1]), 1e-3)).max())
+        state, _, terminated = task.step(state, task.check_actions(actions, 4))
+        if terminated.any():
+            break
+    assert worst <= RTOL, (env_id, worst)

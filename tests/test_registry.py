@@ -9,8 +9,9 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import clinsim
+from clinsim.baselines import no_treatment
 from clinsim.core.batch import PARALLEL_MIN_BATCH
-from clinsim.core.task import InvalidActionError
+from clinsim.core.task import EpisodeOverError, InvalidActionError
 
 
 def rollout(env: gym.Env, seed: int, n_steps: int, action_seed: int = 0):
@@ -37,11 +38,34 @@ def assert_same_info(info: dict, vinfo: dict, i: int) -> None:
             assert type(v) is type(expected.item()), k
 
 
-def test_import_registers_every_id() -> None:
-    assert len(clinsim.ENV_IDS) >= 2
-    for env_id in clinsim.ENV_IDS:
-        spec = gym.spec(env_id)
-        assert spec.max_episode_steps and spec.vector_entry_point
+SHIPPED = {"immunosim/CheckpointInhibitor-v0", "immunosim/CombinationTherapy-v0", "immunosim/CARTCell-v0",
+           "immunosim/AdaptiveDosing-v0"} | {f"sepsisim/{task}{tier}-v0" for task in
+                                            ("FluidResuscitation", "VasopressorTitration", "SepsisManagement")
+                                            for tier in ("", "Easy", "Medium", "Hard")}
+
+
+def test_import_registers_every_id_from_the_registry() -> None:
+    """The disease packages' specs are the registry: every spec is registered with Gymnasium with the task's
+    horizon, its native vector env, its protocol, hyperparameters and evaluation episodes."""
+    assert set(clinsim.ENV_IDS) == set(clinsim.SPECS) == SHIPPED | {"glucose/InsulinDosing-v0"}
+    assert set(clinsim.PAPER_IDS) == {e for e in SHIPPED if not e.endswith(("Easy-v0", "Medium-v0", "Hard-v0"))}
+    for env_id, spec in clinsim.SPECS.items():
+        gym_spec = gym.spec(env_id)
+        assert gym_spec.max_episode_steps == spec.env.task_class.horizon
+        assert gym_spec.vector_entry_point.endswith(spec.vector.__name__)
+        assert spec.ppo["total_timesteps"] > 0 and spec.episodes >= 2
+    assert {s.episodes for k, s in clinsim.SPECS.items() if k.startswith("immunosim/")} == {100}
+    assert {s.episodes for k, s in clinsim.SPECS.items() if k.startswith("sepsisim/")} == {50}
+    with pytest.raises(KeyError, match="registered: immunosim/CheckpointInhibitor-v0"):
+        clinsim.spec("immunosim/Nothing-v0")
+
+
+def test_protocol_acts_in_the_action_space(env_id: str) -> None:
+    venv = gym.make_vec(env_id, num_envs=3, vectorization_mode="vector_entry_point")
+    obs, _ = venv.reset(seed=0)
+    actions = clinsim.spec(env_id).protocol(obs)
+    assert all(venv.single_action_space.contains(np.asarray(a, dtype=venv.single_action_space.dtype))
+               for a in actions)
 
 
 def test_check_env(env_id: str) -> None:
@@ -160,10 +184,50 @@ def test_render_modes(env_id: str, mode: str) -> None:
         assert frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3 and frame.std() > 0
 
 
-def test_info_carries_patient_and_outcome(env_id: str) -> None:
+def test_info_is_the_tasks_info_table(env_id: str) -> None:
+    """The info holds exactly the patient label and the task's info table, as Python scalars whose outcome
+    is one of the task's outcome names."""
     env = gym.make(env_id)
     _, info = env.reset(seed=0)
-    assert "patient" in info and "outcome" in info
+    table = env.unwrapped.task.info_table
+    assert list(info) == ["patient", *(row.key for row in table.patient_rows), *(row.key for row in table.clinical_rows)]
+    assert all(isinstance(v, int | float | bool | str) for v in info.values())
+    outcome = next(row for row in table.rows if row.key == "outcome")
+    assert info["outcome"] in outcome.names
+
+
+def test_stepping_a_finished_episode_raises_naming_the_made_id(env_id: str) -> None:
+    """One documented behaviour: after ``terminated`` or at the task's horizon, ``step`` raises
+    EpisodeOverError naming the ID the user made and ``reset()``; ``reset()`` starts a new episode."""
+    env = gym.make(env_id, max_episode_steps=10_000).unwrapped  # no TimeLimit: the env itself must stop
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    terminated = truncated = False
+    steps = 0
+    while not (terminated or truncated):
+        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        steps += 1
+    assert steps <= env.task.horizon and (terminated or steps == env.task.horizon)
+    with pytest.raises(EpisodeOverError, match=rf"{env_id}: the episode .*call reset\(\)"):
+        env.step(env.action_space.sample())
+    env.reset(seed=1)
+    env.step(env.action_space.sample())
+
+
+def test_max_episode_steps_above_the_horizon_truncates_at_the_horizon(env_id: str) -> None:
+    horizon = gym.spec(env_id).max_episode_steps
+    env = gym.make(env_id, max_episode_steps=horizon + 50)
+    env.reset(seed=0)
+    action = no_treatment(env_id)(np.zeros((1, 1)))[0]
+    venv = gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point", max_episode_steps=horizon + 50)
+    venv.reset(seed=0)
+    for step in range(1, horizon + 1):
+        _, _, terminated, truncated, _ = env.step(action)
+        _, _, vterm, vtrunc, _ = venv.step(np.array([action] * 2))
+        if terminated:
+            return
+        assert truncated == (step == horizon)
+        assert np.array_equal(vtrunc, (step == horizon) & ~vterm)
 
 
 @pytest.mark.parametrize("bad", [np.nan, "dose", [[0, 0, 0, 0]], 99, -1])

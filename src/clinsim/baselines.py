@@ -8,7 +8,8 @@ import numpy as np
 import clinsim
 from clinsim.core.evaluation import Policy, constant_policy, random_policy
 
-HEURISTICS: dict[str, Policy] = {k: v for pkg in clinsim.DISEASE_PACKAGES for k, v in pkg.HEURISTICS.items()}
+# the clinical protocol of every registered ID (from the registry)
+HEURISTICS: dict[str, Policy] = {k: s.protocol for k, s in clinsim.SPECS.items()}
 
 
 def no_treatment(env_id: str) -> Policy:

@@ -10,22 +10,21 @@ from pathlib import Path
 import clinsim
 
 SEEDS_PAPER = (42, 43, 44, 45, 46)
+EPISODES_HELP = "default: the environment's evaluation episodes (clinsim list)"
 
 
 def _paper_ids() -> list[str]:
-    from clinsim.training.hyperparameters import PAPER_PPO
-
-    return [e for e in PAPER_PPO if e in clinsim.ENV_IDS]
+    return list(clinsim.PAPER_IDS)
 
 
 def _list(_: argparse.Namespace) -> None:
     import gymnasium as gym
 
-    print(f"{'environment':45s} {'obs':>4s}  {'action space':34s} {'steps':>5s}")
-    for env_id in clinsim.ENV_IDS:
+    print(f"{'environment':45s} {'obs':>4s}  {'action space':34s} {'steps':>5s} {'episodes':>8s}")
+    for env_id, spec in clinsim.SPECS.items():
         env = gym.make(env_id)
         print(f"{env_id:45s} {env.observation_space.shape[0]:4d}  {env.action_space!s:34.34s} "
-              f"{env.spec.max_episode_steps:5d}")
+              f"{env.spec.max_episode_steps:5d} {spec.episodes:8d}")
 
 
 def _params(_: argparse.Namespace) -> None:
@@ -132,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     group = ev.add_mutually_exclusive_group(required=True)
     group.add_argument("--policy", choices=("random", "none", "protocol", "planner"))
     group.add_argument("--run", help="run directory of a trained agent")
-    ev.add_argument("--episodes", type=int, default=None, help="default: 100 (ImmunoSim) / 50 (SepsiSim)")
+    ev.add_argument("--episodes", type=int, default=None, help=EPISODES_HELP)
     ev.add_argument("--seed", type=int, default=0, help="first patient seed")
     ev.add_argument("--output", help="write the per-episode results (JSON) here")
     ev.add_argument("--trust-checkpoint", action="store_true",
@@ -154,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     def bench_args(p: argparse.ArgumentParser, root: str, algos: list[str]) -> None:
         p.add_argument("--env", action="append", choices=clinsim.ENV_IDS, help="default: the papers' environments")
         p.add_argument("--algo", action="append", choices=("ppo", "dqn", "sac"), default=None)
-        p.add_argument("--episodes", type=int, default=None, help="default: 100 (ImmunoSim) / 50 (SepsiSim)")
+        p.add_argument("--episodes", type=int, default=None, help=EPISODES_HELP)
         p.add_argument("--root", default=root)
         p.add_argument("--no-figures", action="store_true")
         p.add_argument("--quiet", action="store_true")

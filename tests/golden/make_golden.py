@@ -1,18 +1,22 @@
-"""Regenerate the golden trajectories: ``python tests/golden/make_golden.py``.
+"""Regenerate the golden trajectories: ``python -m tests.golden.make_golden [ENV_ID ...]`` (default: every ID,
+the test disease included).
 
 Only after a deliberate change of dynamics, observation or reward, together with an environment version
-bump (``-v0`` -> ``-v1``) and an entry in CHANGELOG.md.
+bump (``-v0`` -> ``-v1``) and an entry in CHANGELOG.md; name the changed IDs to leave the others as they are.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 
-import clinsim
+import tests.conftest  # noqa: F401  (registers the test disease, as the test run does)
+
+import clinsim  # noqa: I001
 
 HERE = Path(__file__).parent
 SEED = 2024
@@ -42,11 +46,14 @@ def path_for(env_id: str) -> Path:
     return HERE / (env_id.replace("/", "__") + ".json")
 
 
-def main() -> None:
-    for env_id in clinsim.ENV_IDS:
+def main(env_ids: list[str]) -> None:
+    unknown = sorted(set(env_ids) - set(clinsim.ENV_IDS))
+    if unknown:
+        raise SystemExit(f"unknown ID(s) {', '.join(unknown)}; registered: {', '.join(clinsim.ENV_IDS)}")
+    for env_id in env_ids or clinsim.ENV_IDS:
         path_for(env_id).write_text(json.dumps(trajectory(env_id)) + "\n")
         print("wrote", path_for(env_id))
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -16,12 +16,16 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from clinsim.core.render import render_dashboard, render_text
-from clinsim.core.state import State
+from clinsim.core.state import State, rows
 from clinsim.core.task import Task
 
 
 class TaskEnv(Env):
     """Single-patient environment around a :class:`Task` (time limit added by the registration).
+
+    Episodes end at the task's horizon at the latest (``truncated``), also under a longer
+    ``max_episode_steps``; stepping a finished episode raises :class:`~clinsim.core.task.EpisodeOverError`
+    (call ``reset()``).
 
     ``render_mode="rgb_array"`` draws a dashboard of the patient's course so far (the task's
     ``render_panels``), ``"ansi"`` a one-line text summary of the current step.
@@ -49,9 +53,8 @@ class TaskEnv(Env):
         super().reset(seed=seed)
         state = self._state = self.task.sample_patients([self.np_random])
         self._spare = np.empty_like(state.clinical)
-        table = self.task.info_table
-        self._views = {id(a): table.view_of(a) for a in (state.clinical, self._spare)}
-        self._patient_info = {"patient": state.label.item(), **table.patient_values(state.patient)}
+        self._make_views()
+        self._patient_info = {"patient": state.label.item(), **self.task.info_table.patient_values(state.patient)}
         info = self._info(state.clinical)
         self._history = [info] if self.render_mode else []
         return self.task.observe(state)[0], info
@@ -67,7 +70,24 @@ class TaskEnv(Env):
         info = self._info(new)
         if self.render_mode:
             self._history.append(info)
-        return obs, reward, terminated, False, info
+        # the task's horizon ends every episode (its random events are drawn for the horizon), whatever
+        # ``max_episode_steps`` the registration's TimeLimit was given
+        truncated = not terminated and int(new["elapsed"][0]) >= self.task.horizon
+        return obs, reward, terminated, truncated, info
+
+    def _make_views(self) -> None:
+        """Info views of both clinical records (numpy views do not survive pickling: rebuilt after it)."""
+        self._views = {id(a): self.task.info_table.view_of(a) for a in (self._state.clinical, self._spare)}
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_views"] = {}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if self._state is not None:
+            self._make_views()
 
     def _info(self, clinical: np.ndarray) -> dict[str, Any]:
         """The info of a batch of one, Python values."""
@@ -159,22 +179,22 @@ class TaskVectorEnv(VectorEnv):
             old = self._state
             # the patient record is updated in place (infos copy it); the clinical record and the labels
             # are handed out by the last step's infos, so they are copied first
-            _rows(old.patient)[restart] = _rows(fresh.patient)
-            clinical = _rows(old.clinical).copy().view(old.clinical.dtype)
+            rows(old.patient)[restart] = rows(fresh.patient)
+            clinical = rows(old.clinical).copy().view(old.clinical.dtype)
             clinical[restart] = fresh.clinical
             label = old.label.copy()
             label[restart] = fresh.label
             new, reward, terminated = self.task.step(State(old.patient, clinical, label), actions, self._name)
             reward[restart] = 0.0
             terminated[restart] = False
-            _rows(new.clinical)[restart] = _rows(fresh.clinical)  # made by this step: nobody holds it yet
+            rows(new.clinical)[restart] = rows(fresh.clinical)  # made by this step: nobody holds it yet
             self._state = new
             self._elapsed += 1
             self._elapsed[restart] = 0
         else:
             self._state, reward, terminated = self.task.step(self._state, actions, self._name)
             self._elapsed += 1
-        truncated = (self._elapsed >= self.max_episode_steps) & ~terminated
+        truncated = (self._elapsed >= min(self.max_episode_steps, self.task.horizon)) & ~terminated
         self._autoreset = terminated | truncated
         return self.task.observe(self._state), reward, terminated, truncated, self._info()
 
@@ -195,8 +215,3 @@ class TaskVectorEnv(VectorEnv):
     def _name(self) -> str:
         return self.spec.id if self.spec is not None else self.task.env_id
 
-
-def _rows(records: np.ndarray) -> np.ndarray:
-    """The records as opaque rows (copies and row assignments at memcpy speed; numpy copies structured
-    arrays field by field)."""
-    return records.view(np.dtype((np.void, records.dtype.itemsize)))

@@ -65,17 +65,25 @@ class State:
             return self.clinical[name]
         if name in self.patient.dtype.names:
             return self.patient[name]
-        raise KeyError(f"no state field {name!r}; fields: {', '.join(self.clinical.dtype.names + self.patient.dtype.names)}")
+        fields = self.clinical.dtype.names + self.patient.dtype.names
+        raise KeyError(f"no state field {name!r}; fields: {', '.join(fields)}")
 
     def __len__(self) -> int:
         return len(self.clinical)
 
     def take(self, index: np.ndarray) -> State:
         """Sub-batch (fancy indexing: a copy)."""
-        return State(self.patient[index], self.clinical[index], self.label[index])
+        return State(rows(self.patient)[index].view(self.patient.dtype),
+                     rows(self.clinical)[index].view(self.clinical.dtype), self.label[index])
 
     def put(self, index: np.ndarray, values: State) -> None:
         """Write a sub-batch into this batch's arrays, in place."""
-        self.patient[index] = values.patient
-        self.clinical[index] = values.clinical
+        rows(self.patient)[index] = rows(values.patient)
+        rows(self.clinical)[index] = rows(values.clinical)
         self.label[index] = values.label
+
+
+def rows(records: np.ndarray) -> np.ndarray:
+    """Records as opaque rows: copies and row assignments at memcpy speed (numpy copies structured arrays
+    field by field, ~7x slower)."""
+    return records.view(np.dtype((np.void, records.dtype.itemsize)))

@@ -93,6 +93,8 @@ class Task(ABC):
     observations: ClassVar[tuple[Observation, ...]]
     infos: ClassVar[tuple[Info, ...]]
     integration: ClassVar[FixedStep | None] = None
+    # declared lower bound of each model state (None: all 0, amounts); the numerics sweep checks it
+    state_low: ClassVar[tuple[float, ...] | None] = None
     before: ClassVar[Any]  # compiled before(a, c, s, t) -> float (the integration's duration)
     after: ClassVar[Any]  # compiled after(a, c, s, t)
     measure: ClassVar[Any]  # compiled measure(c, t) -> tuple of floats
@@ -168,6 +170,14 @@ class Task(ABC):
                                              self.integration.n_steps)
             self._kernel(n, AFTER_INTEGRATION, action_rows, state.patient, state.clinical, new, durations)
         return State(state.patient, new, state.label), new["reward"].copy(), new["terminated"].copy()
+
+    def integration_intervals(self, state: State, actions: np.ndarray) -> tuple[np.ndarray, ...]:
+        """``(y, inputs, params, durations)``: the model integration a step from ``state`` would do (for the
+        accuracy checks against scipy; a task with an ``integration``)."""
+        n = len(state)
+        new, durations = np.empty(n, self.clinical_dtype), np.empty(n)
+        self._kernel(n, BEFORE_INTEGRATION, actions.reshape(n, -1), state.patient, state.clinical, new, durations)
+        return new["y"].copy(), new["inputs"].copy(), state.patient["params"].copy(), durations
 
     def _refuse(self, state: State, env_name: str | None) -> None:
         name = env_name or self.env_id

@@ -41,7 +41,8 @@ class Observation:
 
     def __post_init__(self) -> None:
         if self.transform not in TRANSFORMS:
-            raise ValueError(f"{self.measurement}: unknown transform {self.transform!r}; valid: {', '.join(TRANSFORMS)}")
+            raise ValueError(f"{self.measurement}: unknown transform {self.transform!r}; "
+                             f"valid: {', '.join(TRANSFORMS)}")
 
     @property
     def normalisation(self) -> str:

@@ -1,9 +1,10 @@
 """ImmunoSim: cancer immunotherapy decision environments.
 
-A disease package exposes ``registrations()``, ``HEURISTICS`` and ``PARAMETER_MODULES`` (see clinsim/__init__.py).
+The disease's registry entries (``SPECS``) and parameter tables (``PARAMETER_MODULES``); see clinsim/__init__.py.
 """
 
-from clinsim.immunosim import adaptive_models, cart_models, models
+from clinsim.core.registration import PAPER, EnvSpec
+from clinsim.immunosim import adaptive_models, cart_models, heuristics, models
 from clinsim.immunosim.adaptive import AdaptiveDosingEnv, AdaptiveDosingVectorEnv
 from clinsim.immunosim.cart import CARTCellEnv, CARTCellVectorEnv
 from clinsim.immunosim.checkpoint import (
@@ -12,21 +13,26 @@ from clinsim.immunosim.checkpoint import (
     CombinationTherapyEnv,
     CombinationTherapyVectorEnv,
 )
-from clinsim.immunosim.heuristics import HEURISTICS  # noqa: E402
 
-ENVIRONMENTS = (
-    (CheckpointInhibitorEnv, CheckpointInhibitorVectorEnv),
-    (CombinationTherapyEnv, CombinationTherapyVectorEnv),
-    (CARTCellEnv, CARTCellVectorEnv),
-    (AdaptiveDosingEnv, AdaptiveDosingVectorEnv),
+EPISODES = 100  # the ImmunoSim paper's evaluation protocol: 100 patients
+PAPER_TAGS = frozenset({PAPER})
+
+# PPO: the ImmunoSim paper's Table 2 (steps, learning rate, n_steps, batch, gamma)
+SPECS = (
+    EnvSpec(CheckpointInhibitorEnv, CheckpointInhibitorVectorEnv, heuristics.nivolumab_q2w,
+            dict(total_timesteps=200_000, learning_rate=3e-4, n_steps=2048, batch_size=64, gamma=0.99),
+            EPISODES, PAPER_TAGS),
+    EnvSpec(CombinationTherapyEnv, CombinationTherapyVectorEnv, heuristics.checkmate067,
+            dict(total_timesteps=500_000, learning_rate=1e-4, n_steps=2048, batch_size=128, gamma=0.995),
+            EPISODES, PAPER_TAGS),
+    EnvSpec(CARTCellEnv, CARTCellVectorEnv, heuristics.zuma1,
+            dict(total_timesteps=300_000, learning_rate=3e-4, n_steps=2048, batch_size=64, gamma=0.99),
+            EPISODES, PAPER_TAGS),
+    EnvSpec(AdaptiveDosingEnv, AdaptiveDosingVectorEnv, heuristics.irecist_guided,
+            dict(total_timesteps=500_000, learning_rate=1e-4, n_steps=4096, batch_size=128, gamma=0.998),
+            EPISODES, PAPER_TAGS),
 )
-
-
-def registrations() -> list[tuple[type, type, dict]]:
-    """(env, vector env, register kwargs) for every ImmunoSim ID."""
-    return [(env, vec, {}) for env, vec in ENVIRONMENTS]
-
 
 PARAMETER_MODULES = (models, cart_models, adaptive_models)
 
-__all__ = ["ENVIRONMENTS", "HEURISTICS", "PARAMETER_MODULES", "registrations"]
+__all__ = ["PARAMETER_MODULES", "SPECS"]

@@ -38,11 +38,3 @@ def irecist_guided(obs: np.ndarray) -> np.ndarray:
     only once progression is confirmed at the next scan (iCPD), as iRECIST advises."""
     category = np.rint(obs[:, 2] * 5).astype(np.int64)
     return np.where(category == adaptive.ICPD, adaptive.HOLIDAY, adaptive.CONTINUE)
-
-
-HEURISTICS = {
-    "immunosim/CheckpointInhibitor-v0": nivolumab_q2w,
-    "immunosim/CombinationTherapy-v0": checkmate067,
-    "immunosim/CARTCell-v0": zuma1,
-    "immunosim/AdaptiveDosing-v0": irecist_guided,
-}

@@ -1,9 +1,11 @@
 """SepsiSim: sepsis resuscitation decision environments (hourly, 72 h).
 
-A disease package exposes ``registrations()``, ``HEURISTICS`` and ``PARAMETER_MODULES`` (see clinsim/__init__.py).
+The disease's registry entries (``SPECS``: each task's medium-tier ID plus one ID per tier) and parameter
+tables (``PARAMETER_MODULES``); see clinsim/__init__.py.
 """
 
-from clinsim.sepsisim import models
+from clinsim.core.registration import PAPER, TIER, EnvSpec
+from clinsim.sepsisim import heuristics, models
 from clinsim.sepsisim.environments import (
     TIERS,
     FluidResuscitationEnv,
@@ -13,30 +15,32 @@ from clinsim.sepsisim.environments import (
     VasopressorTitrationEnv,
     VasopressorTitrationVectorEnv,
 )
-from clinsim.sepsisim.heuristics import HEURISTICS
 
-ENVIRONMENTS = (
-    (FluidResuscitationEnv, FluidResuscitationVectorEnv),
-    (VasopressorTitrationEnv, VasopressorTitrationVectorEnv),
-    (SepsisManagementEnv, SepsisManagementVectorEnv),
+EPISODES = 50  # the SepsiSim paper's evaluation protocol: 50 patients
+
+# (env, vector env, SSC 2021 protocol, PPO: the SepsiSim paper's Table 2, entropy coefficient included)
+_FAMILIES = (
+    (FluidResuscitationEnv, FluidResuscitationVectorEnv, heuristics.ssc_fluid_resuscitation,
+     dict(total_timesteps=200_000, learning_rate=3e-4, n_steps=2048, batch_size=64, gamma=0.99, ent_coef=0.01)),
+    (VasopressorTitrationEnv, VasopressorTitrationVectorEnv, heuristics.ssc_vasopressor_titration,
+     dict(total_timesteps=300_000, learning_rate=1e-4, n_steps=2048, batch_size=64, gamma=0.99, ent_coef=0.005)),
+    (SepsisManagementEnv, SepsisManagementVectorEnv, heuristics.ssc_sepsis_management,
+     dict(total_timesteps=500_000, learning_rate=1e-4, n_steps=2048, batch_size=128, gamma=0.995, ent_coef=0.01)),
 )
 
 
-def registrations() -> list[tuple[type, type, dict]]:
-    """(env, vector env, register kwargs): the default ID (medium tier) and one ID per tier."""
+def _specs() -> tuple[EnvSpec, ...]:
     out = []
-    for env, vec in ENVIRONMENTS:
+    for env, vec, protocol, ppo in _FAMILIES:
         base = env.task_class.env_id
-        out.append((env, vec, {}))
-        for tier in TIERS:
-            out.append((env, vec, {"id": base.replace("-v0", f"{tier.capitalize()}-v0"), "kwargs": {"tier": tier}}))
-    return out
+        out.append(EnvSpec(env, vec, protocol, ppo, EPISODES, frozenset({PAPER})))
+        out += [EnvSpec(env, vec, protocol, ppo, EPISODES, frozenset({TIER, tier}),
+                        id=base.replace("-v0", f"{tier.capitalize()}-v0"), kwargs={"tier": tier}) for tier in TIERS]
+    return tuple(out)
 
 
-TIER_IDS = {kw.get("id", env.task_class.env_id): kw.get("kwargs", {}).get("tier", "medium")
-            for env, _vec, kw in registrations()}
-
-
+SPECS = _specs()
+TIER_IDS = {spec.id: spec.kwargs.get("tier", "medium") for spec in SPECS}
 PARAMETER_MODULES = (models,)
 
-__all__ = ["ENVIRONMENTS", "HEURISTICS", "PARAMETER_MODULES", "TIER_IDS", "TIERS", "registrations"]
+__all__ = ["PARAMETER_MODULES", "SPECS", "TIER_IDS", "TIERS"]

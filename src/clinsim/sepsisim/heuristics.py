@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from clinsim.sepsisim.environments import HORIZON_HOURS, TIERS
+from clinsim.sepsisim.environments import HORIZON_HOURS
 
 MAP_TARGET = 65.0
 VOLUME_STOP_L = 3.5
@@ -54,16 +54,3 @@ def ssc_sepsis_management(obs: np.ndarray) -> np.ndarray:
     fluid = np.where(volume >= VOLUME_STOP_L, 0.0, fluid)
     dose = norepinephrine_titration(mean_ap)
     return np.stack([fluid, dose, np.ones(len(obs))], axis=1).astype(np.float32)
-
-
-_BY_ENV = {
-    "sepsisim/FluidResuscitation": ssc_fluid_resuscitation,
-    "sepsisim/VasopressorTitration": ssc_vasopressor_titration,
-    "sepsisim/SepsisManagement": ssc_sepsis_management,
-}
-
-HEURISTICS = {}
-for _base, _policy in _BY_ENV.items():
-    HEURISTICS[f"{_base}-v0"] = _policy
-    for _tier in TIERS:
-        HEURISTICS[f"{_base}{_tier.capitalize()}-v0"] = _policy

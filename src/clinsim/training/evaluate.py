@@ -1,7 +1,7 @@
 """The papers' evaluation protocol with clinical outcomes.
 
-Deterministic policy, one episode per patient seed 0..N-1 (100 for ImmunoSim, 50 for SepsiSim), the
-same patients for every agent; trained agents are summarised over several training seeds with mean,
+Deterministic policy, one episode per patient seed 0..N-1 (N from the registry: 100 for ImmunoSim, 50
+for SepsiSim, the papers' protocols), the same patients for every agent; trained agents are summarised over several training seeds with mean,
 SD and a 95 % bootstrap CI. Returns are reported as they are: no ratios of negative returns.
 """
 
@@ -12,19 +12,16 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+import clinsim
+
 from clinsim.core.evaluation import Policy, evaluate_cohort
 from clinsim.training.stats import summarize
 
-EPISODES = {"immunosim": 100, "sepsisim": 50}
-TRAINING_SEED = 42
 
 
 def default_episodes(env_id: str) -> int:
-    """The paper's number of evaluation episodes for the environment's suite."""
-    suite = env_id.split("/")[0]
-    if suite not in EPISODES:
-        raise KeyError(f"unknown suite {suite!r}; valid: {', '.join(EPISODES)}")
-    return EPISODES[suite]
+    """The environment's evaluation episodes (its registry entry)."""
+    return clinsim.spec(env_id).episodes
 
 
 def evaluate_policy(env_id: str, policy: Policy, episodes: int | None = None, seed: int = 0) -> dict[str, Any]:

@@ -15,7 +15,8 @@ import gymnasium as gym
 import numpy as np
 
 from clinsim.core.evaluation import Policy
-from clinsim.core.task import State, Task, put, take
+from clinsim.core.state import State
+from clinsim.core.task import Task
 
 
 def candidate_actions(space: gym.Space, levels: int = 3) -> np.ndarray:
@@ -43,17 +44,17 @@ class RolloutPlanner:
     def __call__(self, obs: np.ndarray, state: State) -> np.ndarray:
         task, cands = self.task, self.candidates
         n, k = len(obs), len(cands)
-        sims = take(state, np.repeat(np.arange(n), k))
+        sims = state.take(np.repeat(np.arange(n), k))
         first = np.tile(cands, (n,) + (1,) * (cands.ndim - 1))
         value = np.zeros(n * k)
         alive = task.elapsed(sims) < task.horizon
         depth = 0
         while alive.any():
             idx = np.flatnonzero(alive)
-            sub = take(sims, idx)
+            sub = sims.take(idx)
             action = first[idx] if depth == 0 else self.base_policy(task.observe(sub))
             sub, reward, terminated = task.step(sub, action)
-            put(sims, idx, sub)
+            sims.put(idx, sub)
             value[idx] += reward
             alive[idx] = ~terminated & (task.elapsed(sub) < task.horizon)
             depth += 1
