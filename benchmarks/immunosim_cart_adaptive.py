@@ -18,7 +18,7 @@ from clinsim.immunosim.heuristics import HEURISTICS
 
 
 def _day(obs):
-    return np.rint(obs[:, -1] * cart.HORIZON_DAYS).astype(np.int64)
+    return np.rint(cart.CARTCellTask.observation_table.decode(obs, "time")).astype(np.int64)
 
 
 def cart_policies():

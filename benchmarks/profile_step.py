@@ -70,7 +70,7 @@ def integration_time(env_id: str, n: int) -> float:
     its four adaptive 6-hour intervals per day, with the patients' carried step sizes)."""
     name = env_id.split("/")[1].removesuffix("-v0")
     state = _vector_env(env_id, n).unwrapped.state
-    y, p = state["y"], state["params"]
+    y, p = np.ascontiguousarray(state["y"]), np.ascontiguousarray(state["params"])  # record fields: strided views
     if name == "CARTCell":
         u, carry = np.zeros((n, len(cm.CARTModel.input_names))), state["integrator_carry"]
 
@@ -92,6 +92,8 @@ def integration_time(env_id: str, n: int) -> float:
 def transition_time(env_id: str, n: int) -> float:
     venv = _vector_env(env_id, n)
     task, state = venv.unwrapped.task, venv.unwrapped.state
+    ended = np.flatnonzero(state["terminated"])  # a task refuses to step an ended episode: new patients there
+    state.put(ended, task.sample_patients([np.random.default_rng(int(i)) for i in ended]))
     actions = task.check_actions(venv.action_space.sample(), n)
     return per_call(lambda: task.step(state, actions))
 

@@ -18,7 +18,7 @@ HDLM2_T_AT_INJECTION = 2.0e6 * np.exp(0.0565 * 42)  # Barros 2021 Fig. 4: 2e6 ce
 
 
 def _day(obs):
-    return np.rint(obs[:, -1] * cart.HORIZON_DAYS).astype(np.int64)
+    return np.rint(cart.CARTCellTask.observation_table.decode(obs, "time")).astype(np.int64)
 
 
 def high_once(obs):
@@ -131,6 +131,43 @@ def test_crs_and_icans_grades():
 
 
 # ---------------------------------------------------------------------- environment API
+def test_observation_table_documented_and_decoded():
+    table = cart.CARTCellTask.observation_table
+    assert table.markdown() in cart.CARTCellEnv.__doc__
+    assert table.names[-1] == "time"  # the heuristics read the day from the last column
+    env = gym.make(ID)
+    obs, info = env.reset(seed=3)
+    for _ in range(5):
+        obs, *_, info = env.step(2)
+    decoded = {name: table.decode(obs[None], name)[0] for name in table.names}
+    assert decoded["time"] == pytest.approx(info["day"], rel=1e-6)
+    assert decoded["tumour"] == pytest.approx(info["tumour_cells"], rel=1e-5)
+    assert decoded["effector"] == pytest.approx(info["effector_cart_cells"], rel=1e-5)
+    assert decoded["cytokine"] == pytest.approx(info["cytokine_pg_per_ml"], rel=1e-5)
+    assert decoded["cumulative_dose"] == pytest.approx(info["cumulative_dose_cells"], rel=1e-5)
+
+
+def test_day_carries_the_integrator_step_and_the_inputs():
+    """The adaptive integrator's step size is carried from day to day; the day's inputs are the
+    management decided from the day before (tocilizumab from CRS grade 2, steroids while a course runs)."""
+    task = cart.CARTCellTask()
+    state = task.sample_patients([np.random.default_rng(3)])  # CRS grade 3 on day 1
+    assert not state["integrator_carry"].any()  # the first day picks its own step
+    seen_toci = seen_steroid = False
+    for _ in range(20):
+        before = state
+        state, _, terminated = task.step(state, np.array([3]))
+        assert state["integrator_carry"][0, 0] > 0.0
+        toci, steroid = state["inputs"][0, cm.TOCILIZUMAB], state["inputs"][0, cm.STEROID]
+        assert toci == float(before["crs_grade"][0] >= cart.TOCILIZUMAB_FROM_GRADE)
+        assert steroid == float(before["steroid_days"][0] > 0)
+        seen_toci |= bool(toci)
+        seen_steroid |= bool(steroid)
+        if terminated[0]:
+            break
+    assert seen_toci and seen_steroid
+
+
 def test_observations_in_box_and_info(cohorts):
     env = gym.make(ID)
     obs, info = env.reset(seed=1)

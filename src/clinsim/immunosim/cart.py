@@ -7,14 +7,15 @@ from typing import ClassVar
 import numpy as np
 from gymnasium import spaces
 
-from clinsim.core.batch import BatchKernel
+from clinsim.core import clinical
 from clinsim.core.env import TaskEnv, TaskVectorEnv
 from clinsim.core.integrate import CARRY_DERIVATIVE_VALID, carry_size
 from clinsim.core.jit import jit
 from clinsim.core.render import Panel
-from clinsim.core.task import State, Task
+from clinsim.core.state import Field, State
+from clinsim.core.task import Task
+from clinsim.core.views import Info, Observation, log1p_scale
 from clinsim.immunosim import cart_models as cm
-from clinsim.immunosim.checkpoint import RECIST_NAMES, patient_names, recist_category
 
 DAYS_PER_STEP = 1.0
 HORIZON_DAYS = 90
@@ -99,15 +100,6 @@ def icans_grade(ice_points_lost: np.ndarray) -> np.ndarray:
 
 
 @jit
-def threshold_grade(value: float, thresholds: np.ndarray) -> int:
-    """Grade of one value: the number of ``thresholds`` (ascending) at or below it (as ``crs_grade``)."""
-    grade = 0
-    for threshold in thresholds:
-        grade += threshold <= value
-    return grade
-
-
-@jit
 def outcome_code(tumour: float, baseline: float, dead: bool, dead_of_icans: bool) -> int:
     """Index into ``OUTCOMES`` of a patient's current state."""
     if dead:
@@ -124,108 +116,111 @@ _ADVANCE_WORK_SHAPE = _advance.work_shape
 
 
 @jit
-def _step(b, action, y0, p, day0, baseline, nadir0, crs0, max_crs0, icans0, max_icans0, steroid_days0,
-          steroid_total0, toci_doses0, cum_dose0, bonus_paid0, burden0, carry0, u_death, u_icans_death, inputs,
-          y, day, nadir, crs, max_crs, icans, max_icans, steroid_days, steroid_total, toci_doses, dose_cells,
-          cum_dose, withheld, dead, dead_of_icans, bonus_paid, burden, carry, outcome, recist,
-          reward, terminated):  # pragma: no cover - compiled
-    """One day of one patient (see the env docstring): infusion, dynamics, CRS/ICANS and management, reward."""
-    asked = DOSE_LEVELS_CELLS[action[b]]
-    left = PRODUCT_LOT_CELLS - cum_dose0[b]
-    worst_toxicity = max(crs0[b], icans0[b])
+def _before(a, c, s, t):  # pragma: no cover - compiled
+    """The day's infusion (withheld beyond the lot or during grade >= 3 toxicity), tocilizumab and steroid
+    inputs, and the day's integration: four 6-hour intervals of the adaptive integrator, its steps
+    continued from the day before, CRS and ICANS graded by the worst of the four checks."""
+    asked = DOSE_LEVELS_CELLS[a[0]]
+    left = PRODUCT_LOT_CELLS - s.cum_dose_cells
+    worst_toxicity = max(s.crs_grade, s.icans_grade)
     allowed = worst_toxicity < HOLD_INFUSION_FROM_GRADE and asked <= left + 1.0
     dose = asked if allowed else 0.0
-    withheld[b] = not allowed and asked > 0
+    t.dose_cells = dose
+    t.withheld = not allowed and asked > 0
 
-    yb = y[b]
-    yb[:] = y0[b]
-    yb[cm.INJECTED] += dose
-    toci = crs0[b] >= TOCILIZUMAB_FROM_GRADE
-    steroid = steroid_days0[b] > 0
-    u = inputs[b]  # scratch: the day's model inputs
-    u[cm.TOCILIZUMAB] = 1.0 if toci else 0.0
-    u[cm.STEROID] = 1.0 if steroid else 0.0
-    peak_cytokine = yb[cm.CYTOKINE]
-    peak_icans = yb[cm.ICANS]
-    cb = carry[b]  # the integrator's steps, continued from the day before
-    cb[:] = carry0[b]
-    cb[CARRY_DERIVATIVE_VALID] = 0.0  # the day's infusion and inputs change the derivative
+    y = t.y
+    y[cm.INJECTED] += dose
+    u = t.inputs
+    u[cm.TOCILIZUMAB] = 1.0 if s.crs_grade >= TOCILIZUMAB_FROM_GRADE else 0.0
+    u[cm.STEROID] = 1.0 if s.steroid_days > 0 else 0.0
+    peak_cytokine = y[cm.CYTOKINE]
+    peak_icans = y[cm.ICANS]
+    carry = t.integrator_carry  # the integrator's steps, continued from the day before
+    carry[CARRY_DERIVATIVE_VALID] = 0.0  # the day's infusion and inputs change the derivative
+    p = c.params
     work = np.empty(_ADVANCE_WORK_SHAPE)  # the integrator's scratch, for the day's four intervals
     for _ in range(CRS_CHECKS_PER_DAY):  # CRS and ICANS are graded by the worst status of the day
-        _advance(yb, u, p[b], DAYS_PER_STEP / CRS_CHECKS_PER_DAY, cb, work)
-        for i in range(yb.shape[0]):
-            if yb[i] < 0.0:
-                yb[i] = 0.0
-                cb[CARRY_DERIVATIVE_VALID] = 0.0
-        peak_cytokine = max(peak_cytokine, yb[cm.CYTOKINE])
-        peak_icans = max(peak_icans, yb[cm.ICANS])
+        _advance(y, u, p, DAYS_PER_STEP / CRS_CHECKS_PER_DAY, carry, work)
+        for i in range(y.shape[0]):
+            if y[i] < 0.0:
+                y[i] = 0.0
+                carry[CARRY_DERIVATIVE_VALID] = 0.0
+        peak_cytokine = max(peak_cytokine, y[cm.CYTOKINE])
+        peak_icans = max(peak_icans, y[cm.ICANS])
+    t.crs_grade = clinical.threshold_grade(peak_cytokine, CRS_THRESHOLDS_PG_PER_ML)
+    t.icans_grade = clinical.threshold_grade(peak_icans, ICANS_THRESHOLDS_ICE_POINTS)
+    return 0.0
 
+
+@jit
+def _after(a, c, s, t):  # pragma: no cover - compiled
+    """Graft loss and extinction, CRS/ICANS management and deaths, the day's reward and the books."""
+    y = t.y
     # fewer than one CAR-T cell in all compartments: the graft is lost (and stops setting the step)
-    if yb[cm.INJECTED] + yb[cm.EFFECTOR] + yb[cm.MEMORY] < 1.0:
-        yb[cm.INJECTED] = 0.0
-        yb[cm.EFFECTOR] = 0.0
-        yb[cm.MEMORY] = 0.0
-    eliminated = yb[cm.TUMOUR] < ELIMINATED_TUMOUR_CELLS
+    if y[cm.INJECTED] + y[cm.EFFECTOR] + y[cm.MEMORY] < 1.0:
+        y[cm.INJECTED] = 0.0
+        y[cm.EFFECTOR] = 0.0
+        y[cm.MEMORY] = 0.0
+    eliminated = y[cm.TUMOUR] < ELIMINATED_TUMOUR_CELLS
     if eliminated:
-        yb[cm.TUMOUR] = 0.0
-    tumour = yb[cm.TUMOUR]
-    grade = threshold_grade(peak_cytokine, CRS_THRESHOLDS_PG_PER_ML)
-    neuro = threshold_grade(peak_icans, ICANS_THRESHOLDS_ICE_POINTS)
-    days = max(steroid_days0[b] - 1, 0)
-    steroid_days[b] = STEROID_DAYS if max(grade, neuro) >= STEROID_FROM_GRADE else days
+        y[cm.TUMOUR] = 0.0
+    tumour = y[cm.TUMOUR]
+    grade, neuro = t.crs_grade, t.icans_grade
+    days = max(s.steroid_days - 1, 0)
+    t.steroid_days = STEROID_DAYS if max(grade, neuro) >= STEROID_FROM_GRADE else days
 
-    burden[b] = burden0[b] + CRS_PENALTY[grade] + ICANS_PENALTY[neuro]
+    burden0 = s.toxicity_burden
+    burden = burden0 + CRS_PENALTY[grade] + ICANS_PENALTY[neuro]
+    t.toxicity_burden = burden
     toxicity = 0.0  # (exactly what the formula gives on a day without toxicity)
-    if burden[b] != burden0[b]:
-        toxicity = TOXICITY_CAP * (np.exp(-burden0[b] / TOXICITY_CAP) - np.exp(-burden[b] / TOXICITY_CAP))
-    d = day0[b]
-    died_of_crs = grade >= 4 and u_death[b, d] < CRS_DEATH_PROBABILITY_PER_GRADE4_DAY
-    died_of_icans = neuro >= 4 and u_icans_death[b, d] < ICANS_DEATH_PROBABILITY_PER_GRADE4_DAY
+    if burden != burden0:
+        toxicity = TOXICITY_CAP * (np.exp(-burden0 / TOXICITY_CAP) - np.exp(-burden / TOXICITY_CAP))
+    d = s.elapsed
+    died_of_crs = grade >= 4 and c.u_death[d] < CRS_DEATH_PROBABILITY_PER_GRADE4_DAY
+    died_of_icans = neuro >= 4 and c.u_icans_death[d] < ICANS_DEATH_PROBABILITY_PER_GRADE4_DAY
     died = died_of_crs or died_of_icans
     escaped = tumour >= LETHAL_TUMOUR_CELLS and not died
-    terminated[b] = escaped or died
-    tumour_before = y0[b, cm.TUMOUR]
+    terminated = escaped or died
+    t.terminated = terminated
+    tumour_before = s.y[cm.TUMOUR]
     newly_eliminated = eliminated and tumour_before > 0 and not died
     bonus = ELIMINATION_BONUS if newly_eliminated else 0.0
     log_tumour = np.log10(tumour + 1.0)
     log_change = log_tumour - np.log10(tumour_before + 1.0)
-    credit = np.log10(baseline[b] + 1.0) - log_tumour if died else 0.0  # shrinkage credit so far
-    reward[b] = (
-        ALIVE_BONUS * (not terminated[b])
+    credit = np.log10(c.baseline_cells + 1.0) - log_tumour if died else 0.0  # shrinkage credit so far
+    dose = t.dose_cells
+    t.reward = (
+        ALIVE_BONUS * (not terminated)
         - TUMOUR_LOG10_WEIGHT * log_change
         - toxicity
         - DOSE_COST_PER_1E6_CELLS * dose / 1.0e6
         + bonus
-        + (DEATH_PENALTY if terminated[b] else 0.0)
-        - (TUMOUR_LOG10_WEIGHT * max(credit, 0.0) + bonus_paid0[b] if died else 0.0)
+        + (DEATH_PENALTY if terminated else 0.0)
+        - (TUMOUR_LOG10_WEIGHT * max(credit, 0.0) + s.bonus_paid if died else 0.0)
     )
-    day[b] = d + 1
-    nadir[b] = min(nadir0[b], tumour)
-    crs[b] = grade
-    max_crs[b] = max(max_crs0[b], grade)
-    icans[b] = neuro
-    max_icans[b] = max(max_icans0[b], neuro)
-    steroid_total[b] = steroid_total0[b] + steroid
-    toci_doses[b] = toci_doses0[b] + toci
-    dose_cells[b] = dose
-    cum_dose[b] = cum_dose0[b] + dose
-    dead[b] = died
-    dead_of_icans[b] = died_of_icans and not died_of_crs
-    bonus_paid[b] = bonus_paid0[b] + bonus
-    outcome[b] = outcome_code(tumour, baseline[b], died, dead_of_icans[b])
-    recist[b] = recist_category(tumour, baseline[b], max(nadir[b], 1.0))
+    t.day = (d + 1) * DAYS_PER_STEP
+    t.nadir_cells = min(s.nadir_cells, tumour)
+    t.max_crs_grade = max(s.max_crs_grade, grade)
+    t.max_icans_grade = max(s.max_icans_grade, neuro)
+    t.steroid_days_total = s.steroid_days_total + (s.steroid_days > 0)
+    t.tocilizumab_doses = s.tocilizumab_doses + (s.crs_grade >= TOCILIZUMAB_FROM_GRADE)
+    t.cum_dose_cells = s.cum_dose_cells + dose
+    t.dead = died
+    dead_of_icans = died_of_icans and not died_of_crs
+    t.dead_of_icans = dead_of_icans
+    t.bonus_paid = s.bonus_paid + bonus
+    t.effector_cart_cells = y[cm.EFFECTOR] + y[cm.INJECTED]
+    t.on_tocilizumab = grade >= TOCILIZUMAB_FROM_GRADE
+    t.on_corticosteroids = t.steroid_days > 0
+    t.outcome = outcome_code(tumour, c.baseline_cells, died, dead_of_icans)
+    t.recist = clinical.recist_category(tumour, c.baseline_cells, max(t.nadir_cells, 1.0), ELIMINATED_TUMOUR_CELLS)
 
 
 @jit
-def _observe(b, y, cum_dose, day, horizon, obs):  # pragma: no cover - compiled
-    values = (np.log10(y[b, cm.TUMOUR] + 1.0) / 10.0,
-              np.log10(y[b, cm.EFFECTOR] + y[b, cm.INJECTED] + 1.0) / 10.0,
-              np.log10(y[b, cm.MEMORY] + 1.0) / 10.0,
-              np.log1p(y[b, cm.CYTOKINE] / CRS_THRESHOLDS_PG_PER_ML[0]) / np.log1p(20.0),
-              np.log10(1.0 + cum_dose[b] / 1.0e5) / 3.0,
-              day[b] / horizon)
-    for i in range(len(values)):
-        obs[b, i] = min(max(values[i], 0.0), 2.0)
+def _measure(c, t):  # pragma: no cover - compiled
+    y = t.y
+    return (y[cm.TUMOUR], y[cm.EFFECTOR] + y[cm.INJECTED], y[cm.MEMORY], y[cm.CYTOKINE], t.cum_dose_cells,
+            float(t.elapsed))
 
 
 @jit
@@ -233,25 +228,14 @@ def _presentation_codes(tumour, outcome, recist):  # pragma: no cover - compiled
     """Outcome and RECIST codes of new patients (tumour at its baseline and nadir)."""
     for b in range(tumour.shape[0]):
         outcome[b] = outcome_code(tumour[b], tumour[b], False, False)
-        recist[b] = recist_category(tumour[b], tumour[b], max(tumour[b], 1.0))
-
-
-STEP_KERNEL = BatchKernel(_step)
-OBSERVE_KERNEL = BatchKernel(_observe)
-# state entries the step kernel reads and (as new arrays) writes, in its argument order
-_READ = ("y", "params", "day", "baseline_cells", "nadir_cells", "crs_grade", "max_crs_grade", "icans_grade",
-         "max_icans_grade", "steroid_days", "steroid_days_total", "tocilizumab_doses", "cum_dose_cells", "bonus_paid",
-         "toxicity_burden", "integrator_carry", "u_death", "u_icans_death")
-_CHANGED = ("y", "day", "nadir_cells", "crs_grade", "max_crs_grade", "icans_grade", "max_icans_grade", "steroid_days",
-            "steroid_days_total", "tocilizumab_doses", "dose_cells", "cum_dose_cells", "withheld", "dead",
-            "dead_of_icans", "bonus_paid", "toxicity_burden", "integrator_carry", "outcome", "recist")
+        recist[b] = clinical.recist_category(tumour[b], tumour[b], max(tumour[b], 1.0), ELIMINATED_TUMOUR_CELLS)
 
 
 class CARTCellTask(Task):
     env_id: ClassVar[str] = "immunosim/CARTCell-v0"
     horizon: ClassVar[int] = HORIZON_DAYS
     step_unit: ClassVar[str] = "day"
-    step_key: ClassVar[str] = "day"
+    label_prefix: ClassVar[str] = "cohort"
     render_panels: ClassVar[tuple[Panel, ...]] = (
         Panel("Tumour and CAR-T cells", ("tumour_cells", "effector_cart_cells", "memory_cart_cells"), "cells",
               log=True),
@@ -259,14 +243,70 @@ class CARTCellTask(Task):
         Panel("CRS and ICANS grade", ("crs_grade", "icans_grade"), "grade"),
         Panel("Cumulative CAR-T dose", ("cumulative_dose_cells",), "cells"),
     )
+    action_space = spaces.Discrete(4)
 
     parameter_set = cm.CART_PARAMETERS
-
-    def __init__(self, patient: str = "cohort", parameters: dict[str, float] | None = None,
-                 allow_out_of_range: bool = False) -> None:
-        super().__init__(patient, parameters, allow_out_of_range)
-        self.action_space = spaces.Discrete(4)
-        self.observation_space = spaces.Box(0.0, 2.0, shape=(6,), dtype=np.float32)
+    patient_fields = (Field("baseline_cells"), Field("u_death", "f8", (HORIZON_DAYS,)),
+                      Field("u_icans_death", "f8", (HORIZON_DAYS,)))
+    clinical_fields = (
+        Field("y", "f8", (len(cm.CARTModel.state_names),)),
+        Field("inputs", "f8", (len(cm.CARTModel.input_names),)),  # the day's tocilizumab and steroid
+        # the integrator's step size (days) and last derivative, carried across days; zeros: it picks its first step
+        Field("integrator_carry", "f8", (carry_size(len(cm.CARTModel.state_names)),)),
+        Field("day"),
+        Field("nadir_cells"),
+        Field("crs_grade", "i8"),
+        Field("max_crs_grade", "i8"),
+        Field("icans_grade", "i8"),
+        Field("max_icans_grade", "i8"),
+        Field("steroid_days", "i8"),
+        Field("steroid_days_total", "i8"),
+        Field("tocilizumab_doses", "i8"),
+        Field("dose_cells"),
+        Field("cum_dose_cells"),
+        Field("withheld", "?"),
+        Field("dead", "?"),
+        Field("dead_of_icans", "?"),
+        Field("bonus_paid"),
+        Field("toxicity_burden"),
+        Field("effector_cart_cells"),  # effector + not yet activated
+        Field("on_tocilizumab", "?"),
+        Field("on_corticosteroids", "?"),
+        Field("outcome", "i8"),
+        Field("recist", "i8"),
+    )
+    integration = None  # before integrates the day itself (the adaptive integrator, four checks a day)
+    before, after, measure = staticmethod(_before), staticmethod(_after), staticmethod(_measure)
+    measurements = ("tumour", "effector", "memory", "cytokine", "cumulative_dose", "time")
+    observations = (
+        Observation("tumour", "tumour burden", "cells", 10.0, "log10"),
+        Observation("effector", "circulating effector CAR-T (incl. not yet activated)", "cells", 10.0, "log10"),
+        Observation("memory", "memory CAR-T", "cells", 10.0, "log10"),
+        Observation("cytokine", "CRS cytokine", "pg/mL", log1p_scale(20.0), "log1p", CRS_THRESHOLDS_PG_PER_ML[0]),
+        Observation("cumulative_dose", "cumulative CAR-T dose", "cells", 3.0, "log10", 1.0e5),
+        Observation("time", "time", "day", float(HORIZON_DAYS)),
+    )
+    infos = (
+        Info("day", "day"),
+        Info("tumour_cells", "y", cm.TUMOUR),
+        Info("baseline_tumour_cells", "baseline_cells"),
+        Info("effector_cart_cells", "effector_cart_cells"),
+        Info("memory_cart_cells", "y", cm.MEMORY),
+        Info("cytokine_pg_per_ml", "y", cm.CYTOKINE),
+        Info("crs_grade", "crs_grade"),
+        Info("max_crs_grade", "max_crs_grade"),
+        Info("icans_ice_points_lost", "y", cm.ICANS),
+        Info("icans_grade", "icans_grade"),
+        Info("max_icans_grade", "max_icans_grade"),
+        Info("on_tocilizumab", "on_tocilizumab"),
+        Info("on_corticosteroids", "on_corticosteroids"),
+        Info("steroid_days", "steroid_days_total"),
+        Info("dose_cells", "dose_cells"),
+        Info("cumulative_dose_cells", "cum_dose_cells"),
+        Info("dose_withheld", "withheld"),
+        Info("recist", "recist", names=clinical.RECIST),
+        Info("outcome", "outcome", names=OUTCOMES),
+    )
 
     def sample_patients(self, rngs) -> State:
         n, pset, h = len(rngs), cm.CART_PARAMETERS, self.horizon
@@ -283,86 +323,20 @@ class CARTCellTask(Task):
                 uniform[i] = rng.random()
                 ids.append(int(rng.integers(0, 2**31 - 1)))
             rng.random(out=u_deaths[i])
-        u_death, u_icans_death = u_deaths[:, :h].copy(), u_deaths[:, h:].copy()
         params = self.patient_parameters(np.tile(pset.defaults, (n, 1)) if reference else pset.from_standard_normal(z))
         low, high = np.log10(PRESENTATION_CELLS)
         tumour = np.full(n, 2.0e7) if reference else 10 ** (low + (high - low) * uniform)  # Generator.uniform
-        y = np.zeros((n, len(cm.CARTModel.state_names)))
-        y[:, cm.TUMOUR], y[:, cm.CYTOKINE] = tumour, params[:, cm.BASELINE_L]
-        zeros, no = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
+        state = self.new_state(ids)
+        c, s = state.patient, state.clinical
+        c["params"] = params
+        c["baseline_cells"] = tumour
+        c["u_death"], c["u_icans_death"] = u_deaths[:, :h], u_deaths[:, h:]
+        s["y"][:, cm.TUMOUR], s["y"][:, cm.CYTOKINE] = tumour, params[:, cm.BASELINE_L]
+        s["nadir_cells"] = tumour
         outcome, recist = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
         _presentation_codes(tumour, outcome, recist)
-        return {
-            "y": y,
-            "params": params,
-            "day": zeros.copy(),
-            "baseline_cells": tumour,
-            "nadir_cells": tumour.copy(),
-            "crs_grade": zeros.copy(),
-            "max_crs_grade": zeros.copy(),
-            "icans_grade": zeros.copy(),
-            "max_icans_grade": zeros.copy(),
-            "steroid_days": zeros.copy(),
-            "steroid_days_total": zeros.copy(),
-            "tocilizumab_doses": zeros.copy(),
-            "dose_cells": np.zeros(n),
-            "cum_dose_cells": np.zeros(n),
-            "withheld": no.copy(),
-            "dead": no.copy(),
-            "dead_of_icans": no.copy(),
-            "bonus_paid": np.zeros(n),
-            "toxicity_burden": np.zeros(n),
-            # the integrator's step size (days) and last derivative; zeros: it picks its first step
-            "integrator_carry": np.zeros((n, carry_size(len(cm.CARTModel.state_names)))),
-            "u_death": u_death,
-            "u_icans_death": u_icans_death,
-            "outcome": outcome,
-            "recist": recist,
-            "patient": patient_names(ids),
-        }
-
-    def step(self, state: State, action: np.ndarray) -> tuple[State, np.ndarray, np.ndarray]:
-        self.check_running(state)
-        n = len(action)
-        new = dict(state)
-        for k in _CHANGED:
-            new[k] = state[k].copy()  # every entry is overwritten; copy() allocates fastest
-        reward = np.empty(n)
-        terminated = np.empty(n, dtype=bool)
-        inputs = np.empty((n, len(cm.CARTModel.input_names)))
-        STEP_KERNEL(n, action, *(state[k] for k in _READ), inputs, *(new[k] for k in _CHANGED), reward, terminated)
-        return new, reward, terminated
-
-    def observe(self, state: State) -> np.ndarray:
-        n = len(state["day"])
-        obs = np.empty((n, 6), dtype=np.float32)
-        OBSERVE_KERNEL(n, state["y"], state["cum_dose_cells"], state["day"], self.horizon, obs)
-        return obs
-
-    def info(self, state: State) -> dict[str, np.ndarray]:
-        y = state["y"]
-        return {
-            "patient": state["patient"],
-            "day": state["day"] * DAYS_PER_STEP,
-            "tumour_cells": y[:, cm.TUMOUR],
-            "baseline_tumour_cells": state["baseline_cells"],
-            "effector_cart_cells": y[:, cm.EFFECTOR] + y[:, cm.INJECTED],
-            "memory_cart_cells": y[:, cm.MEMORY],
-            "cytokine_pg_per_ml": y[:, cm.CYTOKINE],
-            "crs_grade": state["crs_grade"],
-            "max_crs_grade": state["max_crs_grade"],
-            "icans_ice_points_lost": y[:, cm.ICANS],
-            "icans_grade": state["icans_grade"],
-            "max_icans_grade": state["max_icans_grade"],
-            "on_tocilizumab": state["crs_grade"] >= TOCILIZUMAB_FROM_GRADE,
-            "on_corticosteroids": state["steroid_days"] > 0,
-            "steroid_days": state["steroid_days_total"],
-            "dose_cells": state["dose_cells"],
-            "cumulative_dose_cells": state["cum_dose_cells"],
-            "dose_withheld": state["withheld"],
-            "recist": RECIST_NAMES[state["recist"]],
-            "outcome": OUTCOME_NAMES[state["outcome"]],
-        }
+        s["outcome"], s["recist"] = outcome, recist
+        return state
 
     def clinical_metrics(self, final_info: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Tumour control and elimination, escape, CRS/ICANS deaths and grades, cumulative dose."""
@@ -384,7 +358,7 @@ class CARTCellTask(Task):
 
 
 class CARTCellEnv(TaskEnv):
-    """CAR-T cell infusion dosing with cytokine release syndrome (CRS) on CARTmath dynamics.
+    __doc__ = """CAR-T cell infusion dosing with cytokine release syndrome (CRS) on CARTmath dynamics.
 
     ## Description
     Effector (C_T) and memory (C_M) CAR-T cells and tumour cells (T) follow CARTmath (Barros et al. 2021,
@@ -416,17 +390,7 @@ class CARTCellEnv(TaskEnv):
     | 3 | high, 5e6 |
 
     ## Observation Space
-    ``Box(0, 2, (6,), float32)``, clipped to the box:
-
-    | index | observation | unit / normalisation |
-    |---|---|---|
-    | 0 | tumour burden | log10(cells + 1) / 10 |
-    | 1 | circulating effector CAR-T (incl. not yet activated) | log10(cells + 1) / 10 |
-    | 2 | memory CAR-T | log10(cells + 1) / 10 |
-    | 3 | CRS cytokine | log(1 + L / 50 pg/mL) / log(21) |
-    | 4 | cumulative CAR-T dose | log10(1 + cells / 1e5) / 3 |
-    | 5 | time | day / 90 |
-
+""" + CARTCellTask.observation_table.markdown() + """
     ## Starting State
     ``patient="cohort"`` (default) draws a virtual patient from ``self.np_random``: alpha, r, gamma and
     kappa log-normal around their values (CVs in the parameter table), tumour burden log-uniform in
