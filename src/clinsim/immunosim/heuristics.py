@@ -1,25 +1,28 @@
-"""Clinical-protocol policies for the ImmunoSim environments (act on batched observations)."""
+"""Clinical-protocol policies for the ImmunoSim environments (act on batched observations, read in clinical
+units through each task's observation table)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from clinsim.core.task import Task
 from clinsim.immunosim import adaptive, cart
-from clinsim.immunosim.checkpoint import HORIZON_WEEKS
+from clinsim.immunosim.checkpoint import CheckpointInhibitorTask, CombinationTherapyTask
 
 
-def _week(obs: np.ndarray) -> np.ndarray:
-    return np.rint(obs[:, -1] * HORIZON_WEEKS).astype(np.int64)
+def _step(obs: np.ndarray, task: type[Task]) -> np.ndarray:
+    """The decision step (week, day, visit) the observations were made at."""
+    return np.rint(task.observation_table.decode(obs, "time")).astype(np.int64)
 
 
 def nivolumab_q2w(obs: np.ndarray) -> np.ndarray:
     """Opdivo label: nivolumab 3 mg/kg every 2 weeks (action 2 on even weeks)."""
-    return np.where(_week(obs) % 2 == 0, 2, 0)
+    return np.where(_step(obs, CheckpointInhibitorTask) % 2 == 0, 2, 0)
 
 
 def checkmate067(obs: np.ndarray) -> np.ndarray:
     """CheckMate-067: nivolumab 1 mg/kg + ipilimumab 3 mg/kg every 3 weeks x4, then nivolumab 3 mg/kg q2w."""
-    week = _week(obs)
+    week = _step(obs, CombinationTherapyTask)
     induction = (week < 12) & (week % 3 == 0)
     maintenance = (week >= 12) & (week % 2 == 0)
     nivo = np.where(induction, 1, np.where(maintenance, 2, 0))
@@ -29,8 +32,7 @@ def checkmate067(obs: np.ndarray) -> np.ndarray:
 
 def zuma1(obs: np.ndarray) -> np.ndarray:
     """ZUMA-1 (axicabtagene ciloleucel): one standard infusion on day 0, then monitor (no re-dosing)."""
-    day = np.rint(obs[:, -1] * cart.HORIZON_DAYS).astype(np.int64)
-    return np.where(day == 0, 2, 0)
+    return np.where(_step(obs, cart.CARTCellTask) == 0, 2, 0)
 
 
 def irecist_guided(obs: np.ndarray) -> np.ndarray:
