@@ -254,3 +254,63 @@ def test_unknown_constructor_argument_values_raise(env_id: str) -> None:
     for name in options:
         with pytest.raises(ValueError, match="valid"):
             gym.make(env_id, **{name: "nobody"})
+
+
+@pytest.mark.parametrize("bad", [np.timedelta64(1, "s"), np.datetime64("2026-01-01"), np.array([1], dtype=object),
+                                 np.ma.masked_array([1], mask=[True]), True, np.array([True])],
+                         ids=["timedelta", "datetime", "object", "masked", "bool", "bool-array"])
+def test_non_numeric_actions_raise(env_id: str, bad) -> None:
+    env = gym.make(env_id).unwrapped
+    env.reset(seed=0)
+    space = env.action_space
+    if isinstance(bad, np.ndarray) and bad.shape != space.shape and not isinstance(bad, np.ma.MaskedArray):
+        bad = np.broadcast_to(bad, space.shape)
+    elif isinstance(bad, np.ma.MaskedArray):
+        bad = np.ma.masked_array(np.zeros(space.shape, dtype=space.dtype), mask=True)
+    elif not isinstance(bad, bool) and space.shape:
+        bad = np.full(space.shape, bad)
+    with pytest.raises(InvalidActionError):
+        env.step(bad)
+
+
+def test_any_byte_order_is_the_same_action(env_id: str) -> None:
+    """Actions numpy converts exactly are accepted whatever their byte order, with the same result."""
+    envs = [gym.make(env_id).unwrapped for _ in range(2)]
+    for env in envs:
+        env.reset(seed=4)
+    space = envs[0].action_space
+    space.seed(0)
+    for _ in range(5):
+        action = np.asarray(space.sample())
+        swapped = action.astype(action.dtype.newbyteorder())
+        a, b = envs[0].step(action), envs[1].step(swapped)
+        assert np.array_equal(a[0], b[0]) and a[1] == b[1]
+        if a[2]:
+            break
+    venv = gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point")
+    venv.reset(seed=0)
+    batch = np.stack([np.asarray(space.sample()) for _ in range(2)])
+    venv.step(batch.astype(batch.dtype.newbyteorder()))
+
+
+def test_seeds_follow_gymnasium_rules_with_clear_errors(env_id: str) -> None:
+    venv = gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point")
+    assert np.array_equal(venv.reset(seed=np.int64(5))[0], venv.reset(seed=5)[0])
+    assert np.array_equal(venv.reset(seed=[5, None])[0][0], venv.reset(seed=5)[0][0])
+    for bad in (-1, 2.5, "5", [1, 2, 3], True):
+        with pytest.raises(ValueError, match="seed"):
+            venv.reset(seed=bad)
+    env = gym.make(env_id)
+    with pytest.raises(ValueError, match="seed"):
+        env.reset(seed=-3)
+    for made in (env, venv):
+        with pytest.raises(ValueError, match="unknown reset option.*'patient'.*valid: none"):
+            made.reset(seed=0, options={"patient": "reference"})
+
+
+@pytest.mark.parametrize("value", ["abc", float("nan"), float("inf"), True, None])
+def test_parameter_values_must_be_finite_numbers(env_id: str, value) -> None:
+    pset = gym.make(env_id).unwrapped.task.parameter_set
+    name = pset.names[0]
+    with pytest.raises(ValueError, match=rf"{env_id.split('/')[1].split('-')[0]}.*{name}.*finite real number"):
+        gym.make(env_id, parameters={name: value}, allow_out_of_range=True)

@@ -10,7 +10,7 @@ import clinsim  # noqa: F401 - registers the environments
 from clinsim.core.evaluation import constant_policy, evaluate_cohort, random_policy
 from clinsim.immunosim import cart
 from clinsim.immunosim import cart_models as cm
-from clinsim.immunosim.heuristics import HEURISTICS
+from clinsim.baselines import HEURISTICS
 
 ID = "immunosim/CARTCell-v0"
 N = 200
@@ -243,3 +243,19 @@ def test_protocol_beats_random_and_none(cohorts):
 
 def test_headroom(cohorts):
     assert cohorts["fractionated"].returns.mean() > cohorts["protocol"].returns.mean() + 3
+
+
+def test_too_stiff_patient_fails_fast_naming_the_parameter() -> None:
+    """phi far outside its range makes the CAR-T model too stiff for the adaptive integrator: the step budget
+    turns what was a hang into a clear error naming the parameter."""
+    import time
+
+    from clinsim.core.task import NonFiniteStateError
+
+    env = gym.make("immunosim/CARTCell-v0", parameters={"phi": 30.0}, allow_out_of_range=True)
+    env.reset(seed=0)
+    start = time.perf_counter()
+    with pytest.raises(NonFiniteStateError, match="phi=30"):
+        for _ in range(5):
+            env.step(2)
+    assert time.perf_counter() - start < 60.0

@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import clinsim
 from clinsim.training.benchmark import run_benchmark
 from clinsim.training.evaluate import evaluate_policy, seed_summary
-from clinsim.training.hyperparameters import PAPER_PPO, hyperparameters
+from clinsim.training.hyperparameters import hyperparameters
 from clinsim.training.runs import RunDir, UntrustedCheckpointError
 from clinsim.training.stats import summarize
 from clinsim.training.train import train, train_config, trained_policy
@@ -21,8 +22,8 @@ ENV = "immunosim/CheckpointInhibitor-v0"
 
 
 def test_paper_hyperparameters_are_the_single_source() -> None:
-    assert hyperparameters(ENV, "ppo") == PAPER_PPO[ENV]
-    assert PAPER_PPO["immunosim/CombinationTherapy-v0"]["total_timesteps"] == 500_000
+    assert hyperparameters(ENV, "ppo") == dict(clinsim.spec(ENV).ppo)
+    assert hyperparameters("immunosim/CombinationTherapy-v0", "ppo")["total_timesteps"] == 500_000
     with pytest.raises(ValueError, match="valid: ppo, dqn"):
         hyperparameters(ENV, "sac")
     with pytest.raises(ValueError, match="valid: ppo, dqn, sac"):
@@ -112,7 +113,7 @@ def test_seed_summary_over_training_seeds() -> None:
 def test_planner_leaves_the_protocol_behind() -> None:
     import gymnasium as gym
 
-    from clinsim.immunosim.heuristics import HEURISTICS
+    from clinsim.baselines import HEURISTICS
     from clinsim.training.planner import RolloutPlanner
 
     for env_id in ("immunosim/CheckpointInhibitor-v0", "immunosim/CombinationTherapy-v0"):

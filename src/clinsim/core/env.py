@@ -50,6 +50,9 @@ class TaskEnv(Env):
         self._history: list[dict[str, Any]] = []
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        _check_options(options, self._name)
+        if seed is not None:
+            seed = _seed(seed, self._name)
         super().reset(seed=seed)
         state = self._state = self.task.sample_patients([self.np_random])
         self._spare = np.empty_like(state.clinical)
@@ -145,14 +148,16 @@ class TaskVectorEnv(VectorEnv):
         self._autoreset = np.zeros(self.num_envs, dtype=bool)
 
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None):
+        _check_options(options, self._name)
         if seed is None:
             seeds: list[int | None] = [None] * self.num_envs
-        elif isinstance(seed, int):
-            seeds = [seed + i for i in range(self.num_envs)]
+        elif isinstance(seed, int | np.integer) and not isinstance(seed, bool | np.bool_):
+            seeds = [_seed(seed, self._name) + i for i in range(self.num_envs)]
+        elif isinstance(seed, list | tuple | np.ndarray) and len(seed) == self.num_envs:
+            seeds = [None if s is None else _seed(s, self._name) for s in seed]
         else:
-            seeds = list(seed)
-            if len(seeds) != self.num_envs:
-                raise ValueError(f"{self.task_class.env_id}: {len(seeds)} seeds for {self.num_envs} envs")
+            raise ValueError(f"{self._name}: seed must be None, a non-negative int (sub-env i gets seed + i) or a "
+                             f"list of {self.num_envs} ints or None, got {seed!r}")
         if seed is not None:
             self._np_random, self._np_random_seed = seeding.np_random(seeds[0])
         if self._rngs is None:
@@ -215,3 +220,17 @@ class TaskVectorEnv(VectorEnv):
     def _name(self) -> str:
         return self.spec.id if self.spec is not None else self.task.env_id
 
+
+
+def _seed(seed: Any, name: str) -> int:
+    """A seed as Gymnasium takes it: a non-negative int (numpy integers accepted), else a clear error."""
+    if isinstance(seed, bool | np.bool_) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"{name}: a seed must be a non-negative int, got {seed!r}")
+    return int(seed)
+
+
+def _check_options(options: dict[str, Any] | None, name: str) -> None:
+    """No reset options are defined: any key is a mistake (patient and parameters go to ``gym.make``)."""
+    if options:
+        raise ValueError(f"{name}: unknown reset option(s) {', '.join(map(repr, options))}; valid: none "
+                         f"(choose patients and parameters with gym.make(..., patient=..., parameters=...))")

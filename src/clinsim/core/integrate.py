@@ -135,7 +135,14 @@ def carry_size(n_states: int) -> int:
     return CARRY_DERIVATIVE + n_states
 
 
-def adaptive(rhs: Callable, n_states: int, rtol: float, atol: float, tableau: Tableau = DP54) -> Callable:
+# Step attempts an adaptive integration may take over one call: far above any valid patient's need (CAR-T
+# expansion days take ~50 steps), so that a patient whose parameters make the model too stiff for an
+# explicit method fails within milliseconds instead of hanging the process.
+MAX_ADAPTIVE_STEPS = 20_000
+
+
+def adaptive(rhs: Callable, n_states: int, rtol: float, atol: float, tableau: Tableau = DP54,
+             max_steps: int = MAX_ADAPTIVE_STEPS) -> Callable:
     """Compiled ``advance(y, u, p, duration, carry, work) -> n_evaluations``: one patient of ``n_states``
     states, in place, error-controlled; ``work``: scratch of shape ``advance.work_shape`` (allocated once by
     the caller for many calls: an allocation costs as much as a few RHS evaluations of a small model).
@@ -147,6 +154,9 @@ def adaptive(rhs: Callable, n_states: int, rtol: float, atol: float, tableau: Ta
     <= 0) and, when flagged valid, the derivative at ``y`` (the last stage of the previous call: one RHS
     evaluation saved); out come the step the controller proposes next and the derivative at the new
     ``y``. The caller clears the flag when it changes ``y`` or ``u`` between calls.
+
+    More than ``max_steps`` step attempts in one call: ``y`` becomes NaN and the result is negative (the
+    environment then raises, naming the patient's parameters).
     """
     a_start, a_columns, a_coef = _nonzero(tableau.a)
     _, b_columns, b_coef = _nonzero(tableau.b)
@@ -182,7 +192,7 @@ def adaptive(rhs: Callable, n_states: int, rtol: float, atol: float, tableau: Ta
             h1 = (0.01 / max(d1, d2)) ** (-exponent)
         return min(100.0 * h0, h1, duration)
 
-    @jit(key=f"{rhs.clinsim_key}|{tableau.name}|{rtol!r}|{atol!r}|{n_states}")
+    @jit(key=f"{rhs.clinsim_key}|{tableau.name}|{rtol!r}|{atol!r}|{n_states}|{max_steps}")
     def advance(y, u, p, duration, carry, work):  # pragma: no cover - compiled
         n = n_states
         k = work[:n_stages + 1]
@@ -202,7 +212,14 @@ def adaptive(rhs: Callable, n_states: int, rtol: float, atol: float, tableau: Ta
             evaluations += 1
         t = 0.0
         rejected = False
+        attempts = 0
         while t < duration:
+            attempts += 1
+            if attempts > max_steps:
+                for i in range(n):
+                    y[i] = np.nan
+                carry[CARRY_DERIVATIVE_VALID] = 0.0
+                return -evaluations
             wanted = h
             if t + h >= duration * (1.0 - 1e-14):
                 h = duration - t

@@ -47,6 +47,11 @@ class EpisodeOverError(RuntimeError):
     """A step after the episode ended (terminated, or at the task's horizon): call ``reset()``."""
 
 
+class NonFiniteStateError(RuntimeError):
+    """The model gave NaN or infinity for a patient (parameters far outside their literature range, or an
+    adaptive integration over its step budget): the error names the patient's parameters."""
+
+
 PATIENT_LABEL_DTYPE = "U24"  # "<prefix>-" + a 31-bit id, or "reference"
 
 
@@ -124,8 +129,15 @@ class Task(ABC):
         if unknown:
             raise ValueError(f"{self.env_id}: unknown parameter(s) {', '.join(unknown)}; "
                              f"valid: {', '.join(pset.names)}")
+        values = []
+        for key, value in (parameters or {}).items():
+            if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.integer | np.floating) \
+                    or not np.isfinite(value):
+                raise ValueError(f"{self.env_id}: parameter {key!r} must be a finite real number, got {value!r} "
+                                 f"({pset[key].unit}, literature range {pset[key].low:g}-{pset[key].high:g})")
+            values.append(float(value))
         self._override_index = np.array([pset.index(k) for k in parameters or {}], dtype=np.int64)
-        self._override_value = np.array([float(v) for v in (parameters or {}).values()], dtype=np.float64)
+        self._override_value = np.array(values, dtype=np.float64)
         fixed = pset.defaults.copy()
         fixed[self._override_index] = self._override_value
         try:
@@ -169,7 +181,19 @@ class Task(ABC):
             self.integration.model.integrate(new["y"], new["inputs"], state.patient["params"], durations,
                                              self.integration.n_steps)
             self._kernel(n, AFTER_INTEGRATION, action_rows, state.patient, state.clinical, new, durations)
+        if not _finite(new):
+            self._non_finite(state, new, env_name)
         return State(state.patient, new, state.label), new["reward"].copy(), new["terminated"].copy()
+
+    def _non_finite(self, state: State, new: np.ndarray, env_name: str | None) -> None:
+        bad = int(np.flatnonzero(~(np.isfinite(new["reward"]) & np.isfinite(new["y"]).all(axis=1)))[0])
+        params = state.patient["params"][bad]
+        outside = self.parameter_set.violations(params)
+        why = ("parameters outside their literature range: " + "; ".join(outside) if outside else
+               "parameters: " + ", ".join(f"{k}={v:g}" for k, v in zip(self.parameter_set.names, params, strict=True)))
+        raise NonFiniteStateError(f"{env_name or self.env_id}: patient {state.label[bad]}: the model gave NaN or "
+                                  f"infinity at step {int(state.clinical['elapsed'][bad]) + 1} ({why}); "
+                                  f"call reset(), with parameters in range")
 
     def integration_intervals(self, state: State, actions: np.ndarray) -> tuple[np.ndarray, ...]:
         """``(y, inputs, params, durations)``: the model integration a step from ``state`` would do (for the
@@ -235,7 +259,8 @@ class Task(ABC):
     def _single_action_row(self, action: Any) -> np.ndarray | None:
         """The action as a (1, m) array the fused step checks, for the common types (None: the general path)."""
         if self._box:
-            if type(action) is np.ndarray and action.shape == self.action_space.shape and action.dtype.char in "fd":
+            if (type(action) is np.ndarray and action.shape == self.action_space.shape and action.dtype.char in "fd"
+                    and action.dtype.isnative):
                 return action.reshape(1, -1)
             return None
         if type(action) is np.ndarray and action.shape == self.action_space.shape and action.dtype == np.int64:
@@ -314,6 +339,9 @@ class Task(ABC):
                 if _finite_clipped(actions.reshape(n_batch, -1), low, high, clipped):
                     return clipped.reshape(actions.shape)
         name = env_name or type(self).env_id
+        if isinstance(actions, np.ma.MaskedArray):
+            raise InvalidActionError(f"{name}: a masked array is not an action (masked entries have no value); "
+                                     f"valid space: {space}")
         try:
             arr = np.asarray(actions)
         except Exception as exc:  # noqa: BLE001 - any conversion failure is the caller's bad input
@@ -323,6 +351,7 @@ class Task(ABC):
             raise InvalidActionError(
                 f"{name}: action {actions!r} has shape {arr.shape}, expected {expected} for space {space}"
             )
+        # numbers of any byte order; never booleans, timedeltas, datetimes, strings or objects
         if isinstance(space, spaces.Box):
             if arr.dtype.kind not in "fiu":
                 raise InvalidActionError(f"{name}: action {actions!r} must be real numbers; valid space: {space}")
@@ -330,8 +359,8 @@ class Task(ABC):
             if not np.isfinite(arr).all():
                 raise InvalidActionError(f"{name}: action {actions!r} contains NaN or infinity; valid space: {space}")
             return np.minimum(np.maximum(arr, space.low), space.high)
-        if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
-            if np.issubdtype(arr.dtype, np.floating) and np.isfinite(arr).all() and (arr == np.round(arr)).all():
+        if arr.dtype.kind not in "iu":
+            if arr.dtype.kind == "f" and np.isfinite(arr).all() and (arr == np.round(arr)).all():
                 arr = arr.astype(np.int64)
             else:
                 raise InvalidActionError(f"{name}: action {actions!r} must be integers; valid space: {space}")
@@ -401,6 +430,26 @@ def _transition(before: Any, after: Any, integration: FixedStep | None):
 
 
 @jit
+def _finite_patient(t):  # pragma: no cover - compiled
+    """Whether a patient's reward and model state are finite."""
+    if not np.isfinite(t.reward):
+        return False
+    for v in t.y:
+        if not np.isfinite(v):
+            return False
+    return True
+
+
+@jit
+def _finite(clinical):  # pragma: no cover - compiled
+    """Whether every patient's reward and model state are finite."""
+    for b in range(clinical.shape[0]):
+        if not _finite_patient(clinical[b]):
+            return False
+    return True
+
+
+@jit
 def _refused(clinical, horizon):  # pragma: no cover - compiled
     """Whether any patient's episode has ended (terminated, or at the horizon)."""
     for b in range(clinical.shape[0]):
@@ -411,8 +460,8 @@ def _refused(clinical, horizon):  # pragma: no cover - compiled
 
 def _single_step(transition: Any, observe: Any, low: np.ndarray, high: np.ndarray, box: bool, horizon: int):
     """A single env's step in one compiled call: ``single(action, checked, c, s, t, durations, obs) -> status``
-    (0: done; 1: an action outside the space, or not finite; 2: the episode has ended), nothing changed
-    unless 0. ``checked`` receives the action as :meth:`Task.check_actions` would return it (clipped to a
+    (0: done; 1: an action outside the space, or not finite; 2: the episode has ended; 3: the model gave
+    NaN or infinity), the episode's state unchanged unless 0. ``checked`` receives the action as :meth:`Task.check_actions` would return it (clipped to a
     Box, or a member of a discrete space)."""
 
     @jit(key=f"{transition.clinsim_key}|{observe.clinsim_key}|{low.tolist()}|{high.tolist()}|{box}|{horizon}")
@@ -431,6 +480,8 @@ def _single_step(transition: Any, observe: Any, low: np.ndarray, high: np.ndarra
                     return 1
                 checked[0, j] = x
         transition(0, FUSED, checked, c, s, t, durations)
+        if not _finite_patient(t[0]):
+            return 3
         observe(0, c, t, obs)
         return 0
 

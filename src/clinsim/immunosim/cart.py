@@ -140,7 +140,8 @@ def _before(a, c, s, t):  # pragma: no cover - compiled
     p = c.params
     work = np.empty(_ADVANCE_WORK_SHAPE)  # the integrator's scratch, for the day's four intervals
     for _ in range(CRS_CHECKS_PER_DAY):  # CRS and ICANS are graded by the worst status of the day
-        _advance(y, u, p, DAYS_PER_STEP / CRS_CHECKS_PER_DAY, carry, work)
+        if _advance(y, u, p, DAYS_PER_STEP / CRS_CHECKS_PER_DAY, carry, work) < 0:
+            break  # step budget exceeded: y is NaN and the engine raises, naming the parameters
         for i in range(y.shape[0]):
             if y[i] < 0.0:
                 y[i] = 0.0
