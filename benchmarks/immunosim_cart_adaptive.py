@@ -11,6 +11,7 @@ import gymnasium as gym
 import numpy as np
 
 import clinsim  # noqa: F401
+from clinsim.core import clinical
 from clinsim.core.evaluation import constant_policy, evaluate_cohort, random_policy
 from clinsim.immunosim import adaptive as ad
 from clinsim.immunosim import cart
@@ -35,20 +36,23 @@ def cart_policies():
 
 
 def adaptive_policies():
+    table = ad.AdaptiveDosingTask.observation_table
+
     def cat(o):
-        return np.rint(o[:, 2] * 5).astype(np.int64)
+        return np.rint(table.decode(o, "irecist")).astype(np.int64)
 
     def level(o):
-        return np.rint(o[:, 3] * 3).astype(np.int64)
+        return np.rint(table.decode(o, "dose_level")).astype(np.int64)
 
     return {
         "protocol (iRECIST-guided)": HEURISTICS["immunosim/AdaptiveDosing-v0"],
-        "random": random_policy(gym.spaces.Discrete(4), seed=0),
+        "random": random_policy(ad.AdaptiveDosingTask.action_space, seed=0),
         "none (holiday throughout)": constant_policy(ad.HOLIDAY),
         "max (escalate to 10 mg/kg)": constant_policy(ad.ESCALATE),
-        "stop at first progression (RECIST only)": lambda o: np.where(cat(o) >= ad.IUPD, ad.HOLIDAY, ad.CONTINUE),
+        "stop at first progression (RECIST only)": lambda o: np.where(
+            cat(o) >= clinical.IUPD, ad.HOLIDAY, ad.CONTINUE),
         "never stop, reduce after response": lambda o: np.where(
-            ((cat(o) == ad.ICR) | (cat(o) == ad.IPR)) & (level(o) > 1), ad.REDUCE, ad.CONTINUE),
+            ((cat(o) == clinical.ICR) | (cat(o) == clinical.IPR)) & (level(o) > 1), ad.REDUCE, ad.CONTINUE),
     }
 
 

@@ -22,7 +22,6 @@ import numpy as np
 import clinsim
 from clinsim.core.integrate import CARRY_DERIVATIVE_VALID
 from clinsim.immunosim import adaptive, cart, checkpoint
-from clinsim.immunosim import adaptive_models as am
 from clinsim.immunosim import cart_models as cm
 from clinsim.immunosim import models as mdl
 from clinsim.sepsisim import environments as sepsis
@@ -34,7 +33,8 @@ PAPER_IDS = [i for i in clinsim.ENV_IDS if not i.endswith(("Easy-v0", "Medium-v0
 # one decision step's integration as each fixed-step environment does it: (model, duration, steps)
 FIXED_STEP = {
     "CheckpointInhibitor": (mdl.CheckpointModel, checkpoint.DAYS_PER_STEP, checkpoint.STEPS_PER_WEEK),
-    "AdaptiveDosing": (am.AdaptiveDosingModel, adaptive.DAYS_PER_STEP, adaptive.STEPS_PER_VISIT),
+    "AdaptiveDosing": (adaptive.AdaptiveDosingTask.integration.model, adaptive.DAYS_PER_STEP,
+                       adaptive.AdaptiveDosingTask.integration.n_steps),
     "FluidResuscitation": (sm.SepsisModel, sepsis.HOURS_PER_STEP, sepsis.N_STEPS),
 }
 FIXED_STEP["CombinationTherapy"] = FIXED_STEP["CheckpointInhibitor"]

@@ -7,30 +7,32 @@ import numpy as np
 import pytest
 
 import clinsim  # noqa: F401 - registers the environments
+from clinsim.core import clinical
 from clinsim.core.evaluation import constant_policy, evaluate_cohort, random_policy
 from clinsim.immunosim import adaptive as ad
 from clinsim.immunosim import adaptive_models as am
 from clinsim.immunosim import models as mdl
+from clinsim.immunosim.adaptive import AdaptiveDosingEnv, AdaptiveDosingTask
 from clinsim.immunosim.heuristics import HEURISTICS
 
 ID = "immunosim/AdaptiveDosing-v0"
 N = 200
+TABLE = AdaptiveDosingTask.observation_table
 
 
-def _category(obs):
-    return np.rint(obs[:, 2] * 5).astype(np.int64)
+def _decoded(obs, measurement):
+    return np.rint(TABLE.decode(obs, measurement)).astype(np.int64)
 
 
 def stop_at_first_progression(obs):
     """RECIST-only reading: holiday at the first apparent progression (iUPD), never resumed."""
-    return np.where(_category(obs) >= ad.IUPD, ad.HOLIDAY, ad.CONTINUE)
+    return np.where(_decoded(obs, "irecist") >= clinical.IUPD, ad.HOLIDAY, ad.CONTINUE)
 
 
 def continue_then_reduce(obs):
     """Never stop; drop to the next lower dose once a response (iPR/iCR) is seen."""
-    cat = _category(obs)
-    level = np.rint(obs[:, 3] * 3).astype(np.int64)
-    return np.where(((cat == ad.ICR) | (cat == ad.IPR)) & (level > 1), ad.REDUCE, ad.CONTINUE)
+    cat, level = _decoded(obs, "irecist"), _decoded(obs, "dose_level")
+    return np.where(((cat == clinical.ICR) | (cat == clinical.IPR)) & (level > 1), ad.REDUCE, ad.CONTINUE)
 
 
 @pytest.fixture(scope="module")
@@ -84,25 +86,47 @@ def _lesion_course(lambda_inf, k_pd1=0.8, treat=True, days=112):
 def test_pseudo_progression_arises_in_the_dynamics():
     high = _lesion_course(lambda_inf=3.0)
     # day 56 scan: lesion >= +20 % in diameter while the tumour itself is shrinking ...
-    assert high[3, 0] >= ad.PD_RATIO and high[3, 1] < 1.0
+    assert high[3, 0] >= clinical.PD_DIAMETER_RATIO and high[3, 1] < 1.0
     # ... and the treatment is working: clear shrinkage by day 112
     assert high[7, 1] < 0.5 and high[7, 0] < 1.0
     low = _lesion_course(lambda_inf=0.1)
-    assert low[3, 0] < ad.PD_RATIO  # little infiltration: no pseudo-progression
+    assert low[3, 0] < clinical.PD_DIAMETER_RATIO  # little infiltration: no pseudo-progression
 
 
 def test_read_scan_recist_irecist():
     base = np.full(6, 10.0)
     nadir = np.array([10.0, 10.0, 10.0, 6.0, 10.0, 10.0])
-    prev = np.array([ad.NONE, ad.NONE, ad.NONE, ad.ISD, ad.IUPD, ad.IUPD])
+    prev = np.array([clinical.NONE, clinical.NONE, clinical.NONE, clinical.ISD, clinical.IUPD, clinical.IUPD])
     upd = np.array([0.0, 0.0, 0.0, 0.0, 12.5, 12.5])
     diam = np.array([6.9, 8.0, 0.5, 7.3, 13.2, 12.6])
-    np.testing.assert_array_equal(ad.read_scan(diam, base, nadir, prev, upd),
-                                  [ad.IPR, ad.ISD, ad.ICR, ad.IUPD, ad.ICPD, ad.IUPD])
-    assert ad.read_scan(np.array([5.0]), base[:1], nadir[:1], np.array([ad.ICPD]), upd[:1])[0] == ad.ICPD
+    expected = [clinical.IPR, clinical.ISD, clinical.ICR, clinical.IUPD, clinical.ICPD, clinical.IUPD]
+    np.testing.assert_array_equal(ad.read_scan(diam, base, nadir, prev, upd), expected)
+    for i, category in enumerate(expected):  # the compiled component itself
+        assert clinical.irecist_category(diam[i], base[i], nadir[i], prev[i], upd[i]) == category
+    assert ad.read_scan(np.array([5.0]), base[:1], nadir[:1], np.array([clinical.ICPD]), upd[:1])[0] == clinical.ICPD
+    # the names the protocol policy (heuristics) and the observation use
+    assert (ad.ICPD, ad.IUPD, ad.NONE) == (clinical.ICPD, clinical.IUPD, clinical.NONE)
+    assert clinical.IRECIST[clinical.IUPD] == "iUPD" and clinical.RECIST_OF_IRECIST[clinical.IUPD] == "PD"
 
 
 # ---------------------------------------------------------------------- environment API
+def test_reset_state_and_observation():
+    env = gym.make(ID)
+    obs, info = env.reset(seed=2)
+    state = env.unwrapped.state
+    assert state["level"][0] == ad.START_LEVEL and state["next_scan"][0] == ad.FIRST_SCAN_VISIT
+    assert state["first_iupd_day"][0] == -1.0 and info["first_iupd_day"] == -1.0
+    assert state["irecist"][0] == clinical.NONE and info["irecist"] == "none" and info["recist"] == "NE"
+    assert state["last_scan"][0] == state["nadir_scan"][0] == state["baseline_scan"][0]
+    assert info["dose_level_mg_per_kg"] == ad.DOSE_LEVELS_MG_PER_KG[ad.START_LEVEL] and info["scan_sum_ratio"] == 1.0
+    lesion = info["tumour_cells"] + info["infiltrate_cells"]
+    assert info["lesion_diameter_ratio"] == np.cbrt(lesion / info["baseline_tumour_cells"])
+    # the observation decodes to the clinic's values
+    np.testing.assert_allclose(TABLE.decode(obs[None], "scan"), state["baseline_scan"], rtol=1e-6)
+    assert _decoded(obs[None], "dose_level")[0] == ad.START_LEVEL and _decoded(obs[None], "time")[0] == 0
+    assert TABLE.markdown() in AdaptiveDosingEnv.__doc__
+
+
 def test_info_and_observation_box():
     env = gym.make(ID)
     obs, info = env.reset(seed=2)

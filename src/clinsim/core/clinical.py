@@ -1,5 +1,5 @@
-"""Shared clinical components, compiled for use inside task kernels: response reading (RECIST 1.1), toxicity
-grading from a continuous marker, and toxicity management by grade.
+"""Shared clinical components, compiled for use inside task kernels: response reading (RECIST 1.1, and
+iRECIST on measured scans), toxicity grading from a continuous marker, and toxicity management by grade.
 
 Tasks compose these instead of importing each other's modules.
 """
@@ -28,6 +28,35 @@ def recist_category(cells: float, baseline_cells: float, nadir_cells: float, eli
     if np.cbrt(cells / nadir_cells) >= PD_DIAMETER_RATIO:
         return PD
     return PR if np.cbrt(cells / baseline_cells) <= PR_DIAMETER_RATIO else SD
+
+
+# iRECIST (Seymour et al. 2017): the RECIST 1.1 thresholds above read on measured scans, with progression
+# confirmed at the next scan. "none": no scan read yet.
+IRECIST = ("none", "iCR", "iPR", "iSD", "iUPD", "iCPD")
+NONE, ICR, IPR, ISD, IUPD, ICPD = range(len(IRECIST))
+RECIST_OF_IRECIST = ("NE", "CR", "PR", "SD", "PD", "PD")  # RECIST 1.1 reading of the same scan (PD unconfirmed)
+ICPD_FURTHER_RATIO = 1.05  # further increase (>= 5 mm, ~5 % of the sum) over the iUPD scan confirms progression
+CR_DIAMETER_RATIO = 0.1  # lesion below ~10 % of its baseline diameter: not measurable (complete response)
+
+
+@jit
+def irecist_category(diameter: float, baseline: float, nadir: float, previous: int, upd_diameter: float) -> int:
+    """iRECIST category (index into ``IRECIST``) of a scan: ``diameter`` is its sum of diameters, in the
+    units of ``baseline``, ``nadir`` (the smallest scan so far) and ``upd_diameter`` (the iUPD scan's);
+    ``previous`` is the last scan's category.
+
+    RECIST 1.1 thresholds (PR <= -30 % from baseline, PD >= +20 % from nadir); a first PD is
+    unconfirmed (iUPD); at the next scan a further increase (>= 5 %) over the iUPD scan confirms it
+    (iCPD, final); otherwise the category is read afresh (iUPD persists if still >= +20 % over nadir).
+    """
+    if previous == ICPD:
+        return ICPD
+    if diameter / nadir >= PD_DIAMETER_RATIO:
+        confirmed = previous == IUPD and diameter >= ICPD_FURTHER_RATIO * upd_diameter
+        return ICPD if confirmed else IUPD
+    if diameter / baseline <= CR_DIAMETER_RATIO:
+        return ICR
+    return IPR if diameter / baseline <= PR_DIAMETER_RATIO else ISD
 
 
 @jit

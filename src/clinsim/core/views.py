@@ -7,7 +7,8 @@ The same row writes the docstring's observation table and inverts the normalisat
 
 An :class:`Info` row maps an ``info`` key to a field of the patient or clinical record (or one column
 of an array field, e.g. a model state), with an optional table of names for coded fields (outcome,
-RECIST): the info is a view of the records, so the single and the vector env read the same values.
+RECIST) or a numpy ufunc applied on reading: the info is a view of the records, so the single and the
+vector env read the same values.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -122,12 +124,15 @@ class ObservationTable:
 @dataclass(frozen=True)
 class Info:
     """One ``info`` entry: ``key`` reads ``field`` (of the clinical or the patient record), or one ``column``
-    of an array field; ``names`` turns a coded field into its name."""
+    of an array field; ``names`` turns a coded field into its name; ``ufunc`` (a numpy ufunc) is applied
+    to the value read, for a value numpy computes differently from compiled code (numpy's vectorised
+    ``cbrt`` rounds differently from the C library's, which numba calls)."""
 
     key: str
     field: str
     column: int | None = None
     names: tuple[str, ...] | None = None
+    ufunc: Any = None
 
 
 class InfoTable:
@@ -146,8 +151,10 @@ class InfoTable:
         self.patient_view = _view(patient, self.patient_rows)
         self.clinical_view = _view(clinical, self.clinical_rows)
         self.names = {row.key: np.array(row.names) for row in self.rows if row.names is not None}
+        self.ufuncs = {row.key: row.ufunc for row in self.rows if row.ufunc is not None}
         self._clinical_keys = tuple(row.key for row in self.clinical_rows)
         self._coded = tuple((row.key, row.names) for row in self.clinical_rows if row.names is not None)
+        self._computed = tuple((row.key, row.ufunc) for row in self.clinical_rows if row.ufunc is not None)
 
     def batch(self, patient: np.ndarray, clinical: np.ndarray) -> dict[str, np.ndarray]:
         """Arrays, one entry per patient: views of the clinical record (a step writes a new one), copies of
@@ -163,6 +170,9 @@ class InfoTable:
         return {row.key: self._named(row.key, cv[row.key]) for row in self.clinical_rows}
 
     def _named(self, key: str, values: np.ndarray) -> np.ndarray:
+        ufunc = self.ufuncs.get(key)
+        if ufunc is not None:
+            values = ufunc(values)
         names = self.names.get(key)
         return values if names is None else names[values]
 
@@ -176,6 +186,8 @@ class InfoTable:
         info = dict(zip(self._clinical_keys, clinical_view[0].item(), strict=True))
         for key, names in self._coded:
             info[key] = names[info[key]]
+        for key, ufunc in self._computed:
+            info[key] = ufunc(info[key]).item()
         return info
 
     def view_of(self, clinical: np.ndarray) -> np.ndarray:

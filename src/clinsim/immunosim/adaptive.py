@@ -4,26 +4,19 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import numba as nb
 import numpy as np
 from gymnasium import spaces
 
-from clinsim.core.batch import AFTER_INTEGRATION, BEFORE_INTEGRATION, FUSED, BatchKernel
+from clinsim.core import clinical
+from clinsim.core.clinical import ICPD, ICR, IPR, IRECIST, ISD, IUPD, NONE  # noqa: F401 - the observation's codes
 from clinsim.core.env import TaskEnv, TaskVectorEnv
 from clinsim.core.jit import jit
 from clinsim.core.render import Panel
-from clinsim.core.task import State, Task
+from clinsim.core.state import Field, State
+from clinsim.core.task import FixedStep, Task
+from clinsim.core.views import Info, Observation
 from clinsim.immunosim import adaptive_models as am
 from clinsim.immunosim import models as mdl
-from clinsim.immunosim.checkpoint import (
-    ELIMINATED_TUMOUR_CELLS,
-    HOLD_WEEKS_BY_GRADE,
-    LETHAL_TUMOUR_CELLS,
-    LOG_EFFECTOR_RANGE,
-    STEROID_WEEKS_BY_GRADE,
-    TOXICITY_PENALTY,
-    patient_names,
-)
 
 DAYS_PER_STEP = 14.0  # one decision per q2w treatment visit
 # DOP853 steps per visit: relative error <= 2e-7 against scipy over one visit on states recorded from
@@ -35,32 +28,34 @@ START_LEVEL = 2
 CONTINUE, ESCALATE, REDUCE, HOLIDAY = range(4)
 ACTIONS = ("continue", "escalate", "reduce", "holiday")
 
+# Tumour outcome thresholds and presentation effectors as in CheckpointInhibitor-v0.
+LETHAL_TUMOUR_CELLS = 3.5e8
+ELIMINATED_TUMOUR_CELLS = 1.0  # fewer than one cell: extinct
+LOG_EFFECTOR_RANGE = (np.log10(1.5e5), np.log10(8.0e5))
+
 # Imaging: baseline scan at day 0; restaging every 8 weeks from day 56 (Butner 2020: first restaging at
 # a median 53 days); after unconfirmed progression the confirmation scan comes 4 weeks later (iRECIST:
-# 4-8 weeks). Sum of diameters ~ (tumour + infiltrate)^(1/3) with multiplicative reader noise.
+# 4-8 weeks). Sum of diameters ~ (tumour + infiltrate)^(1/3) with multiplicative reader noise, read with
+# ``clinsim.core.clinical.irecist_category``.
 FIRST_SCAN_VISIT = 4
 SCAN_INTERVAL_VISITS = 4
 CONFIRM_INTERVAL_VISITS = 2
 SCAN_NOISE_SD = 0.05  # log-scale SD of a sum-of-diameters measurement (RECIST inter-reader variability)
 SCAN_REFERENCE_DIAMETER = float(np.cbrt(LETHAL_TUMOUR_CELLS))  # lesion of the lethal tumour burden
-PR_RATIO = 0.7  # RECIST 1.1: >= 30 % decrease from baseline
-PD_RATIO = 1.2  # RECIST 1.1: >= 20 % increase from nadir
-ICPD_FURTHER_RATIO = 1.05  # iRECIST: further increase (>= 5 mm, ~5 % of the sum) confirms progression
-CR_DIAMETER_RATIO = 0.1  # lesion below ~10 % of its baseline diameter: not measurable (complete response)
-IRECIST = ("none", "iCR", "iPR", "iSD", "iUPD", "iCPD")
-RECIST_OF_IRECIST = np.array(["NE", "CR", "PR", "SD", "PD", "PD"])  # RECIST 1.1 reading of the same scan
-NONE, ICR, IPR, ISD, IUPD, ICPD = range(6)
 
 # Reward per visit (paper eq. 1 with a survival term; weights as CheckpointInhibitor-v0 per week).
 # CORRECTION: escape forfeits the remaining visits' bonuses on top of the -50; toxicity never terminates.
 ALIVE_BONUS = 2.0
 TUMOUR_LOG10_WEIGHT = 5.0
 REDUCTION_BONUS = 2.0  # per visit with the true tumour diameter >= 30 % below baseline
+TOXICITY_PENALTY = np.array([0.0, 0.5, 2.0, 8.0, 20.0])  # by irAE grade 0-4
 DRUG_COST_PER_MG_PER_KG = 0.1
 ESCAPE_PENALTY = -50.0
 ELIMINATION_BONUS = 100.0
 
 OUTCOMES = ("controlled", "escaped", "eliminated", "progressing")
+CONTROLLED, ESCAPED, ELIMINATED, PROGRESSING = range(len(OUTCOMES))
+TOXICITY = mdl.TOXICITY_PARAMETERS.defaults
 
 # Butner's per-patient axes: between-patient CVs (log-normal around the shared published values,
 # clipped to the shared literature ranges). The shared tables keep k_pd1 fixed (CheckpointInhibitor);
@@ -75,124 +70,95 @@ def _weeks_to_visits(weeks: np.ndarray) -> np.ndarray:
     return np.ceil(np.asarray(weeks) / 2.0).astype(np.int64)
 
 
-HOLD_VISITS_BY_GRADE = _weeks_to_visits(HOLD_WEEKS_BY_GRADE)
-STEROID_VISITS_BY_GRADE = _weeks_to_visits(STEROID_WEEKS_BY_GRADE)
-
-
-@jit
-def scan_category(diameter: float, baseline: float, nadir: float, previous: int, upd_diameter: float) -> int:
-    """iRECIST category of a scan (sum of diameters, same units as ``baseline``/``nadir``).
-
-    RECIST 1.1 thresholds (PR <= -30 % from baseline, PD >= +20 % from nadir); a first PD is
-    unconfirmed (iUPD); at the next scan a further increase (>= 5 %) over the iUPD scan confirms it
-    (iCPD, final); otherwise the category is read afresh (iUPD persists if still >= +20 % over nadir).
-    """
-    if previous == ICPD:
-        return ICPD
-    if diameter / nadir >= PD_RATIO:
-        confirmed = previous == IUPD and diameter >= ICPD_FURTHER_RATIO * upd_diameter
-        return ICPD if confirmed else IUPD
-    if diameter / baseline <= CR_DIAMETER_RATIO:
-        return ICR
-    return IPR if diameter / baseline <= PR_RATIO else ISD
+# Clinical irAE management (ASCO 2018 guideline, simplified; CheckpointInhibitor-v0's weeks, in whole
+# visits): held doses by grade, grade 4 = permanent discontinuation; high-dose corticosteroids by grade.
+HOLD_VISITS_BY_GRADE = _weeks_to_visits([0, 0, 1, 3, 0])
+STEROID_VISITS_BY_GRADE = _weeks_to_visits([0, 0, 0, 4, 4])
 
 
 def read_scan(diameter, baseline, nadir, previous, upd_diameter) -> np.ndarray:
-    """:func:`scan_category` over arrays (broadcast)."""
-    return np.vectorize(scan_category, otypes=[np.int64])(diameter, baseline, nadir, previous, upd_diameter)
-
-
-def _outcome_code(tumour: float, baseline_cells: float) -> int:  # pragma: no cover - compiled
-    """Index into ``OUTCOMES``: escaped, eliminated, progressing (true tumour above baseline) or controlled."""
-    if tumour >= LETHAL_TUMOUR_CELLS:
-        return 1
-    if tumour < ELIMINATED_TUMOUR_CELLS:
-        return 2
-    return 3 if tumour > baseline_cells else 0
-
-
-outcome_code = jit(_outcome_code)
-outcome_codes = nb.vectorize(["int64(float64, float64)"], cache=True)(_outcome_code)  # the same, over arrays
-
-
-_integrate = am.AdaptiveDosingModel.integrate_patient
+    """:func:`clinsim.core.clinical.irecist_category` over arrays (broadcast)."""
+    return np.vectorize(clinical.irecist_category, otypes=[np.int64])(diameter, baseline, nadir, previous,
+                                                                       upd_diameter)
 
 
 @jit
-def _step(b, phase, action, y0, p, visit0, level0, baseline_cells, nadir_tumour_diam0, baseline_scan, nadir_scan0,
-          last_scan0, upd_scan0, irecist0, next_scan0, scan_noise, u_event, u_grade, tox0, hold0, steroid0, disc0,
-          cum0, pseudo0, true0, first_upd_day0, tox_params, horizon, u, c_start,
-          y, visit, level, nadir_tumour_diam, nadir_scan, last_scan, upd_scan, irecist, next_scan, tox, hold,
-          steroid, disc, dose_given, cum, withheld, pseudo, true, first_upd_day, outcome,
-          reward, terminated):  # pragma: no cover - compiled
-    """One visit of one patient (see the env docstring): dose level, dosing, dynamics, irAEs, scan, reward.
+def outcome_code(tumour: float, baseline_cells: float) -> int:  # pragma: no cover - compiled
+    """Index into ``OUTCOMES``: escaped, eliminated, progressing (true tumour above baseline) or controlled."""
+    if tumour >= LETHAL_TUMOUR_CELLS:
+        return ESCAPED
+    if tumour < ELIMINATED_TUMOUR_CELLS:
+        return ELIMINATED
+    return PROGRESSING if tumour > baseline_cells else CONTROLLED
 
-    ``phase``: a ``clinsim.core.batch`` phase; between the two halves the caller integrates ``y`` with
-    the steroid input ``u``; ``c_start`` carries the nivolumab concentration after dosing."""
-    yb = y[b]
-    if phase != AFTER_INTEGRATION:
-        lv = level0[b]
-        a = action[b]
-        if a == ESCALATE:
-            lv = min(lv + 1, 3)
-        elif a == REDUCE:
-            lv = max(lv - 1, 1) if lv > 0 else 0
-        elif a == HOLIDAY:
-            lv = 0
-        level[b] = lv
-        asked = DOSE_LEVELS_MG_PER_KG[lv]
-        allowed = not disc0[b] and hold0[b] == 0
-        dose_given[b] = asked if allowed else 0.0
-        withheld[b] = not allowed and asked > 0
-        yb[:] = y0[b]
-        yb[am.NIVO_CENTRAL_MG] += dose_given[b] * p[b, mdl.BODY_WEIGHT]
-        c_start[b] = yb[am.NIVO_CENTRAL_MG] / p[b, mdl.NIVO_VC]
-        u[b, am.STEROID] = 1.0 if steroid0[b] > 0 else 0.0
-    if phase == FUSED:
-        _integrate(yb, u[b], p[b], DAYS_PER_STEP, STEPS_PER_VISIT)
-    if phase == BEFORE_INTEGRATION:
-        return
-    for i in range(yb.shape[0]):  # amounts below zero are integration round-off
-        yb[i] = max(yb[i], 0.0)
-    dose = dose_given[b]
+
+@jit
+def _before(a, c, s, t):  # pragma: no cover - compiled
+    """The visit's dose level (the action), dosing (held or stopped doses are withheld), the steroid input."""
+    lv = s.level
+    action = a[0]
+    if action == ESCALATE:
+        lv = min(lv + 1, 3)
+    elif action == REDUCE:
+        lv = max(lv - 1, 1) if lv > 0 else 0
+    elif action == HOLIDAY:
+        lv = 0
+    t.level = lv
+    asked = DOSE_LEVELS_MG_PER_KG[lv]
+    t.dose_level_mg_per_kg = asked
+    allowed = not s.discontinued and s.hold_visits == 0
+    t.dose_mg_per_kg = asked if allowed else 0.0
+    t.withheld = not allowed and asked > 0
+    y = t.y
+    y[am.NIVO_CENTRAL_MG] += t.dose_mg_per_kg * c.params[mdl.BODY_WEIGHT]
+    t.start_nivolumab_mg_per_l = y[am.NIVO_CENTRAL_MG] / c.params[mdl.NIVO_VC]
+    t.inputs[am.STEROID] = 1.0 if s.steroid_visits > 0 else 0.0
+    return DAYS_PER_STEP
+
+
+@jit
+def _after(a, c, s, t):  # pragma: no cover - compiled
+    """irAEs and their management, the restaging scan, tumour outcome and the visit's reward."""
+    y, p = t.y, c.params
+    dose = t.dose_mg_per_kg
 
     # irAEs (flat PD-1 incidence, Shulgin 2020): two weekly chances per visit under exposure
-    v = visit0[b]
-    c_mean = 0.5 * (c_start[b] + yb[am.NIVO_CENTRAL_MG] / p[b, mdl.NIVO_VC])
-    weekly = mdl.irae_probability(c_mean, 0.0, tox_params)
-    event = u_event[b, v] < 1.0 - (1.0 - weekly) ** 2
-    grade = mdl.irae_grade(u_grade[b, v]) if event else 0
-    tox[b], hold[b], steroid[b], disc[b] = mdl.manage_irae(grade, tox0[b], hold0[b], steroid0[b], disc0[b],
-                                                           HOLD_VISITS_BY_GRADE, STEROID_VISITS_BY_GRADE)
+    v = s.elapsed
+    c_mean = 0.5 * (t.start_nivolumab_mg_per_l + y[am.NIVO_CENTRAL_MG] / p[mdl.NIVO_VC])
+    weekly = mdl.irae_probability(c_mean, 0.0, TOXICITY)
+    event = c.u_event[v] < 1.0 - (1.0 - weekly) ** 2
+    grade = mdl.irae_grade(c.u_grade[v]) if event else 0
+    tox, hold, steroid, disc = clinical.manage_toxicity(grade, s.tox_grade, s.hold_visits, s.steroid_visits,
+                                                        s.discontinued, HOLD_VISITS_BY_GRADE, STEROID_VISITS_BY_GRADE)
+    t.tox_grade, t.hold_visits, t.steroid_visits, t.discontinued = tox, hold, steroid, disc
 
-    tumour_before = y0[b, am.T_CELLS]
-    tumour = yb[am.T_CELLS]
+    tumour_before = s.y[am.T_CELLS]
+    tumour = y[am.T_CELLS]
     next_visit = v + 1
 
     # restaging scan at the end of this cycle (before the next decision)
-    cat = irecist0[b]
+    cat = s.irecist
     new_upd = False
-    nadir_scan[b], last_scan[b], upd_scan[b], next_scan[b] = nadir_scan0[b], last_scan0[b], upd_scan0[b], next_scan0[b]
-    if next_visit == next_scan0[b]:
-        lesion_diam = np.cbrt(tumour + yb[am.INFILTRATE])
-        measured = lesion_diam * np.exp(SCAN_NOISE_SD * scan_noise[b, v])
-        cat = scan_category(measured, baseline_scan[b], nadir_scan0[b], irecist0[b], upd_scan0[b])
-        new_upd = cat == IUPD and irecist0[b] != IUPD
-        nadir_scan[b] = min(nadir_scan0[b], measured)
-        last_scan[b] = measured
+    if next_visit == s.next_scan:
+        lesion_diam = np.cbrt(tumour + y[am.INFILTRATE])
+        measured = lesion_diam * np.exp(SCAN_NOISE_SD * c.scan_noise[v])
+        cat = clinical.irecist_category(measured, c.baseline_scan, s.nadir_scan, s.irecist, s.upd_scan)
+        new_upd = cat == IUPD and s.irecist != IUPD
+        t.nadir_scan = min(s.nadir_scan, measured)
+        t.last_scan = measured
         if new_upd:
-            upd_scan[b] = measured
-        next_scan[b] = next_visit + (CONFIRM_INTERVAL_VISITS if cat == IUPD else SCAN_INTERVAL_VISITS)
-    irecist[b] = cat
+            t.upd_scan = measured
+        t.next_scan = next_visit + (CONFIRM_INTERVAL_VISITS if cat == IUPD else SCAN_INTERVAL_VISITS)
+    t.irecist = cat
     tumour_diam = np.cbrt(tumour)
-    nadir_tumour_diam[b] = min(nadir_tumour_diam0[b], tumour_diam)
-    truly_growing = tumour_diam >= PD_RATIO * nadir_tumour_diam0[b]
+    t.nadir_tumour_diam = min(s.nadir_tumour_diam, tumour_diam)
+    truly_growing = tumour_diam >= clinical.PD_DIAMETER_RATIO * s.nadir_tumour_diam
 
     escaped = tumour >= LETHAL_TUMOUR_CELLS
     eliminated = tumour < ELIMINATED_TUMOUR_CELLS
-    terminated[b] = escaped or eliminated
-    remaining = horizon - next_visit
-    shrunk = np.cbrt(tumour / baseline_cells[b]) <= PR_RATIO
+    t.terminated = escaped or eliminated
+    remaining = HORIZON_VISITS - next_visit
+    shrunk = np.cbrt(tumour / c.baseline_cells) <= clinical.PR_DIAMETER_RATIO
     r = (ALIVE_BONUS * (not escaped)
          - TUMOUR_LOG10_WEIGHT * (np.log10(tumour + 1.0) - np.log10(tumour_before + 1.0))
          + REDUCTION_BONUS * shrunk
@@ -202,48 +168,33 @@ def _step(b, phase, action, y0, p, visit0, level0, baseline_cells, nadir_tumour_
         r += ESCAPE_PENALTY
     elif eliminated:
         r += ELIMINATION_BONUS + (ALIVE_BONUS + REDUCTION_BONUS) * remaining
-    reward[b] = r
+    t.reward = r
 
-    visit[b] = next_visit
-    cum[b] = cum0[b] + dose
-    pseudo[b] = pseudo0[b] or (new_upd and not truly_growing)
-    true[b] = true0[b] or (new_upd and truly_growing)
-    first_upd_day[b] = next_visit * DAYS_PER_STEP if new_upd and first_upd_day0[b] < 0 else first_upd_day0[b]
-    outcome[b] = outcome_code(tumour, baseline_cells[b])
+    t.day = next_visit * DAYS_PER_STEP
+    t.cum_mg_per_kg = s.cum_mg_per_kg + dose
+    t.pseudo_progression = s.pseudo_progression or (new_upd and not truly_growing)
+    t.true_progression = s.true_progression or (new_upd and truly_growing)
+    if new_upd and s.first_iupd_day < 0:
+        t.first_iupd_day = next_visit * DAYS_PER_STEP
+    t.outcome = outcome_code(tumour, c.baseline_cells)
+    t.nivolumab_mg_per_l = y[am.NIVO_CENTRAL_MG] / p[mdl.NIVO_VC]
+    t.on_corticosteroids = steroid > 0
+    t.scan_sum_ratio = t.last_scan / c.baseline_scan
+    t.lesion_volume_ratio = (tumour + y[am.INFILTRATE]) / c.baseline_cells
 
 
 @jit
-def _observe(b, last_scan, baseline_scan, irecist, level, tox, visit, horizon, obs):  # pragma: no cover - compiled
-    values = (last_scan[b] / SCAN_REFERENCE_DIAMETER,
-              last_scan[b] / baseline_scan[b] / 2.0,
-              irecist[b] / 5.0,
-              level[b] / 3.0,
-              tox[b] / 4.0,
-              visit[b] / horizon)
-    for i in range(len(values)):
-        obs[b, i] = min(max(values[i], 0.0), 2.0)
-
-
-STEP_KERNEL = BatchKernel(_step)
-# the state arrays ``_step`` reads and writes, in its argument order
-STEP_READS = ("y", "params", "visit", "level", "baseline_cells", "nadir_tumour_diam", "baseline_scan", "nadir_scan",
-              "last_scan", "upd_scan", "irecist", "next_scan", "scan_noise", "u_event", "u_grade", "tox_grade",
-              "hold_visits", "steroid_visits", "discontinued", "cum_mg_per_kg", "pseudo_progression",
-              "true_progression", "first_iupd_day")
-STEP_WRITES = ("y", "visit", "level", "nadir_tumour_diam", "nadir_scan", "last_scan", "upd_scan", "irecist",
-               "next_scan", "tox_grade", "hold_visits", "steroid_visits", "discontinued", "dose_mg_per_kg",
-               "cum_mg_per_kg", "withheld", "pseudo_progression", "true_progression", "first_iupd_day", "outcome")
-OBSERVE_KERNEL = BatchKernel(_observe)
-IRECIST_NAMES = np.array(IRECIST)
-OUTCOME_NAMES = np.array(OUTCOMES)
+def _measure(c, t):  # pragma: no cover - compiled
+    return (t.last_scan, t.scan_sum_ratio, float(t.irecist), float(t.level), float(t.tox_grade), float(t.elapsed))
 
 
 class AdaptiveDosingTask(Task):
     env_id: ClassVar[str] = "immunosim/AdaptiveDosing-v0"
     horizon: ClassVar[int] = HORIZON_VISITS
     step_unit: ClassVar[str] = "2 weeks"
-    step_key: ClassVar[str] = "visit"
-    no_treatment_action: ClassVar[int] = ACTIONS.index("holiday")
+    no_treatment_action: ClassVar[int] = HOLIDAY
+    action_space = spaces.Discrete(len(ACTIONS))
+    label_prefix: ClassVar[str] = "cohort"
     render_panels: ClassVar[tuple[Panel, ...]] = (
         Panel("Lesion composition", ("tumour_cells", "infiltrate_cells", "effector_cells"), "cells", log=True),
         Panel("Scan (sum of diameters)", ("scan_sum_ratio", "lesion_diameter_ratio"), "ratio to baseline"),
@@ -252,13 +203,80 @@ class AdaptiveDosingTask(Task):
     )
 
     parameter_set = am.ADAPTIVE_PARAMETERS
-
-    def __init__(self, patient: str = "cohort", parameters: dict[str, float] | None = None,
-                 allow_out_of_range: bool = False) -> None:
-        super().__init__(patient, parameters, allow_out_of_range)
-        self.action_space = spaces.Discrete(4)
-        self.observation_space = spaces.Box(0.0, 2.0, shape=(6,), dtype=np.float32)
-        self.toxicity = mdl.TOXICITY_PARAMETERS.defaults
+    patient_fields = (
+        Field("baseline_cells"),
+        Field("baseline_scan"),  # sum of diameters of the baseline scan
+        Field("scan_noise", "f8", (HORIZON_VISITS,)),  # standard normal reader noise of a scan after each visit
+        Field("u_event", "f8", (HORIZON_VISITS,)),
+        Field("u_grade", "f8", (HORIZON_VISITS,)),
+    )
+    clinical_fields = (
+        Field("y", "f8", (len(am.AdaptiveDosingModel.state_names),)),
+        Field("day"),
+        Field("level", "i8"),  # index into DOSE_LEVELS_MG_PER_KG
+        Field("dose_level_mg_per_kg"),
+        Field("dose_mg_per_kg"),  # given at this visit
+        Field("withheld", "?"),
+        Field("cum_mg_per_kg"),
+        Field("start_nivolumab_mg_per_l"),  # after the visit's dose
+        Field("nivolumab_mg_per_l"),
+        Field("tox_grade", "i8"),
+        Field("hold_visits", "i8"),
+        Field("steroid_visits", "i8"),
+        Field("discontinued", "?"),
+        Field("on_corticosteroids", "?"),
+        Field("next_scan", "i8"),  # the visit whose end brings the next scan
+        Field("last_scan"),
+        Field("nadir_scan"),
+        Field("upd_scan"),  # the scan that read iUPD
+        Field("irecist", "i8"),
+        Field("scan_sum_ratio"),  # last scan / baseline scan
+        Field("lesion_volume_ratio"),  # (tumour + infiltrate) / baseline tumour: the true lesion's cube
+        Field("nadir_tumour_diam"),  # true tumour, cells^(1/3)
+        Field("pseudo_progression", "?"),
+        Field("true_progression", "?"),
+        Field("first_iupd_day"),  # -1: none yet
+        Field("outcome", "i8"),
+    )
+    integration = FixedStep(am.AdaptiveDosingModel, STEPS_PER_VISIT)
+    before, after, measure = staticmethod(_before), staticmethod(_after), staticmethod(_measure)
+    measurements = ("scan", "scan_ratio", "irecist", "dose_level", "toxicity", "time")
+    observations = (
+        Observation("scan", "last scan sum of diameters (at reset: the baseline scan), vs a lesion of 3.5e8 cells",
+                    "cells^(1/3)", SCAN_REFERENCE_DIAMETER),
+        Observation("scan_ratio", "last scan vs baseline scan", "ratio", 2.0),
+        Observation("irecist", "iRECIST category of the last scan (none, iCR, iPR, iSD, iUPD, iCPD)", "index", 5.0),
+        Observation("dose_level", "current dose level (0, 1, 3, 10 mg/kg)", "level", 3.0),
+        Observation("toxicity", "active irAE grade", "grade", 4.0),
+        Observation("time", "time", "visit", float(HORIZON_VISITS)),
+    )
+    infos = (
+        Info("day", "day"),
+        Info("tumour_cells", "y", am.T_CELLS),
+        Info("infiltrate_cells", "y", am.INFILTRATE),
+        Info("effector_cells", "y", am.E_CELLS),
+        Info("baseline_tumour_cells", "baseline_cells"),
+        # numpy's cbrt (the compiled one rounds differently)
+        Info("lesion_diameter_ratio", "lesion_volume_ratio", ufunc=np.cbrt),
+        Info("scan_sum_ratio", "scan_sum_ratio"),
+        Info("recist", "irecist", names=clinical.RECIST_OF_IRECIST),
+        Info("irecist", "irecist", names=IRECIST),
+        Info("nivolumab_mg_per_l", "nivolumab_mg_per_l"),
+        Info("dose_level_mg_per_kg", "dose_level_mg_per_kg"),
+        Info("dose_mg_per_kg", "dose_mg_per_kg"),
+        Info("cumulative_nivolumab_mg_per_kg", "cum_mg_per_kg"),
+        Info("dose_withheld", "withheld"),
+        Info("toxicity_grade", "tox_grade"),
+        Info("on_corticosteroids", "on_corticosteroids"),
+        Info("treatment_discontinued", "discontinued"),
+        Info("pseudo_progression", "pseudo_progression"),
+        Info("true_progression", "true_progression"),
+        Info("first_iupd_day", "first_iupd_day"),
+        Info("butner_alpha_per_day", "params", am.ALPHA_BUTNER),
+        Info("butner_lambda", "params", am.LAMBDA_INF),
+        Info("butner_mu", "params", am.MU_BUTNER),
+        Info("outcome", "outcome", names=OUTCOMES),
+    )
 
     # ------------------------------------------------------------------ patients
     def sample_patients(self, rngs) -> State:
@@ -278,7 +296,6 @@ class AdaptiveDosingTask(Task):
             rng.standard_normal(out=z_scan[i])
             rng.random(out=u_events[i])
         z_butner = z[:, len(pset):]
-        u_event, u_grade = u_events[:, :h].copy(), u_events[:, h:].copy()
         if reference:
             params = np.tile(pset.defaults, (n, 1))
             tumour, effector = np.full(n, 2.0e8), np.full(n, 3.0e5)
@@ -294,95 +311,29 @@ class AdaptiveDosingTask(Task):
         params = self.patient_parameters(params)
         # untreated quasi-steady infiltrate at presentation
         infiltrate = params[:, am.LAMBDA_INF] * params[:, mdl.N] * effector * tumour / params[:, am.DELTA_INF]
-        y = np.zeros((n, len(am.AdaptiveDosingModel.state_names)))
-        y[:, am.E_CELLS], y[:, am.T_CELLS], y[:, am.INFILTRATE] = effector, tumour, infiltrate
         baseline_scan = np.cbrt(tumour + infiltrate) * np.exp(SCAN_NOISE_SD * z_scan[:, -1])
-        zeros, no = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
-        return {
-            "y": y,
-            "params": params,
-            "visit": zeros.copy(),
-            "level": np.full(n, START_LEVEL),
-            "baseline_cells": tumour,
-            "nadir_tumour_diam": np.cbrt(tumour),
-            "baseline_scan": baseline_scan,
-            "nadir_scan": baseline_scan.copy(),
-            "last_scan": baseline_scan.copy(),
-            "upd_scan": np.zeros(n),
-            "irecist": np.full(n, NONE),
-            "next_scan": np.full(n, FIRST_SCAN_VISIT),
-            "scan_noise": z_scan[:, :-1],
-            "u_event": u_event,
-            "u_grade": u_grade,
-            "tox_grade": zeros.copy(),
-            "hold_visits": zeros.copy(),
-            "steroid_visits": zeros.copy(),
-            "discontinued": no.copy(),
-            "dose_mg_per_kg": np.zeros(n),
-            "cum_mg_per_kg": np.zeros(n),
-            "withheld": no.copy(),
-            "pseudo_progression": no.copy(),
-            "true_progression": no.copy(),
-            "first_iupd_day": np.full(n, -1.0),
-            "outcome": outcome_codes(tumour, tumour),
-            "patient": patient_names(ids),
-        }
 
-    # ------------------------------------------------------------------ dynamics
-    def step(self, state: State, action: np.ndarray) -> tuple[State, np.ndarray, np.ndarray]:
-        self.check_running(state)
-        n = len(action)
-        out = [state[k].copy() for k in STEP_WRITES]  # new arrays, overwritten by the kernel (copy: fastest allocation)
-        reward = np.empty(n)
-        terminated = np.empty(n, dtype=bool)
-        u, c_start = np.empty((n, 1)), np.empty(n)
-        args = (action, *[state[k] for k in STEP_READS], self.toxicity, self.horizon, u, c_start, *out, reward,
-                terminated)
-        y = out[STEP_WRITES.index("y")]
-        STEP_KERNEL.around_integration(n, lambda: am.AdaptiveDosingModel.integrate(
-            y, u, state["params"], DAYS_PER_STEP, STEPS_PER_VISIT), *args)
-        new = dict(state)
-        new.update(zip(STEP_WRITES, out, strict=True))
-        return new, reward, terminated
-
-    # ------------------------------------------------------------------ views
-    def observe(self, state: State) -> np.ndarray:
-        n = len(state["visit"])
-        obs = np.empty((n, self.observation_space.shape[0]), dtype=np.float32)
-        OBSERVE_KERNEL(n, state["last_scan"], state["baseline_scan"], state["irecist"], state["level"],
-                       state["tox_grade"], state["visit"], self.horizon, obs)
-        return obs
-
-    def info(self, state: State) -> dict[str, np.ndarray]:
-        y, p = state["y"], state["params"]
-        tumour = y[:, am.T_CELLS]
-        return {
-            "patient": state["patient"],
-            "day": state["visit"] * DAYS_PER_STEP,
-            "tumour_cells": tumour,
-            "infiltrate_cells": y[:, am.INFILTRATE],
-            "effector_cells": y[:, am.E_CELLS],
-            "baseline_tumour_cells": state["baseline_cells"],
-            "lesion_diameter_ratio": np.cbrt((tumour + y[:, am.INFILTRATE]) / state["baseline_cells"]),
-            "scan_sum_ratio": state["last_scan"] / state["baseline_scan"],
-            "recist": RECIST_OF_IRECIST[state["irecist"]],
-            "irecist": IRECIST_NAMES[state["irecist"]],
-            "nivolumab_mg_per_l": y[:, am.NIVO_CENTRAL_MG] / p[:, mdl.NIVO_VC],
-            "dose_level_mg_per_kg": DOSE_LEVELS_MG_PER_KG[state["level"]],
-            "dose_mg_per_kg": state["dose_mg_per_kg"],
-            "cumulative_nivolumab_mg_per_kg": state["cum_mg_per_kg"],
-            "dose_withheld": state["withheld"],
-            "toxicity_grade": state["tox_grade"],
-            "on_corticosteroids": state["steroid_visits"] > 0,
-            "treatment_discontinued": state["discontinued"],
-            "pseudo_progression": state["pseudo_progression"],
-            "true_progression": state["true_progression"],
-            "first_iupd_day": state["first_iupd_day"],
-            "butner_alpha_per_day": p[:, am.ALPHA_BUTNER],
-            "butner_lambda": p[:, am.LAMBDA_INF],
-            "butner_mu": p[:, am.MU_BUTNER],
-            "outcome": OUTCOME_NAMES[state["outcome"]],
-        }
+        state = self.new_state(ids)
+        c, s = state.patient, state.clinical
+        c["params"] = params
+        c["baseline_cells"] = tumour
+        c["baseline_scan"] = baseline_scan
+        c["scan_noise"] = z_scan[:, :-1]
+        c["u_event"], c["u_grade"] = u_events[:, :h], u_events[:, h:]
+        y = s["y"]
+        y[:, am.E_CELLS], y[:, am.T_CELLS], y[:, am.INFILTRATE] = effector, tumour, infiltrate
+        s["level"] = START_LEVEL
+        s["dose_level_mg_per_kg"] = DOSE_LEVELS_MG_PER_KG[START_LEVEL]
+        s["next_scan"] = FIRST_SCAN_VISIT
+        s["last_scan"] = s["nadir_scan"] = baseline_scan
+        s["irecist"] = NONE
+        s["scan_sum_ratio"] = baseline_scan / baseline_scan
+        s["lesion_volume_ratio"] = (tumour + infiltrate) / tumour
+        s["nadir_tumour_diam"] = np.cbrt(tumour)
+        s["first_iupd_day"] = -1.0
+        s["outcome"] = np.select([tumour >= LETHAL_TUMOUR_CELLS, tumour < ELIMINATED_TUMOUR_CELLS],
+                                 [ESCAPED, ELIMINATED], CONTROLLED)  # outcome_code(tumour, tumour)
+        return state
 
     def clinical_metrics(self, final_info: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Tumour control, escape, pseudo-progression, iRECIST response, toxicity, cumulative dose."""
@@ -398,7 +349,7 @@ class AdaptiveDosingTask(Task):
 
 
 class AdaptiveDosingEnv(TaskEnv):
-    """Response-adapted anti-PD-1 (nivolumab) dosing with pseudo-progression, read by RECIST 1.1 / iRECIST.
+    __doc__ = """Response-adapted anti-PD-1 (nivolumab) dosing with pseudo-progression, read by RECIST 1.1 / iRECIST.
 
     ## Description
     Tumour (T) and effector (E) cells follow Kuznetsov et al. 1994 with nivolumab two-compartment PK
@@ -425,17 +376,9 @@ class AdaptiveDosingEnv(TaskEnv):
     Treatment starts at the label regimen (3 mg/kg q2w).
 
     ## Observation Space
-    ``Box(0, 2, (6,), float32)``, clipped to the box; only what the clinic sees:
+    Only what the clinic sees, clipped to the box:
 
-    | index | observation | unit / normalisation |
-    |---|---|---|
-    | 0 | last scan sum of diameters (at reset: the baseline scan) | (cells)^(1/3) / (4e8)^(1/3) |
-    | 1 | last scan vs baseline scan | ratio / 2 |
-    | 2 | iRECIST category of the last scan | index in (none, iCR, iPR, iSD, iUPD, iCPD) / 5 |
-    | 3 | current dose level | level (0, 1, 3, 10 mg/kg -> 0-3) / 3 |
-    | 4 | active irAE grade | grade / 4 |
-    | 5 | time | visit / 26 |
-
+""" + AdaptiveDosingTask.observation_table.markdown() + """
     ## Starting State
     ``patient="cohort"`` (default) draws from ``self.np_random``: Kuznetsov/PK parameters log-normal
     (CVs in the parameter tables; Butner's alpha = a with CV 0.25, mu = k_pd1 with CV 0.5, Lambda
@@ -448,7 +391,7 @@ class AdaptiveDosingEnv(TaskEnv):
     ``-0.1`` per mg/kg. Terminal: ``-50`` on escape; ``+100`` on elimination plus the remaining bonuses.
 
     ## Episode End
-    Termination: escape (tumour >= 4e8 cells) or elimination (< 1 cell). Truncation: 26 visits (364 days).
+    Termination: escape (tumour >= 3.5e8 cells) or elimination (< 1 cell). Truncation: 26 visits (364 days).
     irAEs never end an episode: grade 2 holds one visit, grade 3 two visits with steroids, grade 4
     stops nivolumab for good.
 
@@ -466,8 +409,7 @@ class AdaptiveDosingEnv(TaskEnv):
     ## Arguments
     ``gym.make("immunosim/AdaptiveDosing-v0", patient="cohort" | "reference")``; ``gym.make_vec(...,
     vectorization_mode="vector_entry_point")`` for the native batched version.
-    """
-
+"""
     task_class = AdaptiveDosingTask
 
 
