@@ -38,5 +38,5 @@ def zuma1(obs: np.ndarray) -> np.ndarray:
 def irecist_guided(obs: np.ndarray) -> np.ndarray:
     """Continue the label regimen (3 mg/kg q2w) through unconfirmed progression (iUPD); stop (holiday)
     only once progression is confirmed at the next scan (iCPD), as iRECIST advises."""
-    category = np.rint(obs[:, 2] * 5).astype(np.int64)
+    category = np.rint(adaptive.AdaptiveDosingTask.observation_table.decode(obs, "irecist")).astype(np.int64)
     return np.where(category == adaptive.ICPD, adaptive.HOLIDAY, adaptive.CONTINUE)
