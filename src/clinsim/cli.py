@@ -24,7 +24,7 @@ class _Parser(argparse.ArgumentParser):
     """Usage errors as one line (``prog: error: ...``), exit code 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())}\n")
 
 
 def _integer(text: str, low: int, high: int, what: str) -> int:

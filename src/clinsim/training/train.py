@@ -70,10 +70,13 @@ def _load_tensors(model, data: bytes, source: Path) -> None:
             recursive_getattr(model, name).load_state_dict(tensors[name])
         for name in variables:
             recursive_getattr(model, name).data.copy_(tensors[name])
-    except (pickle.UnpicklingError, RuntimeError, ValueError, KeyError, TypeError, AttributeError) as exc:
+    except pickle.UnpicklingError:  # torch's own message suggests weights_only=False: not an option here
+        raise ValueError(f"{source} is not a loadable {type(model).__name__} checkpoint: it is not tensors only "
+                         f"(it holds other pickled objects, refused unread)") from None
+    except (RuntimeError, ValueError, KeyError, TypeError, AttributeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(f"{source} is not a loadable {type(model).__name__} checkpoint of this run (corrupt, "
-                         f"foreign, or not tensors only): {first}") from None
+        raise ValueError(f"{source} is not a loadable {type(model).__name__} checkpoint of this run (corrupt "
+                         f"or foreign): {first}") from None
 
 
 def _vn_stats(vn) -> dict[str, Any]:
