@@ -42,11 +42,11 @@ def positive_int(text: str) -> int:
     return _integer(text, 1, MAX_COUNT, "a positive integer")
 
 
-def seed(text: str) -> int:
+def seed_int(text: str) -> int:
     return _integer(text, 0, MAX_SEED, "a non-negative integer seed")
 
 
-def path(text: str) -> str:
+def non_empty_path(text: str) -> str:
     """A path that names something: '' would mean the current directory."""
     if not text.strip() or "\0" in text:
         raise argparse.ArgumentTypeError(f"expected a non-empty path, got {text!r}")
@@ -189,29 +189,29 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("env", choices=clinsim.ENV_IDS)
     group = ev.add_mutually_exclusive_group(required=True)
     group.add_argument("--policy", choices=("random", "none", "protocol", "planner"))
-    group.add_argument("--run", type=path, help="run directory of an agent trained on ENV")
+    group.add_argument("--run", type=non_empty_path, help="run directory of an agent trained on ENV")
     ev.add_argument("--episodes", type=positive_int, default=None, help="default: 100 (ImmunoSim) / 50 (SepsiSim)")
-    ev.add_argument("--seed", type=seed, default=0, help="first patient seed")
-    ev.add_argument("--output", type=path, help="write the per-episode results (JSON) here")
+    ev.add_argument("--seed", type=seed_int, default=0, help="first patient seed")
+    ev.add_argument("--output", type=non_empty_path, help="write the per-episode results (JSON) here")
     ev.set_defaults(func=_evaluate)
 
     tr = sub.add_parser("train", help="train an agent (resumes from the run directory's last checkpoint)")
     tr.add_argument("env", choices=clinsim.ENV_IDS)
     tr.add_argument("--algo", default="ppo", choices=ALGORITHMS)
-    tr.add_argument("--seed", type=seed, default=42)
+    tr.add_argument("--seed", type=seed_int, default=42)
     tr.add_argument("--timesteps", type=positive_int, default=None, help="default: the paper's (Table 2)")
     tr.add_argument("--checkpoint-every", type=positive_int, default=10_000)
-    tr.add_argument("--run-dir", type=path, required=True)
+    tr.add_argument("--run-dir", type=non_empty_path, required=True)
     tr.add_argument("--quiet", action="store_true")
     tr.set_defaults(func=_train)
 
     im = sub.add_parser("import", help="convert a foreign Stable-Baselines3 zip into a run directory (unpickles it)")
-    im.add_argument("zip", type=path, help="model saved by Stable-Baselines3 (model.save)")
+    im.add_argument("zip", type=non_empty_path, help="model saved by Stable-Baselines3 (model.save)")
     im.add_argument("--env", choices=clinsim.ENV_IDS, required=True)
     im.add_argument("--algo", default="ppo", choices=ALGORITHMS)
-    im.add_argument("--vecnormalize", type=path, help="its VecNormalize pickle (required for PPO)")
-    im.add_argument("--seed", type=seed, default=0, help="recorded in the configuration")
-    im.add_argument("--run-dir", type=path, required=True)
+    im.add_argument("--vecnormalize", type=non_empty_path, help="its VecNormalize pickle (required for PPO)")
+    im.add_argument("--seed", type=seed_int, default=0, help="recorded in the configuration")
+    im.add_argument("--run-dir", type=non_empty_path, required=True)
     im.add_argument("--trust-checkpoint", action="store_true",
                     help="required: the zip and the VecNormalize file are pickles that can run any code")
     im.set_defaults(func=_import)
@@ -220,7 +220,7 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--env", action="append", choices=clinsim.ENV_IDS, help="default: the papers' environments")
         p.add_argument("--algo", action="append", choices=ALGORITHMS, default=None)
         p.add_argument("--episodes", type=positive_int, default=None, help="default: 100 (ImmunoSim) / 50 (SepsiSim)")
-        p.add_argument("--root", type=path, default=root)
+        p.add_argument("--root", type=non_empty_path, default=root)
         p.add_argument("--no-figures", action="store_true")
         p.add_argument("--quiet", action="store_true")
         p.set_defaults(default_algos=algos)
@@ -228,7 +228,7 @@ def parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("benchmark", help="quick benchmark: baselines, planner and a short PPO run, every env")
     bench_args(bench, "runs/benchmark", ["ppo"])
     bench.add_argument("--timesteps", type=positive_int, default=10_000, help="PPO training steps (quick default)")
-    bench.add_argument("--seed", type=seed, action="append", default=None, help="training seed(s), default 42")
+    bench.add_argument("--seed", type=seed_int, action="append", default=None, help="training seed(s), default 42")
     bench.add_argument("--baselines-only", action="store_true", help="random, none, protocol and planner only")
     bench.set_defaults(func=lambda a: _benchmark(a, a.timesteps, a.seed or [42]))
 
@@ -239,7 +239,7 @@ def parser() -> argparse.ArgumentParser:
     rep.set_defaults(func=lambda a: _benchmark(a, None, list(range(42, 42 + a.seeds))))
 
     plot = sub.add_parser("plot", help="redraw the figures of a benchmark directory")
-    plot.add_argument("root", type=path)
+    plot.add_argument("root", type=non_empty_path)
     plot.set_defaults(func=_plot)
     return top
 

@@ -261,7 +261,10 @@ class RunDir:
             data = path.read_bytes()
         except FileNotFoundError:
             raise FileNotFoundError(f"checkpoint model {path} is missing") from None
-        if not isinstance(record, dict) or record.get("steps") != steps:
+        episodes = record.get("monitor_episodes") if isinstance(record, dict) else None
+        if (not isinstance(record, dict) or set(record) != {"steps", "sha256", "monitor_episodes", "vec_normalize"}
+                or record["steps"] != steps or not isinstance(episodes, list)
+                or not all(_count(e, minimum=0) for e in episodes)):
             raise ValueError(f"{self.record_path(steps)} is not a checkpoint record of step {steps}")
         if record.get("sha256") != hashlib.sha256(data).hexdigest():
             raise ValueError(f"{path} does not match its checkpoint record (corrupt or replaced file)")

@@ -8,6 +8,7 @@ counts); the algorithm is rebuilt from the validated configuration and the tenso
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,9 @@ def _load_tensors(model, data: bytes, source: Path) -> None:
 
     state_dicts, variables = model._get_torch_save_params()
     try:
-        tensors = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about foreign pickle protocols: one error line is enough
+            warnings.simplefilter("ignore", UserWarning)
+            tensors = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
         if not isinstance(tensors, dict) or set(tensors) != {*state_dicts, *variables}:
             raise ValueError(f"expected the entries {', '.join(state_dicts + variables)}")
         for name in state_dicts:
@@ -176,6 +179,8 @@ def train(run_dir: str | Path, config: dict[str, Any], progress: bool = True, to
         done = run.latest_checkpoint() or 0
         if done == total:
             return
+        if done > total:
+            raise ValueError(f"{run.root} holds a checkpoint at {done} steps, beyond the run's {total}")
         torch.set_num_threads(torch_threads)
         record, data = run.read_checkpoint(done) if done else (None, b"")
         venv, monitors = _monitored_venv(run, config, record["monitor_episodes"] if record else None)
@@ -229,7 +234,7 @@ def trained_policy(run_dir: str | Path, env_id: str | None = None):
     if env_id is not None and config["env_id"] != env_id:
         raise ValueError(f"{run.root} holds a run trained on {config['env_id']}, not {env_id}")
     total = config["hyperparameters"]["total_timesteps"]
-    if run.latest_checkpoint() != total:
+    if not run.record_path(total).exists():
         raise FileNotFoundError(f"{run.root} has no final model ({total} steps; latest checkpoint: "
                                 f"{run.latest_checkpoint()}): finish it with `clinsim train` first")
     record, data = run.read_checkpoint(total)
