@@ -68,7 +68,8 @@ def assert_monitor_matches_checkpoint(run: RunDir, steps: int) -> None:
     """The monitor is a valid SB3 file holding exactly the episodes the checkpoint saw, in time order."""
     record, _ = run.read_checkpoint(steps)
     lines = run.monitor_file(0).read_text().splitlines()
-    assert lines[0].startswith("#{") and lines[1] == "r,l,t" and not any(x.startswith(("#", "r,")) for x in lines[2:])
+    assert "t_start" in json.loads(lines[0][1:]) and lines[1] == "r,l,t"  # what SB3's load_results parses
+    assert not any(x.startswith(("#", "r,")) for x in lines[2:])
     rows = read_monitor(run.monitor_file(0))
     assert len(rows) == record["monitor_episodes"][0] > 0
     assert rows[:, 1].sum() <= steps and (np.diff(rows[:, 2]) >= 0).all()
@@ -112,10 +113,16 @@ def test_monitor_is_readable_by_stable_baselines3(tmp_path: Path) -> None:
     assert np.array_equal(frame[["r", "l"]].to_numpy(), read_monitor(tmp_path / "monitor" / "0.monitor.csv")[:, :2])
 
 
-def test_one_process_per_run_directory(tmp_path: Path) -> None:
-    config = train_config(ENV, "dqn", seed=1, total_timesteps=300, checkpoint_every=300)
-    with RunDir(tmp_path).lock(), pytest.raises(RunLockedError, match=f"in use by process {os.getpid()}"):
-        train(tmp_path, config, progress=False)
+def test_one_process_per_run_directory(tmp_path: Path, capsys) -> None:
+    from clinsim.cli import main
+
+    config = train_config(ENV, "dqn", seed=1, total_timesteps=300, checkpoint_every=10_000)
+    with RunDir(tmp_path).lock():
+        with pytest.raises(RunLockedError, match=f"in use by process {os.getpid()}"):
+            train(tmp_path, config, progress=False)
+        with pytest.raises(SystemExit) as exit_info:
+            main(["train", ENV, "--algo", "dqn", "--seed", "1", "--timesteps", "300", "--run-dir", str(tmp_path)])
+    assert exit_info.value.code == 2 and f"in use by process {os.getpid()}" in capsys.readouterr().err
     train(tmp_path, config, progress=False)  # the lock went with its holder
     assert RunDir(tmp_path).latest_checkpoint() == 300
 

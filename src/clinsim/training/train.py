@@ -77,9 +77,9 @@ def _load_tensors(model, data: bytes, source: Path) -> None:
         raise ValueError(f"{source} is not a loadable {type(model).__name__} checkpoint: it is not tensors only "
                          f"(it holds other pickled objects, refused unread)") from None
     except (RuntimeError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        detail = " ".join(str(exc).split()) or type(exc).__name__
         raise ValueError(f"{source} is not a loadable {type(model).__name__} checkpoint of this run (corrupt "
-                         f"or foreign): {first}") from None
+                         f"or foreign): {detail[:300]}") from None
 
 
 def _vn_stats(vn) -> dict[str, Any]:
