@@ -17,7 +17,7 @@ import clinsim
 
 SEEDS_PAPER = (42, 43, 44, 45, 46)
 MAX_COUNT = 10**9  # far beyond any sensible budget; stops a typo from allocating or running for ever
-MAX_SEED = 2**32 - 1  # the range every seeded library here (numpy, torch, gymnasium) accepts
+MAX_SEED = 2**32 - 1  # a range that every seeded library here (numpy, torch, gymnasium) accepts
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,6 +43,7 @@ def positive_int(text: str) -> int:
 
 
 def seed_int(text: str) -> int:
+    """A training or patient seed (negative seeds are rejected by gymnasium deep inside a run)."""
     return _integer(text, 0, MAX_SEED, "a non-negative integer seed")
 
 
