@@ -201,8 +201,9 @@ def compare(other_src: Path, env_ids: list[str], seconds: float, repeats: int) -
                     best[side] = max(best[side], run(sys.executable, code, env)["rate"])
             print(f"| {env_id} | {name} | {best['old']:.0f} | {best['new']:.0f} | {best['new'] / best['old']:.3f} |",
                   flush=True)
-    print(f"\nCPU speed: {speed_before:.2f} ns per dependent multiply-add before, {run(sys.executable, SPEED)['ns']:.2f} "
-          "after (idle reference machine: 1.34).")
+    speed_after = run(sys.executable, SPEED)["ns"]
+    print(f"\nCPU speed: {speed_before:.2f} ns per dependent multiply-add before, {speed_after:.2f} after (idle "
+          "reference machine: 1.34).")
 
 
 if __name__ == "__main__":

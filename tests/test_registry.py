@@ -190,7 +190,8 @@ def test_info_is_the_tasks_info_table(env_id: str) -> None:
     env = gym.make(env_id)
     _, info = env.reset(seed=0)
     table = env.unwrapped.task.info_table
-    assert list(info) == ["patient", *(row.key for row in table.patient_rows), *(row.key for row in table.clinical_rows)]
+    rows = (*table.patient_rows, *table.clinical_rows)
+    assert list(info) == ["patient", *(row.key for row in rows)]
     assert all(isinstance(v, int | float | bool | str) for v in info.values())
     outcome = next(row for row in table.rows if row.key == "outcome")
     assert info["outcome"] in outcome.names

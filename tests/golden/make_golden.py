@@ -8,15 +8,17 @@ bump (``-v0`` -> ``-v1``) and an entry in CHANGELOG.md; name the changed IDs to 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
-import gymnasium as gym
-import numpy as np
+# the test disease is registered as in the test run (tests/conftest.py), before clinsim is imported
+os.environ["CLINSIM_EXTRA_DISEASES"] = "tests.glucose"
 
-import tests.conftest  # noqa: F401  (registers the test disease, as the test run does)
+import gymnasium as gym  # noqa: E402
+import numpy as np  # noqa: E402
 
-import clinsim  # noqa: I001
+import clinsim  # noqa: E402
 
 HERE = Path(__file__).parent
 SEED = 2024

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 import clinsim  # noqa: F401 - registers the environments
+from clinsim.baselines import HEURISTICS
 from clinsim.core.evaluation import constant_policy, evaluate_cohort, random_policy
 from clinsim.immunosim import cart
 from clinsim.immunosim import cart_models as cm
-from clinsim.baselines import HEURISTICS
 
 ID = "immunosim/CARTCell-v0"
 N = 200

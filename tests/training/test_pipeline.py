@@ -1,6 +1,7 @@
 """The training / evaluation pipeline end to end on tiny budgets: train, kill, resume, evaluate, plot."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import clinsim
 from clinsim.training.benchmark import run_benchmark
 from clinsim.training.evaluate import evaluate_policy, seed_summary
 from clinsim.training.hyperparameters import hyperparameters
-from clinsim.training.runs import RunDir, UntrustedCheckpointError
+from clinsim.training.runs import RunDir, RunLockedError, read_monitor
 from clinsim.training.stats import summarize
 from clinsim.training.train import train, train_config, trained_policy
 
@@ -34,7 +35,7 @@ def test_bootstrap_summary() -> None:
     s = summarize(np.array([1.0, 2.0, 3.0, 4.0, 5.0]))
     assert s["mean"] == 3.0 and s["std"] == pytest.approx(np.std([1, 2, 3, 4, 5], ddof=1))
     assert s["ci_low"] < 3.0 < s["ci_high"]
-    assert np.isnan(summarize(np.array([1.0]))["ci_low"])
+    assert summarize(np.array([1.0]))["ci_low"] is None and summarize(np.array([1.0]))["std"] is None
 
 
 def test_train_killed_resumes_from_last_checkpoint(tmp_path: Path) -> None:
@@ -46,45 +47,101 @@ def test_train_killed_resumes_from_last_checkpoint(tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-c", code])
     run = RunDir(run_dir)
     deadline = time.time() + 120
-    while run.latest_checkpoint() is None or run.latest_checkpoint()[0] < 1_000:
+    while (run.latest_checkpoint() or 0) < 1_000:
         assert time.time() < deadline and proc.poll() is None, "training did not checkpoint"
         time.sleep(0.2)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    killed_at = run.latest_checkpoint()[0]
-    assert 1_000 <= killed_at < 3_000 and not (run_dir / "DONE").exists()
+    killed_at = run.latest_checkpoint()
+    assert 1_000 <= killed_at < 3_000
     train(run_dir, config, progress=False)
-    assert run.latest_checkpoint()[0] == 3_000 and (run_dir / "DONE").exists()
+    assert run.latest_checkpoint() == 3_000
     # no torn files left behind by the kill
     assert not list(run.checkpoints.glob(".*.tmp"))
+    assert_monitor_matches_checkpoint(run, 3_000)
     result = evaluate_policy(ENV, trained_policy(run_dir), episodes=10)
     assert len(result["returns"]) == 10 and set(result["metrics"]) >= {"tumour_control", "escape"}
-    with pytest.raises(ValueError, match="different configuration"):
+    with pytest.raises(ValueError, match=r"different configuration \(seed: 42 there, 7 requested\)"):
         train(run_dir, {**config, "seed": 7}, progress=False)
+
+
+def assert_monitor_matches_checkpoint(run: RunDir, steps: int) -> None:
+    """The monitor is a valid SB3 file holding exactly the episodes the checkpoint saw, in time order."""
+    record, _ = run.read_checkpoint(steps)
+    lines = run.monitor_file(0).read_text().splitlines()
+    assert "t_start" in json.loads(lines[0][1:]) and lines[1] == "r,l,t"  # what SB3's load_results parses
+    assert not any(x.startswith(("#", "r,")) for x in lines[2:])
+    rows = read_monitor(run.monitor_file(0))
+    assert len(rows) == record["monitor_episodes"][0] > 0
+    assert rows[:, 1].sum() <= steps and (np.diff(rows[:, 2]) >= 0).all()
+
+
+def test_resume_is_exact_on_budget_and_monitor(tmp_path: Path) -> None:
+    """Lose the last checkpoint as a crash would: the resumed run ends at exactly its budget, and the monitor
+    keeps the episodes of the checkpoint it resumed from, once each (PPO's rollout of 256 does not divide 1000)."""
+    run_dir = tmp_path / "run"
+    config = train_config(ENV, "ppo", seed=1, total_timesteps=1_000, checkpoint_every=300,
+                          overrides={"n_steps": 256, "batch_size": 64})
+    train(run_dir, config, progress=False)
+    run = RunDir(run_dir)
+    assert sorted(int(p.name.split("_")[1]) for p in run.checkpoints.glob("checkpoint_*")) == [300, 600, 900, 1000]
+    assert_monitor_matches_checkpoint(run, 1_000)
+    for step in (1_000, 900):
+        run.record_path(step).unlink()
+    finished_by_600 = run.read_checkpoint(600)[0]["monitor_episodes"][0]
+    assert len(read_monitor(run.monitor_file(0))) > finished_by_600  # episodes to be run again
+    train(run_dir, config, progress=False)
+    assert run.latest_checkpoint() == 1_000
+    assert_monitor_matches_checkpoint(run, 1_000)
+    rows = read_monitor(run.monitor_file(0))
+    assert len(rows) > finished_by_600
+
+
+def test_missing_final_model_is_an_error(tmp_path: Path) -> None:
+    config = train_config(ENV, "dqn", seed=1, total_timesteps=600, checkpoint_every=300)
+    train(tmp_path, config, progress=False)
+    RunDir(tmp_path).record_path(600).unlink()
+    with pytest.raises(FileNotFoundError, match=r"no final model \(600 steps; latest checkpoint: 300\)"):
+        trained_policy(tmp_path)
+
+
+def test_monitor_is_readable_by_stable_baselines3(tmp_path: Path) -> None:
+    pytest.importorskip("pandas")
+    from stable_baselines3.common.monitor import load_results
+
+    train(tmp_path, train_config(ENV, "dqn", seed=1, total_timesteps=600, checkpoint_every=600), progress=False)
+    frame = load_results(str(tmp_path / "monitor"))
+    assert np.array_equal(frame[["r", "l"]].to_numpy(), read_monitor(tmp_path / "monitor" / "0.monitor.csv")[:, :2])
+
+
+def test_one_process_per_run_directory(tmp_path: Path, capsys) -> None:
+    from clinsim.cli import main
+
+    config = train_config(ENV, "dqn", seed=1, total_timesteps=300, checkpoint_every=10_000)
+    with RunDir(tmp_path).lock():
+        with pytest.raises(RunLockedError, match=f"in use by process {os.getpid()}"):
+            train(tmp_path, config, progress=False)
+        with pytest.raises(SystemExit) as exit_info:
+            main(["train", ENV, "--algo", "dqn", "--seed", "1", "--timesteps", "300", "--run-dir", str(tmp_path)])
+    assert exit_info.value.code == 2 and f"in use by process {os.getpid()}" in capsys.readouterr().err
+    train(tmp_path, config, progress=False)  # the lock went with its holder
+    assert RunDir(tmp_path).latest_checkpoint() == 300
 
 
 def test_corrupt_checkpoint_gives_a_clear_error(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     config = train_config(ENV, "dqn", seed=1, total_timesteps=600, checkpoint_every=300)
     train(run_dir, config, progress=False)
-    (run_dir / "checkpoints" / "model_600_steps.zip").write_bytes(b"not a zip")
-    with pytest.raises(UntrustedCheckpointError, match="corrupt or foreign file"):
+    model = run_dir / "checkpoints" / "model_600_steps.pt"
+    model.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="does not match its checkpoint record"):
         trained_policy(run_dir)
-    with pytest.raises(ValueError, match="not a loadable DQN checkpoint"):
-        trained_policy(run_dir, trust=True)
 
 
-def test_foreign_checkpoint_is_not_unpickled_without_trust(tmp_path: Path) -> None:
-    """A checkpoint copied in from elsewhere is refused before anything is unpickled."""
-    source, target = tmp_path / "a", tmp_path / "b"
-    config = train_config(ENV, "dqn", seed=1, total_timesteps=300, checkpoint_every=300)
-    train(source, config, progress=False)
-    train(target, config, progress=False)
-    model = source / "checkpoints" / "model_300_steps.zip"
-    evil = target / "checkpoints" / "model_300_steps.zip"
-    evil.write_bytes(model.read_bytes() + b"\0")  # any change: not what this run recorded
-    with pytest.raises(UntrustedCheckpointError, match="pass trust=True"):
-        trained_policy(target)
+def test_evaluate_refuses_a_run_of_another_environment(tmp_path: Path) -> None:
+    train(tmp_path, train_config(ENV, "dqn", seed=1, total_timesteps=300, checkpoint_every=300), progress=False)
+    with pytest.raises(ValueError, match=f"trained on {ENV}, not immunosim/CombinationTherapy-v0"):
+        trained_policy(tmp_path, "immunosim/CombinationTherapy-v0")
 
 
 def test_benchmark_writes_tables_and_figures(tmp_path: Path) -> None:
@@ -97,10 +154,21 @@ def test_benchmark_writes_tables_and_figures(tmp_path: Path) -> None:
     assert (tmp_path / "summary.csv").exists() and "| planner |" in (tmp_path / "summary.md").read_text()
     for name in ("comparison.png", "training_dqn.png", "trajectory_immunosim__CombinationTherapy-v0.png"):
         assert (tmp_path / "figures" / name).stat().st_size > 10_000
-    # a second invocation reuses every finished piece
+    # a second invocation with the same settings reuses every finished piece
     start = time.perf_counter()
     rows_again = run_benchmark(["immunosim/CombinationTherapy-v0"], tmp_path, ["dqn"], [42], 600, 6, progress=False)
     assert rows_again == rows and time.perf_counter() - start < 10
+
+
+def test_benchmark_never_reports_results_made_with_other_settings(tmp_path: Path) -> None:
+    env = ["immunosim/CheckpointInhibitor-v0"]
+    first = run_benchmark(env, tmp_path, ["dqn"], [42], 300, 3, progress=False)
+    again = run_benchmark(env, tmp_path, ["dqn"], [42], 300, 4, progress=False)  # more episodes: recomputed
+    assert all(r != a for r, a in zip(first, again, strict=True))
+    assert json.loads((tmp_path / "immunosim__CheckpointInhibitor-v0" / "dqn_seed42" / "results" / "eval.json")
+                      .read_text())["episodes"] == 4
+    with pytest.raises(ValueError, match=r"total_timesteps: 300 there, 600 requested"):
+        run_benchmark(env, tmp_path, ["dqn"], [42], 600, 4, progress=False)
 
 
 def test_seed_summary_over_training_seeds() -> None:

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import gymnasium as gym
 import numpy as np
 
-
 Policy = Callable[[np.ndarray], np.ndarray]
 
 

@@ -461,8 +461,8 @@ def _refused(clinical, horizon):  # pragma: no cover - compiled
 def _single_step(transition: Any, observe: Any, low: np.ndarray, high: np.ndarray, box: bool, horizon: int):
     """A single env's step in one compiled call: ``single(action, checked, c, s, t, durations, obs) -> status``
     (0: done; 1: an action outside the space, or not finite; 2: the episode has ended; 3: the model gave
-    NaN or infinity), the episode's state unchanged unless 0. ``checked`` receives the action as :meth:`Task.check_actions` would return it (clipped to a
-    Box, or a member of a discrete space)."""
+    NaN or infinity), the episode's state unchanged unless 0. ``checked`` receives the action as
+    :meth:`Task.check_actions` would return it (clipped to a Box, or a member of a discrete space)."""
 
     @jit(key=f"{transition.clinsim_key}|{observe.clinsim_key}|{low.tolist()}|{high.tolist()}|{box}|{horizon}")
     def single(action, checked, c, s, t, durations, obs):  # pragma: no cover - compiled

@@ -8,7 +8,8 @@ Layout under ``root``::
     figures/*.png
 
 Every finished piece is on disk before the next starts, so an interrupted benchmark resumes where it
-stopped (training from its last checkpoint).
+stopped (training from its last checkpoint). A piece is reused only if it was made with the requested
+settings and package version; one benchmark at a time per ``root`` (a lock).
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from typing import Any
 
 import gymnasium as gym
 
+from clinsim import __version__
 from clinsim.baselines import baselines
 from clinsim.training.evaluate import default_episodes, evaluate_policy, seed_summary
 from clinsim.training.planner import RolloutPlanner
-from clinsim.training.runs import RunDir, atomic_write_text, read_json, write_json
+from clinsim.training.runs import RunDir, atomic_write_text, locked, read_json, write_json
 from clinsim.training.train import train, train_config, trained_policy
 
 
@@ -32,10 +34,13 @@ def slug(env_id: str) -> str:
     return env_id.replace("/", "__")
 
 
-def _cached(path: Path, compute) -> dict[str, Any]:
+def _cached(path: Path, key: dict[str, Any], compute) -> dict[str, Any]:
+    """The stored result if it was made with exactly ``key`` (settings and package version), else a new one."""
     if path.exists():
-        return read_json(path)
-    result = compute()
+        stored = read_json(path)
+        if isinstance(stored, dict) and stored.get("config") == key:
+            return stored
+    result = {**compute(), "config": key}
     write_json(path, result)
     return result
 
@@ -46,21 +51,27 @@ def run_baselines(env_id: str, root: Path, episodes: int) -> dict[str, dict[str,
     policies = baselines(env_id)
     policies["planner"] = RolloutPlanner(gym.make(env_id).unwrapped.task, policies["protocol"])
     for name, policy in policies.items():
-        out[name] = _cached(root / slug(env_id) / "baselines" / f"{name}.json",
+        key = {"env_id": env_id, "policy": name, "episodes": episodes, "first_seed": 0, "clinsim": __version__}
+        out[name] = _cached(root / slug(env_id) / "baselines" / f"{name}.json", key,
                             lambda p=policy: evaluate_policy(env_id, p, episodes))
     return out
 
 
 def run_agent(env_id: str, algo: str, seed: int, root: Path, episodes: int, timesteps: int | None,
               progress: bool) -> dict[str, Any]:
-    """Train (or resume) one agent and evaluate it on the evaluation patients."""
+    """Train (or resume) one agent and evaluate it on the evaluation patients.
+
+    ``train`` refuses a run directory made with other settings, so a result is never reported under
+    settings it was not made with.
+    """
     run_dir = root / slug(env_id) / f"{algo}_seed{seed}"
     config = train_config(env_id, algo, seed, total_timesteps=timesteps,
                           checkpoint_every=max(1_000, (timesteps or 100_000) // 10))
-    run = RunDir(run_dir)
-    if not (run.root / "DONE").exists():
-        train(run_dir, config, progress=progress)
-    return _cached(run.result_path("eval"), lambda: evaluate_policy(env_id, trained_policy(run_dir), episodes))
+    train(run_dir, config, progress=progress)
+    key = {"env_id": env_id, "policy": algo, "seed": seed, "timesteps": config["hyperparameters"]["total_timesteps"],
+           "episodes": episodes, "first_seed": 0, "clinsim": __version__}
+    return _cached(RunDir(run_dir).result_path("eval"), key,
+                   lambda: evaluate_policy(env_id, trained_policy(run_dir, env_id), episodes))
 
 
 def run_benchmark(env_ids: Sequence[str], root: str | Path, algos: Sequence[str] = ("ppo",),
@@ -68,9 +79,17 @@ def run_benchmark(env_ids: Sequence[str], root: str | Path, algos: Sequence[str]
                   progress: bool = True) -> list[dict[str, Any]]:
     """Everything for every environment; writes and returns the summary rows."""
     root = Path(root)
+    with locked(root):
+        rows = _benchmark_rows(env_ids, root, algos, seeds, timesteps, episodes, progress)
+        write_summary(rows, root)
+    return rows
+
+
+def _benchmark_rows(env_ids: Sequence[str], root: Path, algos: Sequence[str], seeds: Sequence[int],
+                    timesteps: int | None, episodes: int | None, progress: bool) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for env_id in env_ids:
-        n = episodes or default_episodes(env_id)
+        n = default_episodes(env_id) if episodes is None else episodes
         for name, result in run_baselines(env_id, root, n).items():
             rows.append(_row(env_id, name, seed_summary([result]), n_seeds=0))
         space = gym.make(env_id).action_space
@@ -80,7 +99,6 @@ def run_benchmark(env_ids: Sequence[str], root: str | Path, algos: Sequence[str]
                 continue
             results = [run_agent(env_id, algo, s, root, n, timesteps, progress) for s in seeds]
             rows.append(_row(env_id, algo, seed_summary(results), n_seeds=len(seeds)))
-    write_summary(rows, root)
     return rows
 
 
@@ -115,11 +133,14 @@ def format_table(rows: list[dict[str, Any]]) -> str:
         lines += [f"### {env_id}", "", "| agent | return | " + " | ".join(metrics) + " |",
                   "|---" * (2 + len(metrics)) + "|"]
         for r in env_rows:
-            ret = f"{r['return']:.1f} (episode SD {r['return_std']:.1f})"
+            ret = f"{r['return']:.1f} (episode SD {_fmt(r['return_std'], '.1f')})"
             if r["training_seeds"] > 1:
-                ret = (f"{r['return']:.1f} +- {r['return_seed_std']:.1f} [{r['return_ci_low']:.1f}, "
-                       f"{r['return_ci_high']:.1f}] ({r['training_seeds']} seeds)")
-            lines.append(f"| {r['agent']} | {ret} | " + " | ".join(f"{r.get(m, float('nan')):.3g}" for m in metrics)
-                         + " |")
+                ret = (f"{r['return']:.1f} +- {_fmt(r['return_seed_std'], '.1f')} [{_fmt(r['return_ci_low'], '.1f')}, "
+                       f"{_fmt(r['return_ci_high'], '.1f')}] ({r['training_seeds']} seeds)")
+            lines.append(f"| {r['agent']} | {ret} | " + " | ".join(_fmt(r.get(m), ".3g") for m in metrics) + " |")
         lines.append("")
     return "\n".join(lines)
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)

@@ -1,8 +1,8 @@
 """The papers' evaluation protocol with clinical outcomes.
 
 Deterministic policy, one episode per patient seed 0..N-1 (N from the registry: 100 for ImmunoSim, 50
-for SepsiSim, the papers' protocols), the same patients for every agent; trained agents are summarised over several training seeds with mean,
-SD and a 95 % bootstrap CI. Returns are reported as they are: no ratios of negative returns.
+for SepsiSim, the papers' protocols), the same patients for every agent; trained agents are summarised
+over several training seeds with mean, SD and a 95 % bootstrap CI. Returns are reported as they are: no ratios of negative returns.
 """
 
 from __future__ import annotations
@@ -13,10 +13,8 @@ import gymnasium as gym
 import numpy as np
 
 import clinsim
-
 from clinsim.core.evaluation import Policy, evaluate_cohort
 from clinsim.training.stats import summarize
-
 
 
 def default_episodes(env_id: str) -> int:
@@ -26,7 +24,9 @@ def default_episodes(env_id: str) -> int:
 
 def evaluate_policy(env_id: str, policy: Policy, episodes: int | None = None, seed: int = 0) -> dict[str, Any]:
     """Per-episode returns, lengths and clinical metrics of ``policy`` on patients ``seed..seed+N-1``."""
-    episodes = episodes or default_episodes(env_id)
+    episodes = default_episodes(env_id) if episodes is None else episodes
+    if episodes < 1:
+        raise ValueError(f"episodes must be a positive integer, not {episodes}")
     res = evaluate_cohort(env_id, policy, episodes, seed=seed)
     task = gym.make(env_id).unwrapped.task
     metrics = task.clinical_metrics(res.final_info)
@@ -34,15 +34,22 @@ def evaluate_policy(env_id: str, policy: Policy, episodes: int | None = None, se
             "lengths": res.lengths.tolist(), "metrics": {k: np.asarray(v).tolist() for k, v in metrics.items()}}
 
 
-def episode_summary(result: dict[str, Any]) -> dict[str, float]:
-    """Means over the evaluation episodes of one agent: return, return SD, and every clinical metric."""
-    returns = np.asarray(result["returns"])
-    out = {"return": float(returns.mean()), "return_std": float(returns.std(ddof=1))}
+def episode_summary(result: dict[str, Any]) -> dict[str, float | None]:
+    """Means over the evaluation episodes of one agent: return, return SD (None for one episode: undefined),
+    and every clinical metric."""
+    returns = np.asarray(result["returns"], dtype=np.float64)
+    out: dict[str, float | None] = {"return": float(returns.mean()),
+                                    "return_std": float(returns.std(ddof=1)) if len(returns) > 1 else None}
     out.update({k: float(np.mean(v)) for k, v in result["metrics"].items()})
     return out
 
 
-def seed_summary(results: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    """Across training seeds: mean / SD / 95 % bootstrap CI of each per-seed episode mean."""
+def seed_summary(results: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+    """Across training seeds: mean / SD / 95 % bootstrap CI of each per-seed episode mean (None if undefined)."""
     per_seed = [episode_summary(r) for r in results]
-    return {key: summarize(np.array([s[key] for s in per_seed])) for key in per_seed[0]}
+    out = {}
+    for key in per_seed[0]:
+        values = [s[key] for s in per_seed]
+        out[key] = (summarize(np.array(values, dtype=np.float64)) if None not in values
+                    else {"mean": None, "std": None, "n": len(values), "ci_low": None, "ci_high": None})
+    return out

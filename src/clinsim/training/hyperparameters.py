@@ -14,6 +14,7 @@ import gymnasium as gym
 
 import clinsim
 
+
 def paper_ppo() -> dict[str, dict[str, Any]]:
     """PPO hyperparameters of every family ID, from the registry (the papers' Table 2 for their IDs)."""
     return {k: dict(clinsim.SPECS[k].ppo) for k in clinsim.FAMILY_IDS}

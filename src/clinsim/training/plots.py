@@ -11,7 +11,7 @@ import gymnasium as gym
 import numpy as np
 
 from clinsim.core.evaluation import Policy
-from clinsim.training.runs import read_json
+from clinsim.training.runs import RunDir, read_json, read_monitor
 
 
 def _figure(width: float, height: float):
@@ -35,7 +35,7 @@ def monitor_curve(run_dir: Path, bins: np.ndarray) -> np.ndarray:
     """Mean episode return per timestep bin from a run's Monitor logs (NaN where no episode ended)."""
     returns, lengths = [], []
     for path in sorted((run_dir / "monitor").glob("*.monitor.csv")):
-        data = np.genfromtxt(path, delimiter=",", skip_header=2, ndmin=2)
+        data = read_monitor(path)
         if data.size:
             returns.append(data[:, 0])
             lengths.append(data[:, 1])
@@ -55,7 +55,7 @@ def plot_training_curves(root: Path, env_ids: Sequence[str], algo: str, out: Pat
     for ax, env_id in zip(axes, env_ids, strict=True):
         runs = sorted((root / slug(env_id)).glob(f"{algo}_seed*"))
         if runs:
-            total = read_json(runs[0] / "config.json")["hyperparameters"]["total_timesteps"]
+            total = RunDir(runs[0]).config["hyperparameters"]["total_timesteps"]
             bins = np.linspace(0, total, n_bins + 1)
             curves = np.array([monitor_curve(r, bins) for r in runs])
             with warnings.catch_warnings():  # bins in which no episode ended stay NaN

@@ -6,15 +6,17 @@ import numpy as np
 from scipy import stats
 
 
-def summarize(values: np.ndarray, confidence: float = 0.95, n_resamples: int = 10_000) -> dict[str, float]:
-    """Mean, sample SD and percentile-bootstrap CI of the mean (CI is NaN for fewer than 2 values)."""
+def summarize(values: np.ndarray, confidence: float = 0.95, n_resamples: int = 10_000) -> dict[str, float | None]:
+    """Mean, sample SD and percentile-bootstrap CI of the mean (SD and CI are None, JSON null, for
+    one value: undefined, and NaN is not JSON)."""
     values = np.asarray(values, dtype=np.float64)
-    out = {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
-           "n": int(len(values)), "ci_low": float("nan"), "ci_high": float("nan")}
-    if len(values) > 1 and np.ptp(values) > 0:
+    several = len(values) > 1
+    out: dict[str, float | None] = {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if several else None,
+                                    "n": int(len(values)), "ci_low": None, "ci_high": None}
+    if several and np.ptp(values) > 0:
         res = stats.bootstrap((values,), np.mean, confidence_level=confidence, n_resamples=n_resamples,
                               method="percentile", random_state=np.random.default_rng(0))
         out["ci_low"], out["ci_high"] = float(res.confidence_interval.low), float(res.confidence_interval.high)
-    elif len(values) > 1:
+    elif several:
         out["ci_low"] = out["ci_high"] = out["mean"]
     return out

@@ -1,52 +1,145 @@
-"""Train a Stable-Baselines3 agent into a run directory, with atomic checkpoints and resume."""
+"""Train a Stable-Baselines3 agent into a run directory, with atomic tensor-only checkpoints and exact resume.
+
+Nothing is unpickled: a checkpoint holds the algorithm's state dicts as tensors (``torch.save``, read back
+with ``torch.load(weights_only=True)``) and a JSON record (VecNormalize statistics, monitor episode
+counts); the algorithm is rebuilt from the validated configuration and the tensors loaded into it.
+"""
 
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from clinsim.training.agents import algorithm_class, env_wrappers
 from clinsim.training.hyperparameters import VEC_NORMALIZE, hyperparameters
-from clinsim.training.runs import RunDir, atomic_write_text
+from clinsim.training.runs import RunDir, truncate_monitor, validate_config
+
+VN_KEYS = ("obs_mean", "obs_var", "obs_count", "ret_mean", "ret_var", "ret_count", "clip_obs", "clip_reward",
+           "gamma", "epsilon", "norm_obs", "norm_reward")
 
 
-def _atomic_save(obj, path: Path) -> None:
-    """``obj.save`` (model or VecNormalize) into ``path`` atomically."""
+def train_config(env_id: str, algo: str, seed: int, total_timesteps: int | None = None,
+                 checkpoint_every: int = 10_000, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The full, JSON-serialisable configuration of a training run (validated)."""
+    import clinsim
+
+    hp = hyperparameters(env_id, algo)
+    hp.update(overrides or {})
+    if total_timesteps is not None:
+        hp["total_timesteps"] = total_timesteps
+    return validate_config({"env_id": env_id, "algo": algo, "seed": seed, "hyperparameters": hp,
+                            "vec_normalize": VEC_NORMALIZE[algo], "checkpoint_every": checkpoint_every,
+                            "n_envs": 1, "clinsim": clinsim.__version__})
+
+
+def _build(config: dict[str, Any], venv, tensorboard: str | None = None):
+    """A fresh algorithm from the (validated) configuration: the only place a policy class is chosen."""
+    hp = {k: v for k, v in config["hyperparameters"].items() if k != "total_timesteps"}
+    return algorithm_class(config["algo"])("MlpPolicy", venv, seed=config["seed"], verbose=0,
+                                           tensorboard_log=tensorboard, device="cpu", **hp)
+
+
+def _tensors(model) -> bytes:
+    import torch
+    from stable_baselines3.common.save_util import recursive_getattr
+
+    state_dicts, variables = model._get_torch_save_params()
+    data = {name: recursive_getattr(model, name).state_dict() for name in state_dicts}
+    data.update({name: recursive_getattr(model, name).detach() for name in variables})
     buffer = io.BytesIO()
-    if hasattr(obj, "policy"):
-        obj.save(buffer)
-        data = buffer.getvalue()
-    else:  # VecNormalize.save takes a path: pickle its state to bytes ourselves
-        import pickle
-
-        data = pickle.dumps(obj)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    torch.save(data, buffer)
+    return buffer.getvalue()
 
 
-def _checkpoint_callback(run: RunDir, every_steps: int, vec_normalize: bool):
-    from stable_baselines3.common.callbacks import BaseCallback
+def _load_tensors(model, data: bytes, source: Path) -> None:
+    """Load weights (and optimiser states) from tensor-only bytes; the names are the algorithm's, not the file's."""
+    import pickle
 
-    class AtomicCheckpoint(BaseCallback):
-        """Every ``every_steps``: VecNormalize statistics, the model, then both recorded in the manifest."""
+    import torch
+    from stable_baselines3.common.save_util import recursive_getattr
 
-        def _on_step(self) -> bool:
-            if self.num_timesteps % every_steps == 0:
-                save(self.model, self.num_timesteps)
-            return True
+    state_dicts, variables = model._get_torch_save_params()
+    try:
+        with warnings.catch_warnings():  # torch warns about foreign pickle protocols: one error line is enough
+            warnings.simplefilter("ignore", UserWarning)
+            tensors = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        if not isinstance(tensors, dict) or set(tensors) != {*state_dicts, *variables}:
+            raise ValueError(f"expected the entries {', '.join(state_dicts + variables)}")
+        for name in state_dicts:
+            recursive_getattr(model, name).load_state_dict(tensors[name])
+        for name in variables:
+            recursive_getattr(model, name).data.copy_(tensors[name])
+    except pickle.UnpicklingError:  # torch's own message suggests weights_only=False: not an option here
+        raise ValueError(f"{source} is not a loadable {type(model).__name__} checkpoint: it is not tensors only "
+                         f"(it holds other pickled objects, refused unread)") from None
+    except (RuntimeError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise ValueError(f"{source} is not a loadable {type(model).__name__} checkpoint of this run (corrupt "
+                         f"or foreign): {detail[:300]}") from None
 
-    def save(model, steps: int) -> None:
-        files = [run.checkpoints / f"model_{steps}_steps.zip"]
-        if vec_normalize:
-            files.append(run.checkpoints / f"vecnormalize_{steps}_steps.pkl")
-            _atomic_save(model.get_env(), files[1])
-        _atomic_save(model, files[0])
-        run.record(*files)
 
-    return AtomicCheckpoint(), save
+def _vn_stats(vn) -> dict[str, Any]:
+    return {"obs_mean": vn.obs_rms.mean.tolist(), "obs_var": vn.obs_rms.var.tolist(),
+            "obs_count": float(vn.obs_rms.count), "ret_mean": float(vn.ret_rms.mean),
+            "ret_var": float(vn.ret_rms.var), "ret_count": float(vn.ret_rms.count), "clip_obs": float(vn.clip_obs),
+            "clip_reward": float(vn.clip_reward), "gamma": float(vn.gamma), "epsilon": float(vn.epsilon),
+            "norm_obs": bool(vn.norm_obs), "norm_reward": bool(vn.norm_reward)}
+
+
+def _restore_vn(venv, stats: Any, training: bool, source: Path):
+    """VecNormalize around ``venv`` with statistics read from JSON, checked for shape and sign."""
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    shape = venv.observation_space.shape
+    try:
+        if not isinstance(stats, dict) or set(stats) != set(VN_KEYS):
+            raise ValueError(f"expected the keys {', '.join(VN_KEYS)}")
+        arrays = {k: np.asarray(stats[k], dtype=np.float64) for k in VN_KEYS[:10]}
+        if arrays["obs_mean"].shape != shape or arrays["obs_var"].shape != shape:
+            raise ValueError(f"observation statistics must have shape {shape}")
+        if not all(np.isfinite(a).all() for a in arrays.values()) or min(
+                arrays[k].min() for k in ("obs_var", "ret_var", "obs_count", "ret_count", "epsilon")) < 0:
+            raise ValueError("statistics must be finite, variances and counts non-negative")
+        if not all(isinstance(stats[k], bool) for k in ("norm_obs", "norm_reward")):
+            raise ValueError("norm_obs and norm_reward must be true or false")
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{source}: invalid normalisation statistics: {exc}") from None
+    vn = VecNormalize(venv, training=training, norm_obs=stats["norm_obs"], norm_reward=stats["norm_reward"],
+                      clip_obs=float(arrays["clip_obs"]), clip_reward=float(arrays["clip_reward"]),
+                      gamma=float(arrays["gamma"]), epsilon=float(arrays["epsilon"]))
+    for rms, pre in ((vn.obs_rms, "obs"), (vn.ret_rms, "ret")):
+        rms.mean, rms.var, rms.count = arrays[f"{pre}_mean"], arrays[f"{pre}_var"], float(arrays[f"{pre}_count"])
+    return vn
+
+
+def _monitored_venv(run: RunDir, config: dict[str, Any], episodes: list[int] | None):
+    """The training envs, each under an SB3 Monitor: a new file with its header lines on a fresh run; on
+    resume, the file cut to the episodes the checkpoint saw and appended to with the original clock."""
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.monitor import Monitor
+
+    env_id, algo = config["env_id"], config["algo"]
+    flatten = env_wrappers(env_id, algo)
+    monitors: list[Monitor] = []
+    run.monitor.mkdir(parents=True, exist_ok=True)
+    if episodes is not None and len(episodes) != config["n_envs"]:
+        raise ValueError(f"{run.root}: checkpoint monitor counts do not match n_envs")
+
+    def wrap(env):
+        path = run.monitor_file(len(monitors))
+        t_start = truncate_monitor(path, episodes[len(monitors)]) if episodes is not None else None
+        monitor = Monitor(env, str(path), override_existing=episodes is None)
+        if t_start is not None:
+            monitor.t_start = t_start  # "t" keeps growing, so readers that sort by time keep the order
+        monitors.append(monitor)
+        return flatten(monitor) if flatten else monitor
+
+    venv = make_vec_env(env_id, n_envs=config["n_envs"], seed=config["seed"], wrapper_class=wrap)
+    return venv, monitors
 
 
 def _progress_callback(total: int, done: int, desc: str):
@@ -67,123 +160,121 @@ def _progress_callback(total: int, done: int, desc: str):
     return Progress()
 
 
-def train_config(env_id: str, algo: str, seed: int, total_timesteps: int | None = None,
-                 checkpoint_every: int = 10_000, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The full, JSON-serialisable configuration of a training run."""
-    hp = hyperparameters(env_id, algo)
-    hp.update(overrides or {})
-    if total_timesteps is not None:
-        hp["total_timesteps"] = int(total_timesteps)
-    return {"env_id": env_id, "algo": algo, "seed": int(seed), "hyperparameters": hp,
-            "vec_normalize": VEC_NORMALIZE[algo], "checkpoint_every": int(checkpoint_every), "n_envs": 1}
+def train(run_dir: str | Path, config: dict[str, Any], progress: bool = True, torch_threads: int = 1) -> None:
+    """Train (or resume) the run described by ``config`` to exactly its ``total_timesteps``.
 
-
-def train(run_dir: str | Path, config: dict[str, Any], progress: bool = True, torch_threads: int = 1,
-          trust: bool = False):
-    """Train (or resume) the run described by ``config``; returns the trained model.
-
-    ``trust=True`` resumes from checkpoints that the run's manifest does not vouch for.
-
-    ``torch_threads=1`` is the default because these small MLPs train about 4x faster on one thread
-    than on two on the 2-core reference machine (run several seeds in parallel processes instead).
+    One process at a time per run directory (a lock). ``torch_threads=1`` is the default because these
+    small MLPs train about 4x faster on one thread than on two on the 2-core reference machine (run
+    several seeds in parallel processes instead).
     """
     import torch
-    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.vec_env import VecNormalize
 
-    import clinsim  # noqa: F401 - registers the environments in this process
-
-    torch.set_num_threads(torch_threads)
+    config = validate_config(config)
     run = RunDir(run_dir)
-    run.create(config)
-    hp = dict(config["hyperparameters"])
-    total = hp.pop("total_timesteps")
-    env_id, algo, seed = config["env_id"], config["algo"], config["seed"]
-    venv = make_vec_env(env_id, n_envs=config["n_envs"], seed=seed, wrapper_class=env_wrappers(env_id, algo),
-                        monitor_dir=str(run.root / "monitor"), monitor_kwargs={"override_existing": False})
-    vn_cfg = config["vec_normalize"]
-    cls = algorithm_class(algo)
-    latest = run.latest_checkpoint()
-    done = 0
-    if latest is not None:
-        done, path = latest
-        if vn_cfg:
-            venv = _load_vec_normalize(run, run.checkpoints / f"vecnormalize_{done}_steps.pkl", venv, trust)
-        model = load_model(run, cls, path, env=venv, trust=trust)
-        model.set_random_seed(seed + done)
-    else:
-        if vn_cfg:
+    with run.lock():
+        run.create(config)
+        total = config["hyperparameters"]["total_timesteps"]
+        done = run.latest_checkpoint() or 0
+        if done == total:
+            return
+        if done > total:
+            raise ValueError(f"{run.root} holds a checkpoint at {done} steps, beyond the run's {total}")
+        torch.set_num_threads(torch_threads)
+        record, data = run.read_checkpoint(done) if done else (None, b"")
+        venv, monitors = _monitored_venv(run, config, record["monitor_episodes"] if record else None)
+        base = record["monitor_episodes"] if record else [0] * len(monitors)
+        vn_cfg = config["vec_normalize"]
+        if record and vn_cfg:
+            venv = _restore_vn(venv, record["vec_normalize"], True, run.record_path(done))
+        elif vn_cfg:
             kwargs = {k: v for k, v in vn_cfg.items() if k != "gamma_from_agent"}
-            venv = VecNormalize(venv, gamma=hp["gamma"], **kwargs)
-        model = cls("MlpPolicy", venv, seed=seed, verbose=0, tensorboard_log=str(run.tensorboard), **hp)
-    checkpoint, save = _checkpoint_callback(run, config["checkpoint_every"], bool(vn_cfg))
-    callbacks = [checkpoint]
-    if progress:
-        callbacks.append(_progress_callback(total, done, f"{algo} {env_id} seed {seed}"))
-    if total > done:
-        model.learn(total_timesteps=total - done, callback=callbacks, reset_num_timesteps=latest is None,
-                    tb_log_name=algo)
-    save(model, total)
-    atomic_write_text(run.root / "DONE", f"{total}\n")
-    venv.close()
-    return model
+            venv = VecNormalize(venv, gamma=config["hyperparameters"]["gamma"], **kwargs)
+        model = _build(config, venv, str(run.tensorboard))
+        if record:
+            _load_tensors(model, data, run.model_path(done))
+            model.num_timesteps = done
+            model.set_random_seed(config["seed"] + done)
+
+        def save(steps: int) -> None:
+            vn = model.get_env() if vn_cfg else None
+            run.write_checkpoint(steps, _tensors(model), {
+                "monitor_episodes": [b + len(m.get_episode_rewards()) for b, m in zip(base, monitors, strict=True)],
+                "vec_normalize": _vn_stats(vn) if vn is not None else None})
+
+        class Checkpoint(BaseCallback):
+            """A checkpoint every ``checkpoint_every`` steps; stops at the budget (PPO would finish its rollout)."""
+
+            def _on_step(self) -> bool:
+                if self.num_timesteps % config["checkpoint_every"] == 0 or self.num_timesteps == total:
+                    save(self.num_timesteps)
+                return self.num_timesteps < total
+
+        callbacks: list[BaseCallback] = [Checkpoint()]
+        if progress:
+            desc = f"{config['algo']} {config['env_id']} seed {config['seed']}"
+            callbacks.append(_progress_callback(total, done, desc))
+        model.learn(total_timesteps=total - done, callback=callbacks, reset_num_timesteps=record is None,
+                    tb_log_name=config["algo"])
+        venv.close()
+        if model.num_timesteps != total or run.latest_checkpoint() != total:
+            raise RuntimeError(f"training stopped at {model.num_timesteps} of {total} steps")
 
 
-def _load_vec_normalize(run: RunDir, path: Path, venv, trust: bool):
-    import pickle
-
-    from stable_baselines3.common.vec_env import VecNormalize
-
-    run.verify(path, trust)
-    try:
-        with open(path, "rb") as fh:
-            vn = pickle.load(fh)  # hash verified against the run's manifest (or trusted explicitly)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"checkpoint is missing its observation statistics {path}") from None
-    except Exception as exc:
-        raise ValueError(f"{path} is not a clinsim VecNormalize checkpoint (corrupt or foreign): {exc}") from exc
-    if not isinstance(vn, VecNormalize):
-        raise ValueError(f"{path} holds a {type(vn).__name__}, not VecNormalize statistics")
-    vn.set_venv(venv)
-    return vn
-
-
-def load_model(run: RunDir, cls, path: Path, env=None, trust: bool = False):
-    """Load an SB3 checkpoint of ``run`` with a clear error for corrupt or foreign files.
-
-    SB3 checkpoints contain pickled Python objects: the file must match the hash the run recorded
-    when it wrote it, unless ``trust=True``.
-    """
-    import zipfile
-
-    run.verify(path, trust)
-    try:
-        return cls.load(path, env=env, device="cpu")
-    except (zipfile.BadZipFile, EOFError, KeyError, ValueError) as exc:
-        raise ValueError(f"{path} is not a loadable {cls.__name__} checkpoint (corrupt or foreign): {exc}") from exc
-
-
-def trained_policy(run_dir: str | Path, trust: bool = False):
-    """Deterministic batched policy of the finished (or latest) model of a run."""
+def trained_policy(run_dir: str | Path, env_id: str | None = None):
+    """Deterministic batched policy of a run's final model; ``env_id``: refuse a run made for another one."""
     import gymnasium as gym
+    from stable_baselines3.common.vec_env import DummyVecEnv
 
     from clinsim.training.agents import sb3_policy
 
     run = RunDir(run_dir)
     config = run.config
-    latest = run.latest_checkpoint()
-    if latest is None:
-        raise FileNotFoundError(f"{run.root} has no checkpoint yet")
-    steps, path = latest
-    model = load_model(run, algorithm_class(config["algo"]), path, trust=trust)
-    vn = None
-    if config["vec_normalize"]:
-        from stable_baselines3.common.vec_env import DummyVecEnv
-
-        dummy = DummyVecEnv([lambda: gym.make(config["env_id"])])
-        vn = _load_vec_normalize(run, run.checkpoints / f"vecnormalize_{steps}_steps.pkl", dummy, trust)
-        vn.training = False
-    flat = None
-    if env_wrappers(config["env_id"], config["algo"]) is not None:
-        flat = gym.make(config["env_id"]).action_space.nvec
+    if env_id is not None and config["env_id"] != env_id:
+        raise ValueError(f"{run.root} holds a run trained on {config['env_id']}, not {env_id}")
+    total = config["hyperparameters"]["total_timesteps"]
+    if not run.record_path(total).exists():
+        raise FileNotFoundError(f"{run.root} has no final model ({total} steps; latest checkpoint: "
+                                f"{run.latest_checkpoint()}): finish it with `clinsim train` first")
+    record, data = run.read_checkpoint(total)
+    flatten = env_wrappers(config["env_id"], config["algo"])
+    venv = DummyVecEnv([lambda: (flatten or (lambda e: e))(gym.make(config["env_id"]))])
+    model = _build(config, venv)
+    _load_tensors(model, data, run.model_path(total))
+    vn = _restore_vn(venv, record["vec_normalize"], False, run.record_path(total)) if config["vec_normalize"] else None
+    flat = gym.make(config["env_id"]).action_space.nvec if flatten is not None else None
     return sb3_policy(model, vn, flat)
+
+
+def import_sb3(zip_path: str | Path, run_dir: str | Path, env_id: str, algo: str,
+               vecnormalize: str | Path | None = None, seed: int = 0) -> None:
+    """Convert a foreign Stable-Baselines3 zip (and its VecNormalize pickle) into a tensor-only run directory.
+
+    This unpickles both files, so call it only for files you trust (``clinsim import --trust-checkpoint``);
+    the run directory it writes is like any other, and loading it later unpickles nothing.
+    """
+    import gymnasium as gym
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+
+    cls = algorithm_class(algo)
+    foreign = cls.load(zip_path, device="cpu")
+    config = train_config(env_id, algo, seed, total_timesteps=max(1, int(foreign.num_timesteps)))
+    if bool(vecnormalize) != bool(config["vec_normalize"]):
+        raise ValueError(f"{algo} runs {'need' if config['vec_normalize'] else 'take no'} VecNormalize statistics "
+                         f"(--vecnormalize)")
+    flatten = env_wrappers(env_id, algo)
+    venv = DummyVecEnv([lambda: (flatten or (lambda e: e))(gym.make(env_id))])
+    model = _build(config, venv)
+    try:
+        model.set_parameters(foreign.get_parameters(), exact_match=True, device="cpu")
+    except (RuntimeError, ValueError, KeyError) as exc:
+        raise ValueError(f"{zip_path} does not fit {algo} on {env_id} with this package's policy: {exc}") from None
+    stats = _vn_stats(VecNormalize.load(str(vecnormalize), venv)) if vecnormalize else None
+    run = RunDir(run_dir)
+    with run.lock():
+        run.create(config)
+        if run.latest_checkpoint() is not None:
+            raise ValueError(f"{run.root} already holds checkpoints; import into a new run directory")
+        total = config["hyperparameters"]["total_timesteps"]
+        run.write_checkpoint(total, _tensors(model), {"monitor_episodes": [0], "vec_normalize": stats})
