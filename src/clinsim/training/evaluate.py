@@ -2,7 +2,8 @@
 
 Deterministic policy, one episode per patient seed 0..N-1 (N from the registry: 100 for ImmunoSim, 50
 for SepsiSim, the papers' protocols), the same patients for every agent; trained agents are summarised
-over several training seeds with mean, SD and a 95 % bootstrap CI. Returns are reported as they are: no ratios of negative returns.
+over several training seeds with mean, SD and a 95 % bootstrap CI. Returns are reported as they are: no
+ratios of negative returns.
 """
 
 from __future__ import annotations
