@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import numba as nb
 import numpy as np
 from gymnasium import spaces
 
 from clinsim.core.batch import AFTER_INTEGRATION, BEFORE_INTEGRATION, FUSED, BatchKernel
 from clinsim.core.env import TaskEnv, TaskVectorEnv
-from clinsim.core.jit import jit
+from clinsim.core.jit import jit, vectorize
 from clinsim.core.render import Panel
 from clinsim.core.task import State, Task
 from clinsim.immunosim import adaptive_models as am
@@ -112,7 +111,7 @@ def _outcome_code(tumour: float, baseline_cells: float) -> int:  # pragma: no co
 
 
 outcome_code = jit(_outcome_code)
-outcome_codes = nb.vectorize(["int64(float64, float64)"], cache=True)(_outcome_code)  # the same, over arrays
+outcome_codes = vectorize(["int64(float64, float64)"])(_outcome_code)  # the same, over arrays
 
 
 _integrate = am.AdaptiveDosingModel.integrate_patient
