@@ -54,7 +54,7 @@ from numba.np.ufunc.decorators import GUVectorize, Vectorize
 PACKAGE = Path(__file__).resolve().parents[1]
 # Pruning (once per process, after the first entry it writes): entries unused this long are deleted, then
 # the least recently used ones while the directory holds more than MAX_BYTES (a full set of kernels is
-# ~15 MB, so this keeps a few dozen source versions).
+# ~5 MB, so this keeps about a hundred source versions).
 MAX_AGE_DAYS = 30
 MAX_BYTES = 512 * 2**20
 # A cache file of ours: "<function>-<16 hex digits>.nbi", "....<n>.nbc", or a write in progress of either.
@@ -309,7 +309,7 @@ def _cache_for(f: Callable, identity: str) -> _PackageCache | None:
         return None
     try:
         return _PackageCache(f, identity)
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:  # RuntimeError: no locator (NUMBA_CACHE_LOCATOR_CLASSES overrides ours)
         _warn_once("location", f"no usable compile cache at {cache_dir()} ({exc}); compiling in memory "
                                "(set CLINSIM_CACHE_DIR to a writable directory)")
         return None
