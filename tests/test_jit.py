@@ -1,5 +1,6 @@
 """Compiled code is cached on disk, keyed by the sources it depends on, and the cache heals itself."""
 
+import ast
 import errno
 import json
 import os
@@ -146,6 +147,37 @@ def test_source_hash_follows_imports_only(tmp_path) -> None:
     assert env_hash() != after_helpers
     for cached in (package_modules, jit_module._imports, module_hash):
         cached.cache_clear()
+
+
+def _ast_imports(name: str, path: Path, modules: dict) -> set:
+    """The reference for ``jit._imports``: the same rules on ``ast``."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_bytes())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+            base = ".".join(part for part in (base, node.module) if part)
+            found.update(f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names)
+    return found & modules.keys()
+
+
+def test_import_scan_finds_what_ast_finds(tmp_path) -> None:
+    """The fast import scan agrees with ``ast`` on every module of the package and on odd but legal forms."""
+    modules = package_modules(jit_module.PACKAGE)
+    for name, path in modules.items():
+        assert jit_module._imports(name, path, jit_module.PACKAGE) == _ast_imports(name, path, modules), name
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    for name in ("__init__", "a", "b", "c", "d", "e", "f"):
+        (pkg / f"{name}.py").write_text("")
+    (pkg / "odd.py").write_text(
+        "from pkg import (a,  # comment\n    b as bee)\nfrom . import \\\n    c\n"
+        "def f():\n    import pkg.d as dee, os\n\nif True: from .e import X\nx = 1; from pkg.f import Y\n")
+    modules = package_modules(pkg)
+    found = jit_module._imports("pkg.odd", pkg / "odd.py", pkg)
+    assert found == _ast_imports("pkg.odd", pkg / "odd.py", modules) == {f"pkg.{m}" for m in "abcdef"}
 
 
 def test_cache_location_rules(monkeypatch, tmp_path) -> None:
