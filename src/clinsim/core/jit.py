@@ -365,7 +365,7 @@ def guvectorize(signatures: list[str], layout: str, **options: Any) -> Callable[
     """``numba.guvectorize(signatures, layout, cache=True, **options)`` on :func:`jit`'s cache.
 
     Only the kernel is cached: numba caches the gufunc's loop wrapper in ``__pycache__`` only, so that
-    (a few milliseconds) is compiled in every process.
+    (~40 ms a gufunc) is compiled in every process.
     """
     return lambda f: _ufunc(lambda g: GUVectorize(g, layout, **options), f, f"guvectorize{signatures}{layout}",
                             signatures, options)
