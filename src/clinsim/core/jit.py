@@ -73,9 +73,9 @@ def cache_dir() -> Path:
     tree: a read-only install or a shared checkout must not need write access to ``__pycache__``.
     """
     if os.environ.get("CLINSIM_CACHE_DIR"):
-        return Path(os.environ["CLINSIM_CACHE_DIR"])
+        return Path(os.environ["CLINSIM_CACHE_DIR"]).expanduser()
     if os.environ.get("NUMBA_CACHE_DIR"):
-        return Path(os.environ["NUMBA_CACHE_DIR"]) / "clinsim"
+        return Path(os.environ["NUMBA_CACHE_DIR"]).expanduser() / "clinsim"
     return Path(AppDirs(appname="clinsim", appauthor=False).user_cache_dir)  # numba's copy of appdirs
 
 
