@@ -11,11 +11,10 @@ Units: hours, L, mmHg, mmol/L, mL/kg, ug/kg/min (norepinephrine).
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
 from clinsim.core import vecmath
-from clinsim.core.jit import jit
+from clinsim.core.jit import guvectorize, jit, vectorize
 from clinsim.core.model import ODEModel
 from clinsim.core.parameters import Parameter, ParameterSet
 
@@ -259,12 +258,12 @@ def patient_urine_rate(y, dose, p):  # pragma: no cover - compiled
     return _urine(y[DAMAGE], _map(y[DAMAGE], y[VOLUME_L], dose, p), p)
 
 
-@nb.guvectorize(["void(float64[:], float64, float64[:], float64[:])"], "(n),(),(m)->()", cache=True)
+@guvectorize(["void(float64[:], float64, float64[:], float64[:])"], "(n),(),(m)->()")
 def _map_batch(y, dose, p, out):  # pragma: no cover - compiled
     out[0] = patient_map(y, dose, p)
 
 
-@nb.guvectorize(["void(float64[:], float64, float64[:], float64[:])"], "(n),(),(m)->()", cache=True)
+@guvectorize(["void(float64[:], float64, float64[:], float64[:])"], "(n),(),(m)->()")
 def _urine_batch(y, dose, p, out):  # pragma: no cover - compiled
     out[0] = patient_urine_rate(y, dose, p)
 
@@ -329,9 +328,9 @@ def _metabolic(lactate):  # pragma: no cover - compiled
 sofa_cardiovascular_score = jit(_cardiovascular)
 sofa_renal_score = jit(_renal)
 sofa_metabolic_score = jit(_metabolic)
-sofa_cardiovascular = nb.vectorize(["int64(float64, float64)"], cache=True)(_cardiovascular)
-sofa_renal = nb.vectorize(["int64(float64, float64)"], cache=True)(_renal)
-sofa_metabolic = nb.vectorize(["int64(float64)"], cache=True)(_metabolic)
+sofa_cardiovascular = vectorize(["int64(float64, float64)"])(_cardiovascular)
+sofa_renal = vectorize(["int64(float64, float64)"])(_renal)
+sofa_metabolic = vectorize(["int64(float64)"])(_metabolic)
 
 
 def sofa_components(mean_ap, norepinephrine, urine_ml_per_kg_h, body_weight_kg, lactate):
