@@ -32,9 +32,10 @@ SRC = Path(jit_module.__file__).resolve().parents[2]
 STEP_AND_REPORT = """
 import json, gymnasium as gym, clinsim
 from clinsim.core import task
-from clinsim.immunosim import checkpoint, models
+from clinsim.immunosim import models
 env = gym.make("immunosim/CheckpointInhibitor-v0"); env.reset(seed=0); obs = env.step(1)[0]
-kernels = {"step": checkpoint.STEP_KERNEL._serial, "integrator": models.CheckpointModel.integrate_patient,
+# the single env's fused step (engine closure over the task's pieces and the model's integrator)
+kernels = {"step": env.unwrapped.task._single, "integrator": models.CheckpointModel.integrate_patient,
            "rhs": models.checkpoint_rhs, "unrelated": task._integers_within}
 print(json.dumps({"file": clinsim.__file__, "obs": obs.tolist(),
                   "keys": {name: k.clinsim_key for name, k in kernels.items()},
