@@ -9,8 +9,6 @@ from dataclasses import dataclass
 import gymnasium as gym
 import numpy as np
 
-from clinsim.core.task import take
-
 Policy = Callable[[np.ndarray], np.ndarray]
 
 
@@ -42,7 +40,7 @@ def evaluate_cohort(env_id: str, policy: Policy, n_patients: int, seed: int = 0,
         # the policy acts for patients still in their first episode; finished ones repeat an action
         live_idx = np.flatnonzero(~done)
         live_obs = obs[live_idx]
-        live_actions = policy(live_obs, take(env.unwrapped.state, live_idx)) if uses_state else policy(live_obs)
+        live_actions = policy(live_obs, env.unwrapped.state.take(live_idx)) if uses_state else policy(live_obs)
         actions = np.repeat(np.asarray(live_actions)[:1], n_patients, axis=0)
         actions[live_idx] = live_actions
         obs, reward, terminated, truncated, info = env.step(actions)
