@@ -113,3 +113,13 @@ def test_observation_table_decodes_the_clinical_values(task):
             np.testing.assert_allclose(table.decode(obs, name), info[keys[name]].astype(float), rtol=1e-6,
                                        atol=1e-6, err_msg=name)
     assert f"({len(table)},)" in gym.make(task.env_id).unwrapped.__doc__
+
+
+def test_new_patients_do_not_depend_on_their_batch():
+    """Presentation integrates a few new patients one by one and many in SIMD blocks: the same records."""
+    task = sepsis.SepsisManagementTask(tier="hard")
+    batch = task.sample_patients([np.random.default_rng(seed) for seed in range(70)])
+    for i in (0, 5, 69):
+        one = task.sample_patients([np.random.default_rng(i)])
+        assert one.patient.tobytes() == batch.patient[i:i + 1].tobytes()
+        assert one.clinical.tobytes() == batch.clinical[i:i + 1].tobytes()
