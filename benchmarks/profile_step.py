@@ -25,7 +25,6 @@ from clinsim.immunosim import adaptive, cart, checkpoint
 from clinsim.immunosim import cart_models as cm
 from clinsim.immunosim import models as mdl
 from clinsim.sepsisim import environments as sepsis
-from clinsim.sepsisim import models as sm
 
 PAPER_IDS = [i for i in clinsim.ENV_IDS if not i.endswith(("Easy-v0", "Medium-v0", "Hard-v0"))]
 
@@ -35,7 +34,8 @@ FIXED_STEP = {
     "CheckpointInhibitor": (mdl.CheckpointModel, checkpoint.DAYS_PER_STEP, checkpoint.STEPS_PER_WEEK),
     "AdaptiveDosing": (adaptive.AdaptiveDosingTask.integration.model, adaptive.DAYS_PER_STEP,
                        adaptive.AdaptiveDosingTask.integration.n_steps),
-    "FluidResuscitation": (sm.SepsisModel, sepsis.HOURS_PER_STEP, sepsis.N_STEPS),
+    "FluidResuscitation": (sepsis.FluidResuscitationTask.integration.model, sepsis.HOURS_PER_STEP,
+                           sepsis.FluidResuscitationTask.integration.n_steps),
 }
 FIXED_STEP["CombinationTherapy"] = FIXED_STEP["CheckpointInhibitor"]
 FIXED_STEP["VasopressorTitration"] = FIXED_STEP["SepsisManagement"] = FIXED_STEP["FluidResuscitation"]

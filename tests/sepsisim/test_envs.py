@@ -1,16 +1,15 @@
-"""API conformance of the sepsis environments: check_env, vector == single, tiers, bounds, info."""
-
-import pickle
+"""The sepsis environments beyond the registry-wide checks (tests/test_registry.py): IDs and tiers, spaces,
+observation table, info, death and the end of an episode, antibiotics."""
 
 import gymnasium as gym
 import numpy as np
 import pytest
-from gymnasium.utils.env_checker import check_env
 
 import clinsim
 from clinsim.core.evaluation import evaluate_cohort, random_policy
-from clinsim.core.task import InvalidActionError, single_info
+from clinsim.core.task import EpisodeOverError
 from clinsim.sepsisim import TIER_IDS
+from clinsim.sepsisim import environments as sepsis
 from clinsim.sepsisim.heuristics import HEURISTICS
 
 SEPSIS_IDS = [i for i in clinsim.ENV_IDS if i.startswith("sepsisim/")]
@@ -36,11 +35,6 @@ def test_spaces(env_id):
     assert env.unwrapped.task.tier == "medium"
 
 
-@pytest.mark.parametrize("env_id", SEPSIS_IDS)
-def test_check_env(env_id):
-    check_env(gym.make(env_id).unwrapped, skip_render_check=True)
-
-
 @pytest.mark.parametrize("env_id", BASE_IDS)
 def test_unknown_tier(env_id):
     with pytest.raises(ValueError, match="easy, medium, hard"):
@@ -50,46 +44,6 @@ def test_unknown_tier(env_id):
 def test_tier_ids_use_tier():
     assert gym.make("sepsisim/FluidResuscitationHard-v0").unwrapped.task.tier == "hard"
     assert gym.make("sepsisim/SepsisManagement-v0", tier="easy").unwrapped.task.tier == "easy"
-
-
-@pytest.mark.parametrize("env_id", SEPSIS_IDS)
-def test_vector_equals_single(env_id):
-    n, seed = 3, 11
-    vec = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point")
-    singles = [gym.make(env_id) for _ in range(n)]
-    obs_v, _ = vec.reset(seed=seed)
-    obs_s = [e.reset(seed=seed + i)[0] for i, e in enumerate(singles)]
-    np.testing.assert_array_equal(obs_v, np.stack(obs_s))
-    space = singles[0].action_space
-    space.seed(5)
-    live = np.ones(n, dtype=bool)
-    for _ in range(72):
-        actions = np.stack([space.sample() for _ in range(n)])
-        obs_v, r_v, term_v, trunc_v, info_v = vec.step(actions)
-        for i, e in enumerate(singles):
-            if not live[i]:
-                continue  # the vector env autoresets this one next step
-            o, r, term, trunc, info = e.step(actions[i])
-            np.testing.assert_array_equal(obs_v[i], o)
-            assert r_v[i] == r and term_v[i] == term and trunc_v[i] == trunc
-            assert info_v["damage"][i] == info["damage"] and info_v["outcome"][i] == info["outcome"]
-            live[i] = not (term or trunc)
-        if not live.any():
-            break
-    assert not live.any()  # every episode ended (death or the 72-h time limit)
-
-
-@pytest.mark.parametrize("env_id", BASE_IDS)
-def test_seeds_determinism_and_pickle(env_id):
-    env = gym.make(env_id)
-    a, _ = env.reset(seed=3)
-    b, _ = env.reset(seed=3)
-    c, _ = env.reset(seed=4)
-    np.testing.assert_array_equal(a, b)
-    assert not np.array_equal(a, c)
-    clone = pickle.loads(pickle.dumps(env))
-    action = env.action_space.sample()
-    np.testing.assert_array_equal(env.step(action)[0], clone.step(action)[0])
 
 
 @pytest.mark.parametrize("env_id", BASE_IDS)
@@ -105,45 +59,6 @@ def test_observations_inside_box_and_info(env_id):
                 "sofa_metabolic", "volume_l", "norepinephrine_ug_per_kg_min", "pathogen", "damage",
                 "antibiotics_given", "patient", "outcome", "death_hour"}
         assert keys <= set(info)
-
-
-@pytest.mark.parametrize("env_id", BASE_IDS)
-def test_fused_single_step_equals_the_batched_path(env_id):
-    """The single env's compiled step gives the batched functions' state, observation, reward and info
-    (values and types) through a whole episode, and leaves finished episodes and bad actions to them."""
-    task = gym.make(env_id, tier="hard").unwrapped.task
-
-    def batched_view(state):
-        return task.observe(state)[0], single_info(task.info(state))
-
-    space = task.action_space
-    space.seed(3)
-    state = task.sample_patients([np.random.default_rng(5)])
-    assert_same_view(task.view_single(state), batched_view(state))
-    terminated = False
-    while not terminated and task.elapsed(state)[0] < task.horizon:
-        action = space.sample() * np.float32(1.5)  # some out of bounds: clipped
-        reference, reward, terminated = task.step(state, task.check_actions(action[None], 1))
-        state, obs, fused_reward, fused_terminated, info = task.step_single(state, action, env_id)
-        for k, v in reference.items():
-            assert np.array_equal(state[k], v), k
-        assert_same_view((obs, info), batched_view(reference))
-        assert (fused_reward, fused_terminated) == (reward[0], terminated[0])
-        assert type(fused_reward) is float and type(fused_terminated) is bool
-    with pytest.raises(RuntimeError, match="reset"):
-        task.step_single(state, space.sample(), env_id)
-    bad = np.full(space.shape, np.nan, dtype=np.float32)
-    with pytest.raises(InvalidActionError, match="NaN"):
-        task.step_single(task.sample_patients([np.random.default_rng(5)]), bad, env_id)
-
-
-def assert_same_view(view, reference):
-    """Equal observations and infos, every info entry of the same Python type."""
-    np.testing.assert_array_equal(view[0], reference[0])
-    assert view[0].dtype == reference[0].dtype
-    assert list(view[1]) == list(reference[1])
-    for k, v in reference[1].items():
-        assert view[1][k] == v and type(view[1][k]) is type(v), k
 
 
 def test_outcome_and_death_hour():
@@ -163,3 +78,48 @@ def test_antibiotic_irreversible():
     assert info["antibiotics_given"] and info["antibiotic_hour"] == 0
     _, _, _, _, info = env.step(np.array([0.0, 0.0, 0.0], np.float32))
     assert info["antibiotics_given"] and info["antibiotic_hour"] == 0
+
+
+def test_a_dead_patient_takes_no_more_steps():
+    env = gym.make("sepsisim/FluidResuscitationHard-v0")
+    for seed in range(20):
+        env.reset(seed=seed)
+        terminated = truncated = False
+        while not (terminated or truncated):
+            _, reward, terminated, truncated, info = env.step(np.zeros(1, np.float32))
+        if terminated:
+            break
+    assert terminated and info["outcome"] == "died"
+    assert reward == -sepsis.FluidResuscitationTask.death_penalty
+    with pytest.raises(EpisodeOverError, match="died.*reset"):
+        env.unwrapped.step(np.zeros(1, np.float32))
+
+
+@pytest.mark.parametrize("task", [sepsis.FluidResuscitationTask, sepsis.VasopressorTitrationTask,
+                                  sepsis.SepsisManagementTask])
+def test_observation_table_decodes_the_clinical_values(task):
+    """Every observation decodes (below its clip) to the info's clinical value it normalises."""
+    vec = gym.make_vec(task.env_id, num_envs=8, vectorization_mode="vector_entry_point")
+    obs, info = vec.reset(seed=2)
+    vec.action_space.seed(2)
+    keys = {"map": "map_measured_mmhg", "lactate": "lactate_mmol_per_l", "urine": "urine_measured_ml_per_kg_h",
+            "damage": "damage", "volume": "volume_l", "pathogen": "pathogen", "sofa": "sofa",
+            "vasopressor": "norepinephrine_ug_per_kg_min", "hours_on_vasopressor": "hours_on_vasopressor",
+            "antibiotic": "antibiotics_given", "time": "hour"}
+    table = task.observation_table
+    for _ in range(6):
+        obs, _, _, _, info = vec.step(vec.action_space.sample())
+        for name in table.names:
+            np.testing.assert_allclose(table.decode(obs, name), info[keys[name]].astype(float), rtol=1e-6,
+                                       atol=1e-6, err_msg=name)
+    assert f"({len(table)},)" in gym.make(task.env_id).unwrapped.__doc__
+
+
+def test_new_patients_do_not_depend_on_their_batch():
+    """Presentation integrates a few new patients one by one and many in SIMD blocks: the same records."""
+    task = sepsis.SepsisManagementTask(tier="hard")
+    batch = task.sample_patients([np.random.default_rng(seed) for seed in range(70)])
+    for i in (0, 5, 69):
+        one = task.sample_patients([np.random.default_rng(i)])
+        assert one.patient.tobytes() == batch.patient[i:i + 1].tobytes()
+        assert one.clinical.tobytes() == batch.clinical[i:i + 1].tobytes()

@@ -13,6 +13,7 @@ import pytest
 
 import clinsim  # noqa: F401 - registers the environments
 from clinsim.core.evaluation import constant_policy, evaluate_cohort, random_policy
+from clinsim.sepsisim.environments import FluidResuscitationTask, VasopressorTitrationTask
 from clinsim.sepsisim.heuristics import HEURISTICS
 
 N_PATIENTS = 200
@@ -114,14 +115,16 @@ def test_good_titration_keeps_most_medium_patients_alive():
 
 def _tuned_vasopressor(obs):
     """MAP target 70 with norepinephrine capped at 0.5 ug/kg/min (the high-dose harm threshold)."""
-    mean_ap, dose = obs[:, 0] * 100.0, obs[:, 6].astype(np.float64)
+    table = VasopressorTitrationTask.observation_table
+    mean_ap, dose = table.decode(obs, "map"), table.decode(obs, "vasopressor")
     change = np.select([mean_ap < 65, mean_ap < 70, mean_ap > 90, mean_ap > 80], [0.1, 0.05, -0.1, -0.05], 0.0)
     return np.minimum(change, 0.5 - dose)[:, None].astype(np.float32)
 
 
 def _restrictive_fluid(obs):
     """Fluids only for MAP < 68 mmHg while the intravascular excess is below 3 L."""
-    mean_ap, volume = obs[:, 0] * 100.0, obs[:, 4] * 10.0
+    table = FluidResuscitationTask.observation_table
+    mean_ap, volume = table.decode(obs, "map"), table.decode(obs, "volume")
     return np.where((mean_ap < 68) & (volume < 3.0), 600.0, np.where(mean_ap < 72, 150.0, 0.0))[:, None]
 
 

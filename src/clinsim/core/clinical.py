@@ -1,5 +1,6 @@
 """Shared clinical components, compiled for use inside task kernels: response reading (RECIST 1.1, and
-iRECIST on measured scans), toxicity grading from a continuous marker, and toxicity management by grade.
+iRECIST on measured scans), toxicity grading from a continuous marker, toxicity management by grade, and
+noisy monitor readings.
 
 Tasks compose these instead of importing each other's modules.
 """
@@ -89,3 +90,11 @@ def manage_toxicity(grade: int, active_grade: int, hold: int, steroid: int, disc
     if discontinued:
         active = max(active, active_grade)
     return active, new_hold, new_steroid, discontinued
+
+
+@jit
+def sensor(value: float, sd: float, z: float, low: float, high: float) -> float:
+    """A monitor's reading of ``value``: Gaussian measurement noise ``sd * z`` (``z`` a pre-drawn standard
+    normal number, so that the episode's randomness is fixed at reset), clipped to the monitor's range
+    ``[low, high]``."""
+    return min(max(value + sd * z, low), high)

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from clinsim.sepsisim.environments import HORIZON_HOURS
+from clinsim.sepsisim.environments import (
+    FluidResuscitationTask,
+    SepsisManagementTask,
+    VasopressorTitrationTask,
+)
 
 MAP_TARGET = 65.0
 VOLUME_STOP_L = 3.5
 REFERENCE_WEIGHT_KG = 75.0  # the weight is not observed: 30 mL/kg over 3 h = 750 mL/h at 75 kg
-
-
-def _map(obs: np.ndarray) -> np.ndarray:
-    return obs[:, 0].astype(np.float64) * 100.0
 
 
 def fluid_table(mean_ap: np.ndarray, volume_l: np.ndarray) -> np.ndarray:
@@ -34,21 +34,24 @@ def norepinephrine_titration(mean_ap: np.ndarray) -> np.ndarray:
 
 
 def ssc_fluid_resuscitation(obs: np.ndarray) -> np.ndarray:
-    """FluidResuscitation: the sec. 6.1 fluid table with the volume stop (obs index 4 = volume / 10 L)."""
-    return fluid_table(_map(obs), obs[:, 4] * 10.0)[:, None].astype(np.float32)
+    """FluidResuscitation: the sec. 6.1 fluid table with the volume stop."""
+    table = FluidResuscitationTask.observation_table
+    return fluid_table(table.decode(obs, "map"), table.decode(obs, "volume"))[:, None].astype(np.float32)
 
 
 def ssc_vasopressor_titration(obs: np.ndarray) -> np.ndarray:
     """VasopressorTitration: norepinephrine titrated to MAP 65 (fluids and antibiotics are protocol)."""
-    return norepinephrine_titration(_map(obs))[:, None].astype(np.float32)
+    mean_ap = VasopressorTitrationTask.observation_table.decode(obs, "map")
+    return norepinephrine_titration(mean_ap)[:, None].astype(np.float32)
 
 
 def ssc_sepsis_management(obs: np.ndarray) -> np.ndarray:
     """SepsisManagement: antibiotics at once, 30 mL/kg in 3 h, then fluids only for hypotension while the
     volume is low, norepinephrine titrated to MAP 65."""
-    mean_ap = _map(obs)
-    volume = obs[:, 4] * 10.0
-    hour = np.rint(obs[:, 9] * HORIZON_HOURS)
+    table = SepsisManagementTask.observation_table
+    mean_ap = table.decode(obs, "map")
+    volume = table.decode(obs, "volume")
+    hour = np.rint(table.decode(obs, "time"))
     fluid = np.where(hour < 3, 10.0 * REFERENCE_WEIGHT_KG,
                      np.where((mean_ap < MAP_TARGET) & (volume < 2.0), 250.0, REFERENCE_WEIGHT_KG))
     fluid = np.where(volume >= VOLUME_STOP_L, 0.0, fluid)
