@@ -11,11 +11,11 @@ import gymnasium as gym
 import numpy as np
 
 import clinsim  # noqa: F401
+from clinsim.baselines import HEURISTICS
 from clinsim.core import clinical
 from clinsim.core.evaluation import constant_policy, evaluate_cohort, random_policy
 from clinsim.immunosim import adaptive as ad
 from clinsim.immunosim import cart
-from clinsim.immunosim.heuristics import HEURISTICS
 
 
 def _day(obs):

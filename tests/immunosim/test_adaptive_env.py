@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 
 import clinsim  # noqa: F401 - registers the environments
+from clinsim.baselines import HEURISTICS
 from clinsim.core import clinical
 from clinsim.core.evaluation import constant_policy, evaluate_cohort, random_policy
 from clinsim.immunosim import adaptive as ad
 from clinsim.immunosim import adaptive_models as am
 from clinsim.immunosim import models as mdl
 from clinsim.immunosim.adaptive import AdaptiveDosingEnv, AdaptiveDosingTask
-from clinsim.immunosim.heuristics import HEURISTICS
 
 ID = "immunosim/AdaptiveDosing-v0"
 N = 200

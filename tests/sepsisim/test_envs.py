@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 import clinsim
+from clinsim.baselines import HEURISTICS
 from clinsim.core.evaluation import evaluate_cohort, random_policy
 from clinsim.core.task import EpisodeOverError
 from clinsim.sepsisim import TIER_IDS
 from clinsim.sepsisim import environments as sepsis
-from clinsim.sepsisim.heuristics import HEURISTICS
 
 SEPSIS_IDS = [i for i in clinsim.ENV_IDS if i.startswith("sepsisim/")]
 BASE_IDS = ["sepsisim/FluidResuscitation-v0", "sepsisim/VasopressorTitration-v0", "sepsisim/SepsisManagement-v0"]

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 import clinsim  # noqa: F401 - registers the environments
+from clinsim.baselines import HEURISTICS
 from clinsim.core.evaluation import constant_policy, evaluate_cohort, random_policy
 from clinsim.sepsisim.environments import FluidResuscitationTask, VasopressorTitrationTask
-from clinsim.sepsisim.heuristics import HEURISTICS
 
 N_PATIENTS = 200
 SEED = 1000

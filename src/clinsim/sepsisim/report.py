@@ -11,8 +11,8 @@ import gymnasium as gym
 import numpy as np
 
 import clinsim  # noqa: F401 - registers the environments
+from clinsim.baselines import HEURISTICS
 from clinsim.core.evaluation import constant_policy, evaluate_cohort, random_policy
-from clinsim.sepsisim.heuristics import HEURISTICS
 
 ENVS = ("FluidResuscitation", "VasopressorTitration", "SepsisManagement")
 TIERS = ("Easy", "Medium", "Hard")
