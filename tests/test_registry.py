@@ -264,11 +264,11 @@ def test_non_numeric_actions_raise(env_id: str, bad) -> None:
     env = gym.make(env_id).unwrapped
     env.reset(seed=0)
     space = env.action_space
-    if isinstance(bad, np.ndarray) and bad.shape != space.shape and not isinstance(bad, np.ma.MaskedArray):
-        bad = np.broadcast_to(bad, space.shape)
-    elif isinstance(bad, np.ma.MaskedArray):
+    if isinstance(bad, np.ma.MaskedArray):
         bad = np.ma.masked_array(np.zeros(space.shape, dtype=space.dtype), mask=True)
-    elif not isinstance(bad, bool) and space.shape:
+    elif isinstance(bad, np.ndarray):
+        bad = np.zeros(space.shape, dtype=bad.dtype)
+    elif not isinstance(bad, bool):
         bad = np.full(space.shape, bad)
     with pytest.raises(InvalidActionError):
         env.step(bad)

@@ -122,18 +122,18 @@ class Task(ABC):
         ``parameters``: values fixed for every patient (e.g. a parameter sweep), validated against the
         literature ranges unless ``allow_out_of_range``."""
         if patient not in self.patients:
-            raise ValueError(f"{self.env_id}: unknown patient {patient!r}; valid: {', '.join(self.patients)}")
+            raise ValueError(f"{self.name}: unknown patient {patient!r}; valid: {', '.join(self.patients)}")
         self.patient = patient
         pset = self.parameter_set
         unknown = sorted(set(parameters or {}) - set(pset.names))
         if unknown:
-            raise ValueError(f"{self.env_id}: unknown parameter(s) {', '.join(unknown)}; "
+            raise ValueError(f"{self.name}: unknown parameter(s) {', '.join(unknown)}; "
                              f"valid: {', '.join(pset.names)}")
         values = []
         for key, value in (parameters or {}).items():
             if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.integer | np.floating) \
                     or not np.isfinite(value):
-                raise ValueError(f"{self.env_id}: parameter {key!r} must be a finite real number, got {value!r} "
+                raise ValueError(f"{self.name}: parameter {key!r} must be a finite real number, got {value!r} "
                                  f"({pset[key].unit}, literature range {pset[key].low:g}-{pset[key].high:g})")
             values.append(float(value))
         self._override_index = np.array([pset.index(k) for k in parameters or {}], dtype=np.int64)
@@ -143,7 +143,12 @@ class Task(ABC):
         try:
             pset.validate(fixed, allow_out_of_range=allow_out_of_range)
         except ParameterRangeError as exc:
-            raise ParameterRangeError(f"{self.env_id}: {exc}") from None
+            raise ParameterRangeError(f"{self.name}: {exc}") from None
+
+    @property
+    def name(self) -> str:
+        """The environment this task is, for messages (a tiered task names its tier's ID)."""
+        return self.env_id
 
     # ------------------------------------------------------------------ patients
     def new_state(self, patient_ids: Sequence[int]) -> State:
@@ -191,7 +196,7 @@ class Task(ABC):
         outside = self.parameter_set.violations(params)
         why = ("parameters outside their literature range: " + "; ".join(outside) if outside else
                "parameters: " + ", ".join(f"{k}={v:g}" for k, v in zip(self.parameter_set.names, params, strict=True)))
-        raise NonFiniteStateError(f"{env_name or self.env_id}: patient {state.label[bad]}: the model gave NaN or "
+        raise NonFiniteStateError(f"{env_name or self.name}: patient {state.label[bad]}: the model gave NaN or "
                                   f"infinity at step {int(state.clinical['elapsed'][bad]) + 1} ({why}); "
                                   f"call reset(), with parameters in range")
 
@@ -204,7 +209,7 @@ class Task(ABC):
         return new["y"].copy(), new["inputs"].copy(), state.patient["params"].copy(), durations
 
     def _refuse(self, state: State, env_name: str | None) -> None:
-        name = env_name or self.env_id
+        name = env_name or self.name
         ended = state.clinical["terminated"]
         if ended.any():
             outcome = self.info(state.take(np.flatnonzero(ended)[:1])).get("outcome", ["terminated"])[0]
@@ -248,7 +253,9 @@ class Task(ABC):
         obs = np.empty((1, len(self.observation_table)), dtype=np.float32)
         row = self._single_action_row(action)
         if row is None or self._single(row, self._checked, patient, clinical, out, self._durations, obs) != 0:
-            actions = self.check_actions(np.asarray(action)[None], 1, env_name)
+            # a batch of one (an array subclass, e.g. a masked array, stays what it is for the checks)
+            batch = action[None] if isinstance(action, np.ndarray) else np.asarray(action)[None]
+            actions = self.check_actions(batch, 1, env_name)
             state = State(patient, clinical, np.empty(1, dtype=PATIENT_LABEL_DTYPE))
             new, _, _ = self.step(state, actions, env_name)
             out[:] = new.clinical
@@ -338,7 +345,7 @@ class Task(ABC):
                 clipped = np.empty((n_batch, len(low)))
                 if _finite_clipped(actions.reshape(n_batch, -1), low, high, clipped):
                     return clipped.reshape(actions.shape)
-        name = env_name or type(self).env_id
+        name = env_name or self.name
         if isinstance(actions, np.ma.MaskedArray):
             raise InvalidActionError(f"{name}: a masked array is not an action (masked entries have no value); "
                                      f"valid space: {space}")

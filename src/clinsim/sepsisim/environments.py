@@ -312,8 +312,13 @@ class _SepsisTask(Task):
                  allow_out_of_range: bool = False) -> None:
         if tier not in self.pathogen_by_tier:
             raise ValueError(f"{self.env_id}: unknown tier {tier!r}; valid tiers: {', '.join(self.pathogen_by_tier)}")
-        super().__init__(patient, parameters, allow_out_of_range)
         self.tier = tier
+        super().__init__(patient, parameters, allow_out_of_range)
+
+    @property
+    def name(self) -> str:
+        """The tier's ID (e.g. ``sepsisim/FluidResuscitationEasy-v0``)."""
+        return self.env_id.replace("-v0", f"{self.tier.capitalize()}-v0")
 
     # ------------------------------------------------------------------ patients
     def sample_patients(self, rngs) -> State:
