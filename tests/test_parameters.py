@@ -3,13 +3,20 @@
 import numpy as np
 import pytest
 
+import clinsim
 from clinsim.core.parameters import Parameter, ParameterRangeError, ParameterSet
-from clinsim.immunosim.adaptive_models import ADAPTIVE_PARAMETERS
 from clinsim.immunosim.cart_models import CART_PARAMETERS
-from clinsim.immunosim.models import CHECKPOINT_PARAMETERS, TOXICITY_PARAMETERS, CheckpointModel, KuznetsovModel
-from clinsim.sepsisim.models import SEPSIS_PARAMETERS
+from clinsim.immunosim.models import CHECKPOINT_PARAMETERS, CheckpointModel, KuznetsovModel
 
-ALL_SETS = [CHECKPOINT_PARAMETERS, TOXICITY_PARAMETERS, CART_PARAMETERS, ADAPTIVE_PARAMETERS, SEPSIS_PARAMETERS]
+# every parameter table of every registered disease (the registry's PARAMETER_MODULES, as `clinsim params`)
+ALL_SETS = list({id(v): v for module in clinsim.PARAMETER_MODULES for v in vars(module).values()
+                 if isinstance(v, ParameterSet)}.values())
+
+
+def test_every_disease_table_is_swept() -> None:
+    names = {p.name for p in ALL_SETS}
+    assert {CHECKPOINT_PARAMETERS.name, CART_PARAMETERS.name} <= names
+    assert any("test disease" in n for n in names) and len(names) >= 6
 
 
 @pytest.mark.parametrize("pset", ALL_SETS, ids=lambda p: p.name)

@@ -46,7 +46,8 @@ class TaskEnv(Env):
         # the next step's clinical record and the info views of both records (swapped every step)
         self._spare: np.ndarray | None = None
         self._views: dict[int, np.ndarray] = {}
-        self._patient_info: dict[str, Any] = {}
+        self._patient_keys: tuple[str, ...] = ()
+        self._patient_values: tuple[Any, ...] = ()
         self._history: list[dict[str, Any]] = []
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -57,8 +58,9 @@ class TaskEnv(Env):
         state = self._state = self.task.sample_patients([self.np_random])
         self._spare = np.empty_like(state.clinical)
         self._make_views()
-        self._patient_info = {"patient": state.label.item(), **self.task.info_table.patient_values(state.patient)}
-        info = self._info(state.clinical)
+        patient = {"patient": state.label.item(), **self.task.info_table.patient_values(state.patient)}
+        self._patient_keys, self._patient_values = tuple(patient), tuple(patient.values())
+        info = self._single(state.clinical)[3]
         self._history = [info] if self.render_mode else []
         return self.task.observe(state)[0], info
 
@@ -67,19 +69,18 @@ class TaskEnv(Env):
         if state is None:
             raise RuntimeError(f"{self._name}: call reset() before step()")
         new = self._spare
-        obs, reward, terminated = self.task.step_single(state.patient, state.clinical, new, action, self._name)
+        obs = self.task.step_single(state.patient, state.clinical, new, action, self._name)
         self._spare = state.clinical
         self._state = State(state.patient, new, state.label)
-        info = self._info(new)
+        elapsed, reward, terminated, info = self._single(new)
         if self.render_mode:
             self._history.append(info)
         # the task's horizon ends every episode (its random events are drawn for the horizon), whatever
         # ``max_episode_steps`` the registration's TimeLimit was given
-        truncated = not terminated and int(new["elapsed"][0]) >= self.task.horizon
-        return obs, reward, terminated, truncated, info
+        return obs, reward, terminated, not terminated and elapsed >= self.task.horizon, info
 
     def _make_views(self) -> None:
-        """Info views of both clinical records (numpy views do not survive pickling: rebuilt after it)."""
+        """Single-patient views of both clinical records (numpy views do not survive pickling: rebuilt)."""
         self._views = {id(a): self.task.info_table.view_of(a) for a in (self._state.clinical, self._spare)}
 
     def __getstate__(self) -> dict[str, Any]:
@@ -92,9 +93,9 @@ class TaskEnv(Env):
         if self._state is not None:
             self._make_views()
 
-    def _info(self, clinical: np.ndarray) -> dict[str, Any]:
-        """The info of a batch of one, Python values."""
-        return {**self._patient_info, **self.task.info_table.clinical_values(self._views[id(clinical)])}
+    def _single(self, clinical: np.ndarray) -> tuple[int, float, bool, dict[str, Any]]:
+        """Elapsed decisions, reward, termination and the info of the patient, Python values."""
+        return self.task.info_table.single(self._views[id(clinical)], self._patient_keys, self._patient_values)
 
     def render(self) -> np.ndarray | str | None:
         if self.render_mode is None:

@@ -49,16 +49,25 @@ def scalar_view(dtype: np.dtype, names: Iterable[str]) -> np.dtype:
                      "offsets": [dtype.fields[n][1] for n in names], "itemsize": dtype.itemsize})
 
 
-@dataclass(frozen=True, slots=True)
 class State:
     """A batch of patients: the ``patient`` and ``clinical`` record arrays and the patients' labels.
 
-    ``state["name"]`` is the field ``name`` of either record (a view, one row per patient).
+    ``state["name"]`` is the field ``name`` of either record (a view, one row per patient). Treated as
+    immutable (a step returns a new one); a plain class because the single env makes one per step.
     """
 
-    patient: np.ndarray
-    clinical: np.ndarray
-    label: np.ndarray
+    __slots__ = ("clinical", "label", "patient")
+
+    def __init__(self, patient: np.ndarray, clinical: np.ndarray, label: np.ndarray) -> None:
+        self.patient = patient
+        self.clinical = clinical
+        self.label = label
+
+    def __getstate__(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.patient, self.clinical, self.label
+
+    def __setstate__(self, state: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+        self.patient, self.clinical, self.label = state
 
     def __getitem__(self, name: str) -> np.ndarray:
         if name in self.clinical.dtype.names:

@@ -245,12 +245,12 @@ class Task(ABC):
 
     # ------------------------------------------------------------------ one patient (the single env)
     def step_single(self, patient: np.ndarray, clinical: np.ndarray, out: np.ndarray, action: Any,
-                    env_name: str) -> tuple[np.ndarray, float, bool]:
+                    env_name: str) -> np.ndarray:
         """The single env's step of a batch of one from ``clinical`` into ``out`` (preallocated): one
         compiled call (action check, transition, observation) for the common action types; anything else,
         or a bad action, or a finished episode takes :meth:`check_actions` and :meth:`step`, which convert
-        or raise. Returns ``(observation, reward, terminated)``; the info is read from ``out``."""
-        obs = np.empty((1, len(self.observation_table)), dtype=np.float32)
+        or raise. Returns the observation; reward, termination and info are read from ``out``."""
+        obs = np.empty(self.observation_space.shape[0], dtype=np.float32)
         row = self._single_action_row(action)
         if row is None or self._single(row, self._checked, patient, clinical, out, self._durations, obs) != 0:
             # a batch of one (an array subclass, e.g. a masked array, stays what it is for the checks)
@@ -259,23 +259,22 @@ class Task(ABC):
             state = State(patient, clinical, np.empty(1, dtype=PATIENT_LABEL_DTYPE))
             new, _, _ = self.step(state, actions, env_name)
             out[:] = new.clinical
-            self._observe(1, patient, out, obs)
-        result = out[0]
-        return obs[0], float(result["reward"]), bool(result["terminated"])
+            self._observe(1, patient, out, obs.reshape(1, -1))
+        return obs
 
     def _single_action_row(self, action: Any) -> np.ndarray | None:
-        """The action as a (1, m) array the fused step checks, for the common types (None: the general path)."""
-        if self._box:
-            if (type(action) is np.ndarray and action.shape == self.action_space.shape and action.dtype.char in "fd"
-                    and action.dtype.isnative):
-                return action.reshape(1, -1)
-            return None
-        if type(action) is np.ndarray and action.shape == self.action_space.shape and action.dtype == np.int64:
-            return action.reshape(1, -1)
-        if type(action) is int or (isinstance(action, np.integer) and not isinstance(action, np.bool_)):
-            if self.action_space.shape == () and -(2**63) <= action < 2**63:
-                self._int_action[0, 0] = action
-                return self._int_action
+        """The action as a flat array the fused step checks, for the common types (None: the general path)."""
+        if type(action) is np.ndarray and action.shape == self.action_space.shape and action.ndim == 1:
+            if self._box:
+                return action if action.dtype.char in "fd" and action.dtype.isnative else None
+            return action if action.dtype == np.int64 else None
+        if not self._box and self.action_space.shape == () and (
+                type(action) is int or (isinstance(action, np.integer | np.ndarray) and action.dtype.kind in "iu")):
+            try:
+                self._int_action[0] = action
+            except (OverflowError, ValueError, TypeError):
+                return None
+            return self._int_action if self._int_action[0] == action else None
         return None
 
     @functools.cached_property
@@ -288,7 +287,7 @@ class Task(ABC):
 
     @functools.cached_property
     def _int_action(self) -> np.ndarray:
-        return np.empty((1, 1), dtype=np.int64)
+        return np.empty(1, dtype=np.int64)
 
     @functools.cached_property
     def _durations(self) -> np.ndarray:
@@ -467,6 +466,7 @@ def _refused(clinical, horizon):  # pragma: no cover - compiled
 
 def _single_step(transition: Any, observe: Any, low: np.ndarray, high: np.ndarray, box: bool, horizon: int):
     """A single env's step in one compiled call: ``single(action, checked, c, s, t, durations, obs) -> status``
+    (``action``: flat; ``obs``: one patient's row)
     (0: done; 1: an action outside the space, or not finite; 2: the episode has ended; 3: the model gave
     NaN or infinity), the episode's state unchanged unless 0. ``checked`` receives the action as
     :meth:`Task.check_actions` would return it (clipped to a Box, or a member of a discrete space)."""
@@ -476,7 +476,7 @@ def _single_step(transition: Any, observe: Any, low: np.ndarray, high: np.ndarra
         if s[0].terminated or s[0].elapsed >= horizon:
             return 2
         for j in range(low.shape[0]):
-            x = action[0, j]
+            x = action[j]
             if box:
                 x = np.float64(x)
                 if not np.isfinite(x):
@@ -489,7 +489,7 @@ def _single_step(transition: Any, observe: Any, low: np.ndarray, high: np.ndarra
         transition(0, FUSED, checked, c, s, t, durations)
         if not _finite_patient(t[0]):
             return 3
-        observe(0, c, t, obs)
+        observe(0, c, t, obs.reshape((1, obs.shape[0])))
         return 0
 
     return single

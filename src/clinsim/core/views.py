@@ -24,6 +24,7 @@ from clinsim.core.jit import jit
 from clinsim.core.state import scalar_view
 
 LINEAR, LOG10, LOG1P = range(3)
+SINGLE_ENGINE_FIELDS = ("elapsed", "reward", "terminated")
 TRANSFORMS = {"linear": LINEAR, "log10": LOG10, "log1p": LOG1P}
 
 
@@ -150,9 +151,12 @@ class InfoTable:
         self.patient_rows, self.clinical_rows = tuple(by_record["patient"]), tuple(by_record["clinical"])
         self.patient_view = _view(patient, self.patient_rows)
         self.clinical_view = _view(clinical, self.clinical_rows)
+        # a single env reads one patient's step in one ``item()``: the engine's fields, then the info's
+        self.single_view = _view(clinical, (*(Info(f"_{f}", f) for f in SINGLE_ENGINE_FIELDS), *self.clinical_rows))
         self.names = {row.key: np.array(row.names) for row in self.rows if row.names is not None}
         self.ufuncs = {row.key: row.ufunc for row in self.rows if row.ufunc is not None}
         self._clinical_keys = tuple(row.key for row in self.clinical_rows)
+        self._converted = tuple(row.key for row in self.clinical_rows if row.names is not None or row.ufunc is not None)
         self._coded = tuple((row.key, row.names) for row in self.clinical_rows if row.names is not None)
         self._computed = tuple((row.key, row.ufunc) for row in self.clinical_rows if row.ufunc is not None)
 
@@ -167,7 +171,10 @@ class InfoTable:
 
     def clinical_batch(self, clinical: np.ndarray) -> dict[str, np.ndarray]:
         cv = clinical.view(self.clinical_view)
-        return {row.key: self._named(row.key, cv[row.key]) for row in self.clinical_rows}
+        info = {key: cv[key] for key in self._clinical_keys}
+        for key in self._converted:
+            info[key] = self._named(key, info[key])
+        return info
 
     def _named(self, key: str, values: np.ndarray) -> np.ndarray:
         ufunc = self.ufuncs.get(key)
@@ -180,18 +187,21 @@ class InfoTable:
         """One patient's (``patient``: a batch of one) patient-record entries as Python values."""
         return {k: v.item() for k, v in self.patient_batch(patient).items()}
 
-    def clinical_values(self, clinical_view: np.ndarray) -> dict[str, object]:
-        """One patient's clinical entries as Python values, from :meth:`view_of` its record (one
-        ``item()``: a tuple of Python scalars)."""
-        info = dict(zip(self._clinical_keys, clinical_view[0].item(), strict=True))
+    def single(self, single_view: np.ndarray, patient_keys: tuple[str, ...],
+               patient_values: tuple[object, ...]) -> tuple[int, float, bool, dict[str, object]]:
+        """One patient's ``(elapsed, reward, terminated, info)`` as Python values, from :meth:`view_of` its
+        clinical record (one ``item()``) and its patient entries (fixed for the episode)."""
+        values = single_view[0].item()
+        info = dict(zip((*patient_keys, *self._clinical_keys), (*patient_values, *values[3:]), strict=True))
         for key, names in self._coded:
             info[key] = names[info[key]]
         for key, ufunc in self._computed:
             info[key] = ufunc(info[key]).item()
-        return info
+        return values[0], values[1], values[2], info
 
     def view_of(self, clinical: np.ndarray) -> np.ndarray:
-        return clinical.view(self.clinical_view)
+        """The single-patient view of a clinical record (see :meth:`single`)."""
+        return clinical.view(self.single_view)
 
 
 def _view(dtype: np.dtype, rows: Sequence[Info]) -> np.dtype:

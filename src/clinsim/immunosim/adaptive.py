@@ -17,6 +17,14 @@ from clinsim.core.task import FixedStep, Task
 from clinsim.core.views import Info, Observation
 from clinsim.immunosim import adaptive_models as am
 from clinsim.immunosim import models as mdl
+from clinsim.immunosim.models import (
+    ELIMINATED_TUMOUR_CELLS,
+    HOLD_WEEKS_BY_GRADE,
+    LETHAL_TUMOUR_CELLS,
+    LOG_EFFECTOR_RANGE,
+    STEROID_WEEKS_BY_GRADE,
+    TOXICITY_PENALTY,
+)
 
 DAYS_PER_STEP = 14.0  # one decision per q2w treatment visit
 # DOP853 steps per visit: relative error <= 2e-7 against scipy over one visit on states recorded from
@@ -27,11 +35,6 @@ DOSE_LEVELS_MG_PER_KG = np.array([0.0, 1.0, 3.0, 10.0])  # holiday / reduced / l
 START_LEVEL = 2
 CONTINUE, ESCALATE, REDUCE, HOLIDAY = range(4)
 ACTIONS = ("continue", "escalate", "reduce", "holiday")
-
-# Tumour outcome thresholds and presentation effectors as in CheckpointInhibitor-v0.
-LETHAL_TUMOUR_CELLS = 3.5e8
-ELIMINATED_TUMOUR_CELLS = 1.0  # fewer than one cell: extinct
-LOG_EFFECTOR_RANGE = (np.log10(1.5e5), np.log10(8.0e5))
 
 # Imaging: baseline scan at day 0; restaging every 8 weeks from day 56 (Butner 2020: first restaging at
 # a median 53 days); after unconfirmed progression the confirmation scan comes 4 weeks later (iRECIST:
@@ -48,7 +51,6 @@ SCAN_REFERENCE_DIAMETER = float(np.cbrt(LETHAL_TUMOUR_CELLS))  # lesion of the l
 ALIVE_BONUS = 2.0
 TUMOUR_LOG10_WEIGHT = 5.0
 REDUCTION_BONUS = 2.0  # per visit with the true tumour diameter >= 30 % below baseline
-TOXICITY_PENALTY = np.array([0.0, 0.5, 2.0, 8.0, 20.0])  # by irAE grade 0-4
 DRUG_COST_PER_MG_PER_KG = 0.1
 ESCAPE_PENALTY = -50.0
 ELIMINATION_BONUS = 100.0
@@ -72,8 +74,8 @@ def _weeks_to_visits(weeks: np.ndarray) -> np.ndarray:
 
 # Clinical irAE management (ASCO 2018 guideline, simplified; CheckpointInhibitor-v0's weeks, in whole
 # visits): held doses by grade, grade 4 = permanent discontinuation; high-dose corticosteroids by grade.
-HOLD_VISITS_BY_GRADE = _weeks_to_visits([0, 0, 1, 3, 0])
-STEROID_VISITS_BY_GRADE = _weeks_to_visits([0, 0, 0, 4, 4])
+HOLD_VISITS_BY_GRADE = _weeks_to_visits(HOLD_WEEKS_BY_GRADE)
+STEROID_VISITS_BY_GRADE = _weeks_to_visits(STEROID_WEEKS_BY_GRADE)
 
 
 def read_scan(diameter, baseline, nadir, previous, upd_diameter) -> np.ndarray:

@@ -15,16 +15,20 @@ from clinsim.core.state import Field, State
 from clinsim.core.task import FixedStep, Task
 from clinsim.core.views import Info, Observation, log1p_scale
 from clinsim.immunosim import models as mdl
+from clinsim.immunosim.models import (
+    ELIMINATED_TUMOUR_CELLS,
+    HOLD_WEEKS_BY_GRADE,
+    LETHAL_TUMOUR_CELLS,
+    LOG_EFFECTOR_RANGE,
+    STEROID_WEEKS_BY_GRADE,
+    TOXICITY_PENALTY,
+)
 
 DAYS_PER_STEP = 7.0
 # DOP853 steps per week: relative error <= 1e-7 against scipy over one week on states recorded from both
 # checkpoint envs (tests/test_integration.py)
 STEPS_PER_WEEK = 4
 HORIZON_WEEKS = 26  # 182 days: the paper's 180-day course in whole weeks
-# Escape threshold: above the untreated saddle (2.7e8) and below the escape state (4.5e8 for the reference
-# patient, > 3.8e8 within +-3 SD of the cohort; tests/immunosim/test_kuznetsov.py).
-LETHAL_TUMOUR_CELLS = 3.5e8
-ELIMINATED_TUMOUR_CELLS = 1.0  # fewer than one cell: extinct
 DOSE_LEVELS_MG_PER_KG = np.array([0.0, 1.0, 3.0])  # none / low / high (nivolumab 3 mg/kg = label dose)
 
 # Reward weights (paper eq. 1 structure, per week).
@@ -34,14 +38,9 @@ DOSE_LEVELS_MG_PER_KG = np.array([0.0, 1.0, 3.0])  # none / low / high (nivoluma
 ALIVE_BONUS = 1.0
 TUMOUR_LOG10_WEIGHT = 5.0  # alpha_T: per log10 change of tumour cells
 REDUCTION_BONUS = 1.0  # per week with >= 30 % shrinkage in diameter (RECIST partial response)
-TOXICITY_PENALTY = np.array([0.0, 0.5, 2.0, 8.0, 20.0])  # by irAE grade 0-4
 DRUG_COST_PER_MG_PER_KG = 0.1
 ESCAPE_PENALTY = -50.0
 ELIMINATION_BONUS = 100.0
-# Clinical irAE management (ASCO 2018 guideline, simplified): weeks of held doses by grade,
-# grade 4 = permanent discontinuation of all checkpoint inhibitors.
-HOLD_WEEKS_BY_GRADE = np.array([0, 0, 1, 3, 0])
-STEROID_WEEKS_BY_GRADE = np.array([0, 0, 0, 4, 4])  # high-dose corticosteroid course with taper
 
 OUTCOMES = ("controlled", "escaped", "eliminated", "stopped_for_toxicity")
 CONTROLLED, ESCAPED, ELIMINATED, STOPPED_FOR_TOXICITY = range(len(OUTCOMES))
@@ -54,7 +53,6 @@ TOXICITY = mdl.TOXICITY_PARAMETERS.defaults
 # and the escape basins, with exhausted effectors, so that the untreated course mostly escapes and
 # treatment decides.
 LOG_TUMOUR_RANGE = (np.log10(1.0e8), np.log10(3.0e8))
-LOG_EFFECTOR_RANGE = (np.log10(1.5e5), np.log10(8.0e5))
 
 
 @jit

@@ -171,6 +171,20 @@ class KuznetsovModel(ODEModel):
         return out
 
 
+# Shared by the Kuznetsov-based tasks (CheckpointInhibitor, CombinationTherapy, AdaptiveDosing).
+# Escape threshold: above the untreated saddle (2.7e8) and below the escape state (4.5e8 for the reference
+# patient, > 3.8e8 within +-3 SD of the cohort; tests/immunosim/test_kuznetsov.py).
+LETHAL_TUMOUR_CELLS = 3.5e8
+ELIMINATED_TUMOUR_CELLS = 1.0  # fewer than one cell: extinct
+# Presentation effectors (log10 cells, uniform): exhausted, so that the untreated course mostly escapes.
+LOG_EFFECTOR_RANGE = (np.log10(1.5e5), np.log10(8.0e5))
+TOXICITY_PENALTY = np.array([0.0, 0.5, 2.0, 8.0, 20.0])  # reward penalty for a new irAE by grade 0-4
+# Clinical irAE management (ASCO 2018 guideline, simplified): weeks of held doses by grade,
+# grade 4 = permanent discontinuation of all checkpoint inhibitors; high-dose corticosteroid weeks.
+HOLD_WEEKS_BY_GRADE = np.array([0, 0, 1, 3, 0])
+STEROID_WEEKS_BY_GRADE = np.array([0, 0, 0, 4, 4])  # course with taper
+
+
 class CheckpointModel(ODEModel):
     """Kuznetsov dynamics with nivolumab (2-compartment PK) and ipilimumab (1-compartment PK).
 
