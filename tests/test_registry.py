@@ -7,11 +7,13 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import clinsim
 from clinsim.baselines import no_treatment
 from clinsim.core.batch import PARALLEL_MIN_BATCH
-from clinsim.core.task import EpisodeOverError, InvalidActionError
+from clinsim.core.task import EpisodeOverError, InvalidActionError, NonFiniteStateError
 
 
 def rollout(env: gym.Env, seed: int, n_steps: int, action_seed: int = 0):
@@ -315,3 +317,52 @@ def test_parameter_values_must_be_finite_numbers(env_id: str, value) -> None:
     name = pset.names[0]
     with pytest.raises(ValueError, match=rf"{env_id.split('/')[1].split('-')[0]}.*{name}.*finite real number"):
         gym.make(env_id, parameters={name: value}, allow_out_of_range=True)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_fuzzed_actions_are_accepted_or_refused_clearly(data) -> None:
+    """Any array-like of any dtype, shape and byte order, on any registered ID: a step, or
+    InvalidActionError naming the ID; never another exception, never a changed state after a refusal."""
+    env_id = data.draw(st.sampled_from(clinsim.ENV_IDS))
+    env = gym.make(env_id).unwrapped
+    env.reset(seed=0)
+    dtype = np.dtype(data.draw(st.sampled_from(["<f4", ">f8", "<i8", ">i4", "u1", "?", "<m8[s]", "<M8[D]", "O",
+                                                "U3", "<c16"])))
+    shape = data.draw(st.sampled_from([env.action_space.shape, (), (1,), (2,), (3,), (1, 3)]))
+    values = data.draw(st.lists(st.one_of(st.floats(-1e3, 1e3), st.sampled_from([np.nan, np.inf, -np.inf])), min_size=3,
+                                max_size=3))
+    try:
+        action = np.resize(np.array(values), shape).astype(dtype)
+    except (TypeError, ValueError, OverflowError):
+        return
+    before = env.state
+    try:
+        env.step(action)
+    except InvalidActionError as exc:
+        assert env_id.split("/")[1].split("-")[0] in str(exc)
+        after = env.state
+        for name in before.clinical.dtype.names:
+            assert np.array_equal(after.clinical[name], before.clinical[name], equal_nan=True), name
+
+
+@pytest.mark.parametrize("factor", [1e-3, 1e3])
+@pytest.mark.parametrize("env_id", clinsim.FAMILY_IDS)
+def test_out_of_range_parameters_never_give_nan_silently(env_id: str, factor: float) -> None:
+    """Every parameter scaled far outside its literature range (allowed explicitly): each step returns finite
+    observations and rewards, or raises NonFiniteStateError naming the patient's parameters; never hangs."""
+    pset = gym.make(env_id).unwrapped.task.parameter_set
+    parameters = {p.name: p.value * factor for p in pset if p.value > 0}
+    for env in (gym.make(env_id, parameters=parameters, allow_out_of_range=True).unwrapped,
+                gym.make_vec(env_id, num_envs=3, vectorization_mode="vector_entry_point", parameters=parameters,
+                             allow_out_of_range=True)):
+        env.action_space.seed(0)
+        try:
+            env.reset(seed=0)
+            for _ in range(env.unwrapped.task.horizon // 2):
+                obs, reward, terminated, truncated, _ = env.step(env.action_space.sample())
+                assert np.isfinite(obs).all() and np.isfinite(reward).all()
+                if np.any(terminated) or np.any(truncated):
+                    break
+        except NonFiniteStateError as exc:
+            assert "outside their literature range" in str(exc) and env_id.split("/")[1].split("-")[0] in str(exc)

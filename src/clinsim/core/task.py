@@ -192,13 +192,20 @@ class Task(ABC):
 
     def _non_finite(self, state: State, new: np.ndarray, env_name: str | None) -> None:
         bad = int(np.flatnonzero(~(np.isfinite(new["reward"]) & np.isfinite(new["y"]).all(axis=1)))[0])
-        params = state.patient["params"][bad]
-        outside = self.parameter_set.violations(params)
-        why = ("parameters outside their literature range: " + "; ".join(outside) if outside else
-               "parameters: " + ", ".join(f"{k}={v:g}" for k, v in zip(self.parameter_set.names, params, strict=True)))
+        why = self._parameters_text(state.patient["params"][bad])
         raise NonFiniteStateError(f"{env_name or self.name}: patient {state.label[bad]}: the model gave NaN or "
                                   f"infinity at step {int(state.clinical['elapsed'][bad]) + 1} ({why}); "
                                   f"call reset(), with parameters in range")
+
+    def _parameters_text(self, params: np.ndarray) -> str:
+        """A patient's parameters for an error: those outside their literature range, else all of them."""
+        pset = self.parameter_set
+        outside = [f"{p.name}={v:g} (range {p.low:g}-{p.high:g} {p.unit})" for p, v in zip(pset, params, strict=True)
+                   if not p.low <= v <= p.high]
+        if outside:
+            more = f" and {len(outside) - 6} more" if len(outside) > 6 else ""
+            return "parameters outside their literature range: " + ", ".join(outside[:6]) + more
+        return "parameters: " + ", ".join(f"{k}={v:g}" for k, v in zip(pset.names, params, strict=True))
 
     def integration_intervals(self, state: State, actions: np.ndarray) -> tuple[np.ndarray, ...]:
         """``(y, inputs, params, durations)``: the model integration a step from ``state`` would do (for the
@@ -226,6 +233,11 @@ class Task(ABC):
         n = len(state)
         obs = np.empty((n, len(self.observation_table)), dtype=np.float32)
         self._observe(n, state.patient, state.clinical, obs)
+        if not np.isfinite(obs).all():
+            bad = np.flatnonzero(~np.isfinite(obs).all(axis=1))[0]
+            raise NonFiniteStateError(f"{self.name}: patient {state.label[bad]}: a NaN observation "
+                                      f"({self._parameters_text(state.patient['params'][bad])}); call reset(), "
+                                      f"with parameters in range")
         return obs
 
     def info(self, state: State) -> dict[str, np.ndarray]:
@@ -269,7 +281,8 @@ class Task(ABC):
                 return action if action.dtype.char in "fd" and action.dtype.isnative else None
             return action if action.dtype == np.int64 else None
         if not self._box and self.action_space.shape == () and (
-                type(action) is int or (isinstance(action, np.integer | np.ndarray) and action.dtype.kind in "iu")):
+                type(action) is int or ((isinstance(action, np.integer) or type(action) is np.ndarray)
+                                        and action.dtype.kind in "iu")):
             try:
                 self._int_action[0] = action
             except (OverflowError, ValueError, TypeError):
@@ -490,6 +503,9 @@ def _single_step(transition: Any, observe: Any, low: np.ndarray, high: np.ndarra
         if not _finite_patient(t[0]):
             return 3
         observe(0, c, t, obs.reshape((1, obs.shape[0])))
+        for v in obs:
+            if not np.isfinite(v):
+                return 3
         return 0
 
     return single
