@@ -233,7 +233,7 @@ class Task(ABC):
         n = len(state)
         obs = np.empty((n, len(self.observation_table)), dtype=np.float32)
         self._observe(n, state.patient, state.clinical, obs)
-        if not np.isfinite(obs).all():
+        if not _finite_values(obs):
             bad = np.flatnonzero(~np.isfinite(obs).all(axis=1))[0]
             raise NonFiniteStateError(f"{self.name}: patient {state.label[bad]}: a NaN observation "
                                       f"({self._parameters_text(state.patient['params'][bad])}); call reset(), "
@@ -456,6 +456,16 @@ def _finite_patient(t):  # pragma: no cover - compiled
     for v in t.y:
         if not np.isfinite(v):
             return False
+    return True
+
+
+@jit
+def _finite_values(values):  # pragma: no cover - compiled
+    """Whether every entry of a 2-D array is finite (a compiled loop: numpy's ufunc costs more on a few values)."""
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            if not np.isfinite(values[i, j]):
+                return False
     return True
 
 
