@@ -85,7 +85,6 @@ DEATH_PENALTY = -100.0  # escape, fatal CRS or fatal ICANS
 ELIMINATION_BONUS = 100.0  # paid once, on the day the tumour becomes extinct
 
 OUTCOMES = ("controlled", "progressing", "escaped", "eliminated", "died_of_crs", "died_of_icans")
-OUTCOME_NAMES = np.array(OUTCOMES)
 TUMOUR_CONTROL = ("controlled", "eliminated")
 
 
