@@ -106,7 +106,6 @@ def test_missing_final_model_is_an_error(tmp_path: Path) -> None:
 
 
 def test_monitor_is_readable_by_stable_baselines3(tmp_path: Path) -> None:
-    pytest.importorskip("pandas")
     from stable_baselines3.common.monitor import load_results
 
     train(tmp_path, train_config(ENV, "dqn", seed=1, total_timesteps=600, checkpoint_every=600), progress=False)
