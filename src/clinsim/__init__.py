@@ -3,7 +3,8 @@
 ``import clinsim`` registers every environment under the papers' IDs (``immunosim/...``, ``sepsisim/...``).
 Each disease is one package exposing ``SPECS`` (its :class:`clinsim.core.registration.EnvSpec` entries:
 environment classes, clinical protocol, training hyperparameters, evaluation episodes, tags) and
-``PARAMETER_MODULES`` (modules holding its literature ``ParameterSet`` tables). Adding a disease is adding
+``PARAMETER_MODULES`` (modules holding its literature ``ParameterSet`` tables), and optionally
+``CALIBRATIONS`` (its virtual-population calibrations, see :mod:`clinsim.core.calibration`). Adding a disease is adding
 its folder and its name to ``DISEASES``; a disease outside the package (a module path) is added with the
 environment variable ``CLINSIM_EXTRA_DISEASES`` (comma-separated, read at import).
 """
@@ -29,6 +30,8 @@ PAPER_IDS: tuple[str, ...] = tuple(k for k, s in SPECS.items() if PAPER in s.tag
 FAMILY_IDS: tuple[str, ...] = tuple(k for k, s in SPECS.items() if TIER not in s.tags)
 # where the literature parameter tables live (``clinsim params``)
 PARAMETER_MODULES = tuple(module for pkg in DISEASE_PACKAGES for module in pkg.PARAMETER_MODULES)
+# virtual-population calibrations (``clinsim calibrate NAME``): name -> "module:function", imported when run
+CALIBRATIONS: dict[str, str] = {k: v for pkg in DISEASE_PACKAGES for k, v in getattr(pkg, "CALIBRATIONS", {}).items()}
 
 
 def spec(env_id: str) -> EnvSpec:
@@ -39,5 +42,5 @@ def spec(env_id: str) -> EnvSpec:
         raise KeyError(f"unknown environment {env_id!r}; registered: {', '.join(ENV_IDS)}") from None
 
 
-__all__ = ["DISEASES", "DISEASE_PACKAGES", "ENV_IDS", "FAMILY_IDS", "PAPER_IDS", "PARAMETER_MODULES", "SPECS",
-           "EnvSpec", "__version__", "spec"]
+__all__ = ["CALIBRATIONS", "DISEASES", "DISEASE_PACKAGES", "ENV_IDS", "FAMILY_IDS", "PAPER_IDS", "PARAMETER_MODULES",
+           "SPECS", "EnvSpec", "__version__", "spec"]

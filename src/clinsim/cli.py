@@ -1,4 +1,4 @@
-"""Command line: ``clinsim list | params | evaluate | train | import | benchmark | reproduce | plot``.
+"""Command line: ``clinsim list | params | calibrate | evaluate | train | import | benchmark | reproduce | plot``.
 
 Every count, seed and path is checked where it is parsed; any error is one line on stderr and exit
 code 2 (``clinsim --debug ...`` shows the traceback).
@@ -161,6 +161,21 @@ def _benchmark(args: argparse.Namespace, timesteps: int | None, seeds: list[int]
     print(f"results: {root}/summary.md, summary.csv, summary.json, figures/ ({time.perf_counter() - start:.0f} s)")
 
 
+def _calibrate(args: argparse.Namespace) -> None:
+    import importlib
+
+    module, function = clinsim.CALIBRATIONS[args.name].split(":")
+    start = time.perf_counter()
+    size = {} if args.plausible is None else {"plausible": args.plausible}
+    out = None if args.out is None else Path(args.out)
+    rows = getattr(importlib.import_module(module), function)(seed=args.seed, out=out, **size)
+    print("| target | trial | simulated | tolerance | met | source |\n|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['target']} | {r['trial']:.3f} | {r['simulated']:.3f} | {r['tolerance']:.3f} | "
+              f"{'yes' if r['met'] else 'NO'} | {r['source']} |")
+    print(f"calibrated {args.name} in {time.perf_counter() - start:.0f} s")
+
+
 def _plot(args: argparse.Namespace) -> None:
     from clinsim.training.runs import check_env_id, read_json
 
@@ -184,6 +199,15 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="registered environments").set_defaults(func=_list)
     sub.add_parser("params", help="parameter tables (markdown) of every model").set_defaults(func=_params)
+
+    cal = sub.add_parser("calibrate", help="rebuild a virtual population from its trial targets (fixed seed)")
+    cal.add_argument("name", choices=sorted(clinsim.CALIBRATIONS))
+    cal.add_argument("--seed", type=seed_int, default=0, help="seed of the plausible patients")
+    cal.add_argument("--plausible", type=positive_int, default=None, help="plausible patients (default: the "
+                     "calibration's own)")
+    cal.add_argument("--out", type=non_empty_path, default=None, help="path stem of the population (default: the "
+                     "package's cohort, which the environments load)")
+    cal.set_defaults(func=_calibrate)
 
     ev = sub.add_parser("evaluate", help="evaluate a baseline or a trained run (papers' protocol)")
     ev.add_argument("env", choices=clinsim.ENV_IDS)
