@@ -138,6 +138,36 @@ def test_vector_env_equals_single_envs(env_id: str) -> None:
     pickle.loads(pickle.dumps(venv))
 
 
+def test_same_step_autoreset_equals_single_envs(env_id: str) -> None:
+    """``autoreset_mode="SameStep"``: the ending step returns the next patient's first observation and the
+    finished patient's last observation and info in ``final_obs`` / ``final_info`` (Gymnasium's convention)."""
+    n = 3
+    venv = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point", autoreset_mode="SameStep")
+    assert venv.metadata["autoreset_mode"].value == "SameStep"
+    singles = [gym.make(env_id) for _ in range(n)]
+    vobs, _ = venv.reset(seed=5)
+    assert np.array_equal(vobs, np.stack([env.reset(seed=5 + i)[0] for i, env in enumerate(singles)]))
+    venv.action_space.seed(0)
+    horizon = gym.spec(env_id).max_episode_steps
+    ended = 0
+    for _ in range(horizon + 2):
+        actions = venv.action_space.sample()
+        vobs, vrew, vterm, vtrunc, vinfo = venv.step(actions)
+        for i, env in enumerate(singles):
+            obs, reward, term, trunc, info = env.step(actions[i])
+            assert reward == vrew[i] and term == vterm[i] and trunc == vtrunc[i]
+            if term or trunc:
+                ended += 1
+                assert vinfo["_final_obs"][i] and np.array_equal(vinfo["final_obs"][i], obs)
+                assert_same_info(info, {k: v for k, v in vinfo["final_info"].items()}, i)
+                obs, info = env.reset()
+            else:
+                assert "_final_obs" not in vinfo or not vinfo["_final_obs"][i]
+            assert np.array_equal(obs, vobs[i])
+            assert_same_info(info, {k: v for k, v in vinfo.items() if "final" not in k}, i)
+    assert ended >= n
+
+
 def test_threaded_vector_env_equals_single_envs(env_id: str) -> None:
     """Batches of >= PARALLEL_MIN_BATCH run their patients in threads: the same bits as single envs."""
     n = PARALLEL_MIN_BATCH
@@ -244,6 +274,11 @@ def test_invalid_actions_raise_naming_the_space(env_id: str, bad) -> None:
         bad = np.full(space.shape, bad) if not isinstance(bad, list) else bad
     with pytest.raises(InvalidActionError, match=env_id.split("/")[1].split("-")[0]):
         env.step(bad)
+
+
+def test_unknown_autoreset_mode_names_the_valid_ones(env_id: str) -> None:
+    with pytest.raises(ValueError, match="'NextStep', 'SameStep'"):
+        gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point", autoreset_mode="Disabled")
 
 
 def test_unknown_constructor_argument_values_raise(env_id: str) -> None:

@@ -196,6 +196,7 @@ def parser() -> argparse.ArgumentParser:
 
     top = _Parser(prog="clinsim", description=__doc__)
     top.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    top.add_argument("--version", action="version", version=f"clinsim {clinsim.__version__}")
     sub = top.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="registered environments").set_defaults(func=_list)
     sub.add_parser("params", help="parameter tables (markdown) of every model").set_defaults(func=_params)

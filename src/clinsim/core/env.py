@@ -7,13 +7,25 @@ drawn from that generator at reset, so both adapters produce identical trajector
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium import Env
 from gymnasium.utils import seeding
-from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector import VectorEnv
 from gymnasium.vector.utils import batch_space
+
+try:
+    from gymnasium.vector import AutoresetMode
+except ImportError:  # gymnasium 1.0 (pinned by d3rlpy 2.8): no enum yet, next-step autoreset everywhere
+
+    class AutoresetMode(Enum):  # type: ignore[no-redef]
+        """Gymnasium 1.1's autoreset modes, for gymnasium 1.0."""
+
+        NEXT_STEP = "NextStep"
+        SAME_STEP = "SameStep"
+        DISABLED = "Disabled"
 
 from clinsim.core.render import render_dashboard, render_text
 from clinsim.core.state import State, rows
@@ -119,22 +131,38 @@ class TaskEnv(Env):
 
 
 class TaskVectorEnv(VectorEnv):
-    """Native batched environment: one array program steps every patient (next-step autoreset)."""
+    """Native batched environment: one array program steps every patient.
+
+    ``autoreset_mode`` (``gym.make_vec(ID, num_envs=n, vectorization_mode="vector_entry_point",
+    autoreset_mode=...)``): ``"NextStep"`` (default; Gymnasium's): the step after an episode ends starts the
+    next patient and returns its first observation with zero reward. ``"SameStep"`` (what TorchRL and RLlib
+    expect): the step that ends an episode already returns the next patient's first observation, and the
+    finished patient's last observation and info are in ``info["final_obs"]`` / ``info["final_info"]``
+    (masked by ``info["_final_obs"]``), as Gymnasium's ``SyncVectorEnv`` does in that mode.
+    """
 
     task_class: ClassVar[type[Task]]
     metadata: ClassVar[dict[str, Any]] = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}
+    AUTORESET_MODES: ClassVar[tuple[AutoresetMode, ...]] = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)
 
     def __init__(
         self,
         num_envs: int = 1,
         max_episode_steps: int | None = None,
         render_mode: str | None = None,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         **task_kwargs: Any,
     ) -> None:
         if render_mode is not None:
             raise ValueError(f"{self.task_class.env_id}: render_mode {render_mode!r} not supported; valid: None")
         if int(num_envs) < 1:
             raise ValueError(f"{self.task_class.env_id}: num_envs must be >= 1, got {num_envs}")
+        modes = {m.value: m for m in self.AUTORESET_MODES} | {m: m for m in self.AUTORESET_MODES}
+        if autoreset_mode not in modes:
+            raise ValueError(f"{self.task_class.env_id}: autoreset_mode {autoreset_mode!r} not supported; valid: "
+                             f"{', '.join(repr(m.value) for m in self.AUTORESET_MODES)}")
+        self.autoreset_mode = modes[autoreset_mode]
+        self.metadata = {**self.metadata, "autoreset_mode": self.autoreset_mode}
         self.num_envs = int(num_envs)
         self.render_mode = render_mode
         self.task = self.task_class(**task_kwargs)
@@ -200,9 +228,36 @@ class TaskVectorEnv(VectorEnv):
         else:
             self._state, reward, terminated = self.task.step(self._state, actions, self._name)
             self._elapsed += 1
-        truncated = (self._elapsed >= min(self.max_episode_steps, self.task.horizon)) & ~terminated
+        # as Gymnasium's TimeLimit on the single env: the last step is truncated, also when it terminates
+        truncated = self._elapsed >= min(self.max_episode_steps, self.task.horizon)
         self._autoreset = terminated | truncated
+        if self.autoreset_mode is AutoresetMode.SAME_STEP and self._autoreset.any():
+            return self._same_step_reset(reward, terminated, truncated)
         return self.task.observe(self._state), reward, terminated, truncated, self._info()
+
+    def _same_step_reset(self, reward: np.ndarray, terminated: np.ndarray, truncated: np.ndarray):
+        """Replace the finished patients now; their last observation and info go into ``final_*``."""
+        done, state = self._autoreset.copy(), self._state
+        restart = np.flatnonzero(done)
+        last_obs = self.task.observe(state)
+        final_obs = np.empty(self.num_envs, dtype=object)
+        for i in restart:
+            final_obs[i] = last_obs[i].copy()
+        final_info = self._info()
+        final_info.update({k: done.copy() for k in list(final_info) if k.startswith("_")})
+        fresh = self.task.sample_patients([self._rngs[i] for i in restart])
+        # the last step's infos hold views of this clinical record: the replacement goes into a copy
+        clinical = rows(state.clinical).copy().view(state.clinical.dtype)
+        clinical[restart] = fresh.clinical
+        rows(state.patient)[restart] = rows(fresh.patient)
+        label = state.label.copy()
+        label[restart] = fresh.label
+        self._state = State(state.patient, clinical, label)
+        self._elapsed[restart] = 0
+        self._autoreset[:] = False
+        info = self._info()
+        info.update(final_obs=final_obs, _final_obs=done.copy(), final_info=final_info, _final_info=done.copy())
+        return self.task.observe(self._state), reward, terminated, truncated, info
 
     def _info(self) -> dict[str, np.ndarray]:
         info: dict[str, np.ndarray] = {}
