@@ -214,6 +214,33 @@ def test_render_modes(env_id: str, mode: str) -> None:
         assert isinstance(frame, str) and "outcome=" in frame
     else:
         assert frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3 and frame.std() > 0
+        env.step(env.action_space.sample())
+        later = env.render()
+        assert later.shape == frame.shape and not np.array_equal(later, frame)  # the new step is drawn
+        clone = pickle.loads(pickle.dumps(env))  # the figure is not pickled: rebuilt on the next render
+        assert np.array_equal(clone.render(), later)
+
+
+def test_human_and_vector_rendering(env_id: str, monkeypatch) -> None:
+    """``human`` shows each step in a window (here: matplotlib's headless backend); the vector env tiles its
+    first patients' dashboards."""
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setattr(plt, "pause", lambda _: None)
+    env = gym.make(env_id, render_mode="human")
+    env.reset(seed=0)
+    env.step(env.action_space.sample())
+    assert env.render() is None and plt.get_fignums()
+    env.close()
+    assert not plt.get_fignums()
+    venv = gym.make_vec(env_id, num_envs=3, vectorization_mode="vector_entry_point", render_mode="rgb_array",
+                        render_patients=2)
+    venv.reset(seed=0)
+    venv.step(venv.action_space.sample())
+    single = gym.make(env_id, render_mode="rgb_array")
+    single.reset(seed=0)
+    h, w, _ = single.render().shape
+    assert venv.render().shape == (h, 2 * w, 3)
 
 
 def test_info_is_the_tasks_info_table(env_id: str) -> None:

@@ -27,7 +27,7 @@ except ImportError:  # gymnasium 1.0 (pinned by d3rlpy 2.8): no enum yet, next-s
         SAME_STEP = "SameStep"
         DISABLED = "Disabled"
 
-from clinsim.core.render import render_dashboard, render_text
+from clinsim.core.render import Dashboard, HumanWindow, render_text, tile
 from clinsim.core.state import State, rows
 from clinsim.core.task import Task
 
@@ -40,11 +40,12 @@ class TaskEnv(Env):
     (call ``reset()``).
 
     ``render_mode="rgb_array"`` draws a dashboard of the patient's course so far (the task's
-    ``render_panels``), ``"ansi"`` a one-line text summary of the current step.
+    ``render_panels``, with the clinical thresholds and the action taken), ``"human"`` shows it in a window
+    at every step, ``"ansi"`` returns a one-line text summary of the current step.
     """
 
     task_class: ClassVar[type[Task]]
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array", "ansi"], "render_fps": 4}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["human", "rgb_array", "ansi"], "render_fps": 4}
 
     def __init__(self, render_mode: str | None = None, **task_kwargs: Any) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -61,6 +62,9 @@ class TaskEnv(Env):
         self._patient_keys: tuple[str, ...] = ()
         self._patient_values: tuple[Any, ...] = ()
         self._history: list[dict[str, Any]] = []
+        self._actions: list[Any] = []
+        self._dashboard: Dashboard | None = None
+        self._window: HumanWindow | None = None
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         _check_options(options, self._name)
@@ -74,6 +78,9 @@ class TaskEnv(Env):
         self._patient_keys, self._patient_values = tuple(patient), tuple(patient.values())
         info = self._single(state.clinical)[3]
         self._history = [info] if self.render_mode else []
+        self._actions = []
+        if self.render_mode == "human":
+            self.render()
         return self.task.observe(state)[0], info
 
     def step(self, action: Any):
@@ -87,6 +94,9 @@ class TaskEnv(Env):
         elapsed, reward, terminated, info = self._single(new)
         if self.render_mode:
             self._history.append(info)
+            self._actions.append(np.array(action, copy=True))
+            if self.render_mode == "human":
+                self.render()
         # the task's horizon ends every episode (its random events are drawn for the horizon), whatever
         # ``max_episode_steps`` the registration's TimeLimit was given
         return obs, reward, terminated, not terminated and elapsed >= self.task.horizon, info
@@ -98,6 +108,7 @@ class TaskEnv(Env):
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_views"] = {}
+        state["_dashboard"] = state["_window"] = None  # figures are rebuilt on the next render
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -117,7 +128,21 @@ class TaskEnv(Env):
         if self.render_mode == "ansi":
             return render_text(self._history[-1], self.task.render_panels, len(self._history) - 1,
                                self.task.step_unit)
-        return render_dashboard(self._history, self.task.render_panels, self._name, self.task.step_unit)
+        if self._dashboard is None:
+            self._dashboard = Dashboard(self.task.render_panels, self._name, self.task.step_unit, self.task.horizon)
+        frame = self._dashboard.frame(self._history, self._actions)
+        if self.render_mode == "rgb_array":
+            return frame
+        if self._window is None:
+            self._window = HumanWindow(self._name, self.metadata["render_fps"])
+        self._window.show(frame)
+        return None
+
+    def close(self) -> None:
+        if self._window is not None:
+            self._window.close()
+        self._dashboard = self._window = None
+        super().close()
 
     @property
     def state(self) -> State | None:
@@ -139,10 +164,14 @@ class TaskVectorEnv(VectorEnv):
     expect): the step that ends an episode already returns the next patient's first observation, and the
     finished patient's last observation and info are in ``info["final_obs"]`` / ``info["final_info"]``
     (masked by ``info["_final_obs"]``), as Gymnasium's ``SyncVectorEnv`` does in that mode.
+
+    ``render_mode="rgb_array"``: ``render()`` tiles the dashboards of the first ``render_patients`` patients
+    (default 4) into one grid image.
     """
 
     task_class: ClassVar[type[Task]]
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 4,
+                                          "autoreset_mode": AutoresetMode.NEXT_STEP}
     AUTORESET_MODES: ClassVar[tuple[AutoresetMode, ...]] = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)
 
     def __init__(
@@ -151,10 +180,14 @@ class TaskVectorEnv(VectorEnv):
         max_episode_steps: int | None = None,
         render_mode: str | None = None,
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        render_patients: int = 4,
         **task_kwargs: Any,
     ) -> None:
-        if render_mode is not None:
-            raise ValueError(f"{self.task_class.env_id}: render_mode {render_mode!r} not supported; valid: None")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"{self.task_class.env_id}: render_mode {render_mode!r} not supported; valid: None, "
+                             f"{', '.join(self.metadata['render_modes'])}")
+        if int(render_patients) < 1:
+            raise ValueError(f"{self.task_class.env_id}: render_patients must be >= 1, got {render_patients}")
         if int(num_envs) < 1:
             raise ValueError(f"{self.task_class.env_id}: num_envs must be >= 1, got {num_envs}")
         modes = {m.value: m for m in self.AUTORESET_MODES} | {m: m for m in self.AUTORESET_MODES}
@@ -175,6 +208,11 @@ class TaskVectorEnv(VectorEnv):
         self._state: State | None = None
         self._elapsed = np.zeros(self.num_envs, dtype=np.int64)
         self._autoreset = np.zeros(self.num_envs, dtype=bool)
+        # the rendered patients' courses (infos and actions) and their dashboards
+        shown = min(self.num_envs, int(render_patients)) if render_mode else 0
+        self._histories: list[list[dict[str, Any]]] = [[] for _ in range(shown)]
+        self._actions: list[list[Any]] = [[] for _ in range(shown)]
+        self._dashboards: list[Dashboard] = []
 
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None):
         _check_options(options, self._name)
@@ -198,6 +236,7 @@ class TaskVectorEnv(VectorEnv):
         info = self._info()
         self._elapsed[:] = 0
         self._autoreset[:] = False
+        self._record(info, None)
         return self.task.observe(self._state), info
 
     def step(self, actions: Any):
@@ -232,8 +271,33 @@ class TaskVectorEnv(VectorEnv):
         truncated = self._elapsed >= min(self.max_episode_steps, self.task.horizon)
         self._autoreset = terminated | truncated
         if self.autoreset_mode is AutoresetMode.SAME_STEP and self._autoreset.any():
-            return self._same_step_reset(reward, terminated, truncated)
-        return self.task.observe(self._state), reward, terminated, truncated, self._info()
+            out = self._same_step_reset(reward, terminated, truncated)
+        else:
+            out = self.task.observe(self._state), reward, terminated, truncated, self._info()
+        self._record(out[4], actions)
+        return out
+
+    def _record(self, info: dict[str, np.ndarray], actions: np.ndarray | None) -> None:
+        """Append the rendered patients' infos and actions (a new patient starts a new course)."""
+        for i, (history, taken) in enumerate(zip(self._histories, self._actions, strict=True)):
+            entry = {k: v[i] for k, v in info.items() if not k.startswith("_") and not k.startswith("final_")}
+            if actions is None or self._elapsed[i] == 0:
+                history[:], taken[:] = [entry], []
+            else:
+                history.append(entry)
+                taken.append(np.array(actions[i], copy=True))
+
+    def render(self) -> np.ndarray | None:
+        """The first ``render_patients`` patients' dashboards tiled into one RGB image."""
+        if self.render_mode is None:
+            return None
+        if self._state is None:
+            raise RuntimeError(f"{self._name}: call reset() before render()")
+        if not self._dashboards:
+            self._dashboards = [Dashboard(self.task.render_panels, f"{self._name} [{i}]", self.task.step_unit,
+                                          self.task.horizon) for i in range(len(self._histories))]
+        frames = [d.frame(h, a) for d, h, a in zip(self._dashboards, self._histories, self._actions, strict=True)]
+        return tile(frames, columns=int(np.ceil(np.sqrt(len(frames)))))
 
     def _same_step_reset(self, reward: np.ndarray, terminated: np.ndarray, truncated: np.ndarray):
         """Replace the finished patients now; their last observation and info go into ``final_*``."""
