@@ -27,9 +27,11 @@ except ImportError:  # gymnasium 1.0 (pinned by d3rlpy 2.8): no enum yet, next-s
         SAME_STEP = "SameStep"
         DISABLED = "Disabled"
 
+from clinsim.core.batch import PARALLEL_MIN_BATCH
 from clinsim.core.render import Dashboard, HumanWindow, render_text, tile
 from clinsim.core.state import State, rows
 from clinsim.core.task import Task
+from clinsim.core.threads import ThreadCount
 
 
 class TaskEnv(Env):
@@ -167,6 +169,10 @@ class TaskVectorEnv(VectorEnv):
 
     ``render_mode="rgb_array"``: ``render()`` tiles the dashboards of the first ``render_patients`` patients
     (default 4) into one grid image.
+
+    ``num_threads``: threads of a step of a large batch (>= 64 patients): ``"auto"`` (default) measures one
+    thread against all and keeps the faster, again every 256 steps, so that competing processes never make the
+    env slower than one thread (:mod:`clinsim.core.threads`); or a fixed count.
     """
 
     task_class: ClassVar[type[Task]]
@@ -181,6 +187,7 @@ class TaskVectorEnv(VectorEnv):
         render_mode: str | None = None,
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         render_patients: int = 4,
+        num_threads: int | str | None = None,
         **task_kwargs: Any,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -195,6 +202,10 @@ class TaskVectorEnv(VectorEnv):
             raise ValueError(f"{self.task_class.env_id}: autoreset_mode {autoreset_mode!r} not supported; valid: "
                              f"{', '.join(repr(m.value) for m in self.AUTORESET_MODES)}")
         self.autoreset_mode = modes[autoreset_mode]
+        try:
+            self._threads = ThreadCount(num_threads)
+        except ValueError as exc:
+            raise ValueError(f"{self.task_class.env_id}: {exc}") from None
         self.metadata = {**self.metadata, "autoreset_mode": self.autoreset_mode}
         self.num_envs = int(num_envs)
         self.render_mode = render_mode
@@ -257,7 +268,7 @@ class TaskVectorEnv(VectorEnv):
             clinical[restart] = fresh.clinical
             label = old.label.copy()
             label[restart] = fresh.label
-            new, reward, terminated = self.task.step(State(old.patient, clinical, label), actions, self._name)
+            new, reward, terminated = self._step(State(old.patient, clinical, label), actions)
             reward[restart] = 0.0
             terminated[restart] = False
             rows(new.clinical)[restart] = rows(fresh.clinical)  # made by this step: nobody holds it yet
@@ -265,7 +276,7 @@ class TaskVectorEnv(VectorEnv):
             self._elapsed += 1
             self._elapsed[restart] = 0
         else:
-            self._state, reward, terminated = self.task.step(self._state, actions, self._name)
+            self._state, reward, terminated = self._step(self._state, actions)
             self._elapsed += 1
         # as Gymnasium's TimeLimit on the single env: the last step is truncated, also when it terminates
         truncated = self._elapsed >= min(self.max_episode_steps, self.task.horizon)
@@ -298,6 +309,11 @@ class TaskVectorEnv(VectorEnv):
                                           self.task.horizon) for i in range(len(self._histories))]
         frames = [d.frame(h, a) for d, h, a in zip(self._dashboards, self._histories, self._actions, strict=True)]
         return tile(frames, columns=int(np.ceil(np.sqrt(len(frames)))))
+
+    def _step(self, state: State, actions: np.ndarray):
+        if self.num_envs < PARALLEL_MIN_BATCH:  # runs on the calling thread anyway
+            return self.task.step(state, actions, self._name)
+        return self._threads.run(lambda: self.task.step(state, actions, self._name))
 
     def _same_step_reset(self, reward: np.ndarray, terminated: np.ndarray, truncated: np.ndarray):
         """Replace the finished patients now; their last observation and info go into ``final_*``."""
