@@ -178,6 +178,33 @@ def _calibrate(args: argparse.Namespace) -> None:
     print(f"calibrated {args.name} in {time.perf_counter() - start:.0f} s")
 
 
+def _dataset(args: argparse.Namespace) -> None:
+    from clinsim.offline.datasets import collect
+
+    dataset = collect(args.env, args.behaviour, args.episodes, args.seed, args.root)
+    print(f"wrote {dataset.spec.dataset_id}: {dataset.total_episodes} episodes, {dataset.total_steps} steps")
+
+
+def _ope(args: argparse.Namespace) -> None:
+    import minari
+
+    from clinsim.offline.datasets import minari_root
+    from clinsim.offline.ope import ESTIMATORS, evaluate_dataset
+
+    with minari_root(args.root):
+        dataset = minari.load_dataset(args.dataset)
+    env_id = dataset.spec.env_spec.id
+    rows = evaluate_dataset(dataset, env_id, args.truth_episodes)
+    print(f"{args.dataset} ({dataset.total_episodes} episodes) on {env_id}; truth on {args.truth_episodes} patients\n")
+    print("| target | true value [95 % CI] | " + " | ".join(f"{e} (error)" for e in ESTIMATORS) + " |")
+    print("|---" * (2 + len(ESTIMATORS)) + "|")
+    for r in rows:
+        print(f"| {r['target']} | {r['value']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}] | "
+              + " | ".join(f"{r[e]:.2f} ({r[e + '_error']:+.2f})" for e in ESTIMATORS) + " |")
+    if args.output:
+        Path(args.output).write_text(json.dumps(rows, indent=1) + "\n")
+
+
 def _plot(args: argparse.Namespace) -> None:
     from clinsim.training.runs import check_env_id, read_json
 
@@ -266,6 +293,22 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--seeds", type=positive_int, default=len(SEEDS_PAPER),
                      help="number of training seeds (42, 43, ...)")
     rep.set_defaults(func=lambda a: _benchmark(a, None, list(range(42, 42 + a.seeds))))
+
+    ds = sub.add_parser("dataset", help="log a Minari dataset under a behaviour policy (action probabilities kept)")
+    ds.add_argument("env", choices=clinsim.ENV_IDS)
+    ds.add_argument("--behaviour", default="clinician", choices=("clinician", "mixed", "random"))
+    ds.add_argument("--episodes", type=positive_int, default=1000)
+    ds.add_argument("--seed", type=seed_int, default=0, help="first patient seed")
+    ds.add_argument("--root", type=non_empty_path, default=None, help="Minari dataset directory (default: "
+                    "MINARI_DATASETS_PATH or ~/.minari/datasets)")
+    ds.set_defaults(func=_dataset)
+
+    ope = sub.add_parser("ope", help="off-policy estimates on a dataset against the targets' true values")
+    ope.add_argument("dataset", type=non_empty_path, help="Minari dataset ID (clinsim dataset prints it)")
+    ope.add_argument("--root", type=non_empty_path, default=None, help="Minari dataset directory")
+    ope.add_argument("--truth-episodes", type=positive_int, default=2000, help="patients per true value")
+    ope.add_argument("--output", type=non_empty_path, default=None, help="write the table (JSON) here")
+    ope.set_defaults(func=_ope)
 
     plot = sub.add_parser("plot", help="redraw the figures of a benchmark directory")
     plot.add_argument("root", type=non_empty_path)
