@@ -151,7 +151,7 @@ def test_day_carries_the_integrator_step_and_the_inputs():
     """The adaptive integrator's step size is carried from day to day; the day's inputs are the
     management decided from the day before (tocilizumab from CRS grade 2, steroids while a course runs)."""
     task = cart.CARTCellTask()
-    state = task.sample_patients([np.random.default_rng(3)])  # CRS grade 3 on day 1
+    state = task.sample_patients([np.random.default_rng(9)])  # CRS grade 3 on day 1
     assert not state["integrator_carry"].any()  # the first day picks its own step
     seen_toci = seen_steroid = False
     for _ in range(20):
@@ -190,7 +190,8 @@ def test_crs_calibration_zuma1(cohorts):
 def test_icans_calibration(cohorts):
     grade = cohorts["protocol"].final_info["max_icans_grade"]
     assert 0.5 < np.mean(grade >= 1) < 0.85  # ZUMA-1: 64 % neurological events
-    assert 0.1 < np.mean(grade >= 3) < 0.3  # ZUMA-1 28 %, JULIET 12 %
+    # ZUMA-1 28 % (calibrated: test_calibration_cart), JULIET 12 %; +-3 binomial SD on 200 patients
+    assert 0.18 < np.mean(grade >= 3) < 0.38
     assert np.mean(grade >= 4) < 0.08
 
 

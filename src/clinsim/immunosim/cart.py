@@ -440,9 +440,11 @@ class CARTCellEnv(TaskEnv):
     ## Description
     Effector (C_T) and memory (C_M) CAR-T cells and tumour cells (T) follow CARTmath (Barros et al. 2021,
     published HDLM-2 fit): effectors kill tumour and are exhausted by it, form long-lived memory, and
-    memory cells turn back into effectors on meeting tumour antigen. Infused cells enter a pre-activation
-    compartment (activation ~1 day, paper eq. 6). An aggregate cytokine L (paper eq. 10,
-    dL/dt = kappa C_T T - delta_L L) measures cytokine release syndrome. CRS is managed as in clinic:
+    memory cells turn back into effectors on meeting tumour antigen. A CD19-negative clone, when the
+    patient carries one, grows unseen by CAR-T (antigen escape: a third of relapses after axi-cel).
+    Infused cells enter a pre-activation compartment (activation ~1 day, paper eq. 6). An aggregate
+    cytokine L (paper eq. 10, dL/dt = kappa C_T T - delta_L L) measures cytokine release syndrome. CRS is
+    managed as in clinic:
     tocilizumab from grade 2, dexamethasone from grade 3 (which also dampens CAR-T expansion), and no
     infusion while CRS is grade >= 3. Too little product lets the tumour escape, too much (or too much at
     once on a large tumour) gives severe CRS; fractionated infusions lower the CRS peak.
@@ -469,15 +471,21 @@ class CARTCellEnv(TaskEnv):
     ## Observation Space
 """ + CARTCellTask.observation_table.markdown() + """
     ## Starting State
-    ``patient="cohort"`` (default) draws a virtual patient from ``self.np_random``: alpha, r, gamma and
-    kappa log-normal around their values (CVs in the parameter table), tumour burden log-uniform in
-    5e6-5e7 cells, no CAR-T, cytokine at baseline. ``patient="reference"``: published values, 2e7 cells.
+    ``patient="cohort"`` (default) draws a virtual patient from ``self.np_random`` out of the calibrated
+    ZUMA-1 virtual population (``clinsim/immunosim/cohorts/zuma1``, rebuilt by ``clinsim calibrate zuma1``;
+    ``cart_calibration``): refractory, growing large B-cell lymphoma of 5e6-1e8 cells, some with a CD19-negative
+    clone that CAR-T cannot see, with CAR-T expansion, exhaustion, kill, CRS and neurotoxicity susceptibility
+    spread over their literature ranges and weighted to match ZUMA-1 under one standard infusion (ORR 82 %,
+    CR 54 %, CRS 93 / 13 %, neurologic events 64 / 28 %, toxic deaths 2 %). Untreated, nobody responds and
+    everybody progresses. No CAR-T, cytokine at baseline. ``patient="reference"``: published values, 2e7
+    cells, no CD19-negative clone.
 
     ## Rewards (per day; paper eq. 1 with a survival term)
-    ``+0.2`` alive, ``-2 * delta log10(tumour cells)``, ``-[0, 0.2, 1, 5, 15]`` per day at CRS grade 0-4,
-    ``-2`` per 1e6 cells infused, ``+100`` once on the day the tumour becomes extinct (< 1 cell, then 0).
-    Death (escape or fatal CRS): ``-50`` and the remaining days' alive bonus is lost; a fatal CRS also
-    takes back the shrinkage credit and any elimination bonus already paid.
+    ``+0.2`` alive, ``-2 * delta log10(tumour cells)``, ``-[0, 0.2, 1, 5, 15]`` per day at CRS and at ICANS
+    grade 0-4 (saturating at 50 over the course), ``-2`` per 1e6 cells infused, ``+100`` once on the day
+    the tumour becomes extinct (< 1 cell, then 0). Death (escape, fatal CRS or ICANS): ``-100`` and the
+    remaining days' alive bonus is lost; a fatal toxicity also takes back the shrinkage credit and any
+    elimination bonus already paid.
 
     ## Episode End
     Termination: escape (tumour >= 1e9 cells) or death from grade-4 CRS (probability 0.15 per day at
@@ -488,11 +496,14 @@ class CARTCellEnv(TaskEnv):
 
     ## Info
     ``patient``, ``day``, ``tumour_cells``, ``baseline_tumour_cells``, ``effector_cart_cells``,
+    ``antigen_negative_tumour_cells`` (the CD19-negative clone, part of ``tumour_cells``),
     ``memory_cart_cells`` (cells), ``cytokine_pg_per_ml`` (pg/mL), ``crs_grade`` and ``max_crs_grade``
     (0-4, ASTCT reading in ``ASTCT_GRADE``), ``on_tocilizumab``, ``on_corticosteroids``, ``steroid_days``,
-    ``dose_cells``, ``cumulative_dose_cells`` (cells), ``dose_withheld``, ``recist`` (CR/PR/SD/PD on
-    diameter ~ cells^(1/3)), ``outcome`` (controlled: alive, below baseline; progressing: alive, at or above
-    baseline; escaped; eliminated; died_of_crs).
+    ``dose_cells``, ``cumulative_dose_cells`` (cells), ``dose_withheld``, ``lugano`` (today's Lugano 2014 reading:
+    CR below the imaging detection limit ``DETECTION_LIMIT_CELLS`` ~7e4 cells, PR at -50 % of the sum of
+    products of diameters ~ cells^(2/3), PD at +50 % from the nadir), ``best_response`` (best Lugano reading at
+    the ZUMA-1 scans, week 4 and month 3; CR/PR = objective response), ``outcome`` (controlled: alive, below
+    baseline; progressing: alive, at or above baseline; escaped; eliminated; died_of_crs; died_of_icans).
 
     ## Arguments
     ``gym.make("immunosim/CARTCell-v0", patient="cohort" | "reference")``; ``gym.make_vec(...,

@@ -57,9 +57,11 @@ CART_EXTENSION = (
     # (ZUMA-1 median onset day 2; Neelapu et al. 2017 NEJM 377:2531).
     Parameter("k_act", 1.0, "1/day", 0.25, 4.0, "ImmunoSim paper eq. 6; assumption calibrated to ZUMA-1 CRS onset",
               "activation rate of infused CAR-T cells"),
-    # CRS: paper eq. (10). kappa is not published for this model; calibrated so that one standard
-    # infusion gives any-grade CRS in most patients and grade >= 3 in a minority (ZUMA-1: 93 % any
-    # grade, 13 % grade >= 3; Neelapu 2017). delta_L: cytokine falls within hours once the drive stops.
+    # CRS: paper eq. (10). kappa is not published for this model; the reference value was set by hand so
+    # that one standard infusion gives any-grade CRS in most patients and grade >= 3 in a minority; the
+    # range is the patient's CRS susceptibility, which the ZUMA-1 virtual population spreads over it and
+    # weights to the trial's rates (cart_calibration; ZUMA-1: grade >= 3 13 %, Neelapu 2017).
+    # delta_L: cytokine falls within hours once the drive stops.
     Parameter("kappa", 2.0e-10, "pg/(mL*cell^2)", 4.0e-11, 1.0e-9,
               "ImmunoSim paper eq. 10; calibrated to ZUMA-1 CRS incidence",
               "cytokine release per CAR-T/tumour contact"),
@@ -82,10 +84,10 @@ CART_EXTENSION = (
     # peak CAR-T expansion and with the infused dose, and can be fatal through cerebral oedema (Gust et
     # al. 2017 Cancer Discov 7:1404; Turtle et al. 2016 J Clin Invest 126:2123, deaths at 2e7 cells/kg;
     # Neelapu 2017: expansion associated with neurological events). k_icans carries the patient's
-    # susceptibility (endothelial activation, Gust 2017) with a wide spread; calibrated so that one
-    # standard infusion gives any-grade ICANS in about two thirds of patients and grade >= 3 in about one
-    # in five (CD19 CAR-T trials: ZUMA-1 64 % / 28 %, Neelapu 2017; JULIET 21 % / 12 %, Schuster et al.
-    # 2019 NEJM 380:45), with grade 4 rare.
+    # susceptibility (endothelial activation, Gust 2017) over a wide range; the reference value gives
+    # any-grade ICANS in about two thirds and grade >= 3 in about one in five of a cohort (CD19 CAR-T
+    # trials: ZUMA-1 64 % / 28 %, Neelapu 2017; JULIET 21 % / 12 %, Schuster et al. 2019 NEJM 380:45);
+    # the ZUMA-1 virtual population spreads it over the range, weighted to ZUMA-1 (cart_calibration).
     Parameter("k_icans", 0.6e-6, "ICE points/(cell*day)", 1.0e-8, 1.0e-4,
               "calibrated to ZUMA-1/JULIET neurological events; range: patient susceptibility",
               "neurotoxicity drive per effector CAR-T cell"),
