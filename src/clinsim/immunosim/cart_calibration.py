@@ -15,7 +15,7 @@ import numpy as np
 
 from clinsim.core import clinical
 from clinsim.core.calibration import Target, VirtualPopulation, maxent_weights, target_rows
-from clinsim.immunosim import cart
+from clinsim.immunosim import cart, heuristics
 from clinsim.immunosim import cart_models as cm
 
 NEELAPU_2017 = "Neelapu et al. 2017 NEJM 377:2531 (ZUMA-1, 101 treated), abstract"
@@ -98,9 +98,9 @@ def simulate_zuma1(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
                           np.ones((n, 2 * task.horizon)), list(range(n)))  # u = 1: nobody dies
     crs4_days, icans4_days = np.zeros(n), np.zeros(n)
     active = np.arange(n)
-    for day in range(task.horizon):  # escaped patients stop (their last record stays)
+    for _ in range(task.horizon):  # escaped patients stop (their last record stays)
         now = state.take(active)
-        now, _, terminated = task.step(now, np.full(len(active), 2 if day == 0 else 0))
+        now, _, terminated = task.step(now, heuristics.zuma1(task.observe(now)))
         state.put(active, now)
         crs4_days[active] += now.clinical["crs_grade"] >= 4
         icans4_days[active] += now.clinical["icans_grade"] >= 4
