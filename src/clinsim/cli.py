@@ -17,6 +17,8 @@ import clinsim
 
 SEEDS_PAPER = (42, 43, 44, 45, 46)
 EPISODES_HELP = "default: the environment's evaluation episodes (clinsim list)"
+N_ENVS_HELP = ("PPO: patients per batch of the native vector env (must divide n_steps; the rollout size is kept: "
+               "docs/benchmark.md); default 1, the papers' setting")
 MAX_COUNT = 10**9  # far beyond any sensible budget; stops a typo from allocating or running for ever
 MAX_SEED = 2**32 - 1  # a range that every seeded library here (numpy, torch, gymnasium) accepts
 
@@ -110,7 +112,7 @@ def _evaluate(args: argparse.Namespace) -> None:
 def _train(args: argparse.Namespace) -> None:
     from clinsim.training.train import train, train_config
 
-    config = train_config(args.env, args.algo, args.seed, args.timesteps, args.checkpoint_every)
+    config = train_config(args.env, args.algo, args.seed, args.timesteps, args.checkpoint_every, n_envs=args.n_envs)
     train(args.run_dir, config, progress=not args.quiet)
     print(f"trained {args.algo} on {args.env}: {args.run_dir}")
 
@@ -154,7 +156,7 @@ def _benchmark(args: argparse.Namespace, timesteps: int | None, seeds: list[int]
     root = Path(args.root)
     start = time.perf_counter()
     rows = run_benchmark(env_ids, root, algos, list(dict.fromkeys(seeds)), timesteps, args.episodes,
-                         progress=not args.quiet)
+                         progress=not args.quiet, n_envs=args.n_envs)
     if not args.no_figures:
         _figures(root, env_ids, algos)
     print(format_table(rows))
@@ -196,6 +198,7 @@ def parser() -> argparse.ArgumentParser:
 
     top = _Parser(prog="clinsim", description=__doc__)
     top.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    top.add_argument("--version", action="version", version=f"clinsim {clinsim.__version__}")
     sub = top.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="registered environments").set_defaults(func=_list)
     sub.add_parser("params", help="parameter tables (markdown) of every model").set_defaults(func=_params)
@@ -225,6 +228,7 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--seed", type=seed_int, default=42)
     tr.add_argument("--timesteps", type=positive_int, default=None, help="default: the paper's (Table 2)")
     tr.add_argument("--checkpoint-every", type=positive_int, default=10_000)
+    tr.add_argument("--n-envs", type=positive_int, default=1, help=N_ENVS_HELP)
     tr.add_argument("--run-dir", type=non_empty_path, required=True)
     tr.add_argument("--quiet", action="store_true")
     tr.set_defaults(func=_train)
@@ -246,6 +250,7 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--episodes", type=positive_int, default=None, help=EPISODES_HELP)
         p.add_argument("--root", type=non_empty_path, default=root)
         p.add_argument("--no-figures", action="store_true")
+        p.add_argument("--n-envs", type=positive_int, default=1, help=N_ENVS_HELP)
         p.add_argument("--quiet", action="store_true")
         p.set_defaults(default_algos=algos)
 

@@ -58,15 +58,16 @@ def run_baselines(env_id: str, root: Path, episodes: int) -> dict[str, dict[str,
 
 
 def run_agent(env_id: str, algo: str, seed: int, root: Path, episodes: int, timesteps: int | None,
-              progress: bool) -> dict[str, Any]:
+              progress: bool, n_envs: int = 1) -> dict[str, Any]:
     """Train (or resume) one agent and evaluate it on the evaluation patients.
 
     ``train`` refuses a run directory made with other settings, so a result is never reported under
-    settings it was not made with.
+    settings it was not made with. ``n_envs`` applies to PPO (off-policy agents train on one env).
     """
     run_dir = root / slug(env_id) / f"{algo}_seed{seed}"
+    n = n_envs if algo == "ppo" else 1
     config = train_config(env_id, algo, seed, total_timesteps=timesteps,
-                          checkpoint_every=max(1_000, (timesteps or 100_000) // 10))
+                          checkpoint_every=max(1_000, (timesteps or 100_000) // 10) // n * n, n_envs=n)
     train(run_dir, config, progress=progress)
     key = {"env_id": env_id, "policy": algo, "seed": seed, "timesteps": config["hyperparameters"]["total_timesteps"],
            "episodes": episodes, "first_seed": 0, "clinsim": __version__}
@@ -76,17 +77,18 @@ def run_agent(env_id: str, algo: str, seed: int, root: Path, episodes: int, time
 
 def run_benchmark(env_ids: Sequence[str], root: str | Path, algos: Sequence[str] = ("ppo",),
                   seeds: Sequence[int] = (42,), timesteps: int | None = None, episodes: int | None = None,
-                  progress: bool = True) -> list[dict[str, Any]]:
+                  progress: bool = True, n_envs: int = 1) -> list[dict[str, Any]]:
     """Everything for every environment; writes and returns the summary rows."""
     root = Path(root)
     with locked(root):
-        rows = _benchmark_rows(env_ids, root, algos, seeds, timesteps, episodes, progress)
+        rows = _benchmark_rows(env_ids, root, algos, seeds, timesteps, episodes, progress, n_envs)
         write_summary(rows, root)
     return rows
 
 
 def _benchmark_rows(env_ids: Sequence[str], root: Path, algos: Sequence[str], seeds: Sequence[int],
-                    timesteps: int | None, episodes: int | None, progress: bool) -> list[dict[str, Any]]:
+                    timesteps: int | None, episodes: int | None, progress: bool,
+                    n_envs: int) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for env_id in env_ids:
         n = default_episodes(env_id) if episodes is None else episodes
@@ -97,7 +99,7 @@ def _benchmark_rows(env_ids: Sequence[str], root: Path, algos: Sequence[str], se
             if algo == "dqn" and isinstance(space, gym.spaces.Box) or algo == "sac" and not isinstance(
                     space, gym.spaces.Box):
                 continue
-            results = [run_agent(env_id, algo, s, root, n, timesteps, progress) for s in seeds]
+            results = [run_agent(env_id, algo, s, root, n, timesteps, progress, n_envs) for s in seeds]
             rows.append(_row(env_id, algo, seed_summary(results), n_seeds=len(seeds)))
     return rows
 

@@ -126,6 +126,10 @@ def validate_config(config: Any, source: object = "configuration") -> dict[str, 
                         ("total_timesteps", hp.get("total_timesteps"))):
         if not _count(value):
             raise ValueError(f"{source}: {name} must be a positive integer, not {value!r}")
+    n_envs = config["n_envs"]
+    if n_envs > 1 and (hp["total_timesteps"] % n_envs or config["checkpoint_every"] % n_envs):
+        raise ValueError(f"{source}: with n_envs = {config['n_envs']}, total_timesteps and checkpoint_every must be "
+                         f"multiples of it (the batch advances n_envs steps at a time)")
     if config["vec_normalize"] != VEC_NORMALIZE[config["algo"]]:
         raise ValueError(f"{source}: vec_normalize must be {VEC_NORMALIZE[config['algo']]!r} for {config['algo']}")
     if not isinstance(config["clinsim"], str):

@@ -23,17 +23,31 @@ VN_KEYS = ("obs_mean", "obs_var", "obs_count", "ret_mean", "ret_var", "ret_count
 
 
 def train_config(env_id: str, algo: str, seed: int, total_timesteps: int | None = None,
-                 checkpoint_every: int = 10_000, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The full, JSON-serialisable configuration of a training run (validated)."""
+                 checkpoint_every: int = 10_000, overrides: dict[str, Any] | None = None,
+                 n_envs: int = 1) -> dict[str, Any]:
+    """The full, JSON-serialisable configuration of a training run (validated).
+
+    ``n_envs > 1`` (PPO only) collects from the native vector env with the papers' rollout unchanged:
+    ``n_steps`` per environment becomes ``n_steps / n_envs``, so every update still sees ``n_steps`` transitions
+    in minibatches of ``batch_size`` for the same epochs; only the transitions come from ``n_envs`` patients at a
+    time instead of one patient after another.
+    """
     import clinsim
 
     hp = hyperparameters(env_id, algo)
     hp.update(overrides or {})
     if total_timesteps is not None:
         hp["total_timesteps"] = total_timesteps
+    if n_envs > 1:
+        if algo != "ppo":
+            raise ValueError(f"n_envs > 1 is for PPO (the rollout is split between patients); {algo} trains on 1")
+        if hp["n_steps"] % n_envs:
+            raise ValueError(f"n_envs must divide PPO's n_steps ({hp['n_steps']}) so that the rollout size is "
+                             f"unchanged, got {n_envs}")
+        hp["n_steps"] //= n_envs
     return validate_config({"env_id": env_id, "algo": algo, "seed": seed, "hyperparameters": hp,
                             "vec_normalize": VEC_NORMALIZE[algo], "checkpoint_every": checkpoint_every,
-                            "n_envs": 1, "clinsim": clinsim.__version__})
+                            "n_envs": n_envs, "clinsim": clinsim.__version__})
 
 
 def _build(config: dict[str, Any], venv, tensorboard: str | None = None):
@@ -126,7 +140,7 @@ def _monitored_venv(run: RunDir, config: dict[str, Any], episodes: list[int] | N
     flatten = env_wrappers(env_id, algo)
     monitors: list[Monitor] = []
     run.monitor.mkdir(parents=True, exist_ok=True)
-    if episodes is not None and len(episodes) != config["n_envs"]:
+    if episodes is not None and len(episodes) != (1 if config["n_envs"] > 1 else config["n_envs"]):
         raise ValueError(f"{run.root}: checkpoint monitor counts do not match n_envs")
 
     def wrap(env):
@@ -138,8 +152,34 @@ def _monitored_venv(run: RunDir, config: dict[str, Any], episodes: list[int] | N
         monitors.append(monitor)
         return flatten(monitor) if flatten else monitor
 
+    if config["n_envs"] > 1:
+        return _native_monitored_venv(run, config, episodes)
     venv = make_vec_env(env_id, n_envs=config["n_envs"], seed=config["seed"], wrapper_class=wrap)
     return venv, monitors
+
+
+def _native_monitored_venv(run: RunDir, config: dict[str, Any], episodes: list[int] | None):
+    """The native vector env (one batch of ``n_envs`` patients) under one SB3 ``VecMonitor`` file."""
+    from stable_baselines3.common.monitor import ResultsWriter
+    from stable_baselines3.common.vec_env import VecMonitor
+
+    from clinsim.training.vec import NativeVecEnv
+
+    native = NativeVecEnv(config["env_id"], config["n_envs"])
+    native.seed(config["seed"])
+    path = run.monitor_file(0)
+    monitor = VecMonitor(native)
+    t_start = truncate_monitor(path, episodes[0]) if episodes is not None else monitor.t_start
+    monitor.t_start = t_start
+    monitor.episode_count = episodes[0] if episodes is not None else 0
+    monitor.results_writer = ResultsWriter(str(path), header={"t_start": t_start, "env_id": config["env_id"]},
+                                           override_existing=episodes is None)
+    return monitor, [monitor]
+
+
+def _episodes_seen(monitor) -> int:
+    """Episodes a Monitor (one env) or a VecMonitor (a batch) has written."""
+    return monitor.episode_count if hasattr(monitor, "episode_count") else len(monitor.get_episode_rewards())
 
 
 def _progress_callback(total: int, done: int, desc: str):
@@ -184,7 +224,7 @@ def train(run_dir: str | Path, config: dict[str, Any], progress: bool = True, to
         torch.set_num_threads(torch_threads)
         record, data = run.read_checkpoint(done) if done else (None, b"")
         venv, monitors = _monitored_venv(run, config, record["monitor_episodes"] if record else None)
-        base = record["monitor_episodes"] if record else [0] * len(monitors)
+        base = [0] * len(monitors) if config["n_envs"] > 1 or not record else record["monitor_episodes"]
         vn_cfg = config["vec_normalize"]
         if record and vn_cfg:
             venv = _restore_vn(venv, record["vec_normalize"], True, run.record_path(done))
@@ -200,7 +240,7 @@ def train(run_dir: str | Path, config: dict[str, Any], progress: bool = True, to
         def save(steps: int) -> None:
             vn = model.get_env() if vn_cfg else None
             run.write_checkpoint(steps, _tensors(model), {
-                "monitor_episodes": [b + len(m.get_episode_rewards()) for b, m in zip(base, monitors, strict=True)],
+                "monitor_episodes": [b + _episodes_seen(m) for b, m in zip(base, monitors, strict=True)],
                 "vec_normalize": _vn_stats(vn) if vn is not None else None})
 
         class Checkpoint(BaseCallback):
