@@ -35,4 +35,7 @@ SPECS = (
 
 PARAMETER_MODULES = (models, cart_models, adaptive_models)
 
-__all__ = ["PARAMETER_MODULES", "SPECS"]
+# virtual-population calibrations (``clinsim calibrate NAME``; clinsim.core.calibration)
+CALIBRATIONS = {"zuma1": "clinsim.immunosim.cart_calibration:calibrate_zuma1"}
+
+__all__ = ["CALIBRATIONS", "PARAMETER_MODULES", "SPECS"]
