@@ -45,6 +45,31 @@ def positive_int(text: str) -> int:
     return _integer(text, 1, MAX_COUNT, "a positive integer")
 
 
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def grid_values(text: str) -> tuple[str, list[float]]:
+    """``name=v1,v2``: a hyperparameter and the numbers a sweep tries for it."""
+    from clinsim.training.runs import HYPERPARAMETERS
+
+    name, _, values = text.partition("=")
+    if name not in HYPERPARAMETERS - {"total_timesteps"}:
+        raise argparse.ArgumentTypeError(f"unknown hyperparameter {name!r}; valid: "
+                                         f"{', '.join(sorted(HYPERPARAMETERS - {'total_timesteps'}))}")
+    try:
+        numbers = [float(v) if any(c in v for c in ".eE") else int(v) for v in values.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {name}=number,number,..., got {text!r}") from None
+    return name, numbers
+
+
 def seed_int(text: str) -> int:
     """A training or patient seed (negative seeds are rejected by gymnasium deep inside a run)."""
     return _integer(text, 0, MAX_SEED, "a non-negative integer seed")
@@ -155,8 +180,14 @@ def _benchmark(args: argparse.Namespace, timesteps: int | None, seeds: list[int]
     algos = [] if getattr(args, "baselines_only", False) else list(dict.fromkeys(args.algo or args.default_algos))
     root = Path(args.root)
     start = time.perf_counter()
-    rows = run_benchmark(env_ids, root, algos, list(dict.fromkeys(seeds)), timesteps, args.episodes,
-                         progress=not args.quiet, n_envs=args.n_envs)
+    if getattr(args, "ray", False) or getattr(args, "address", None) or getattr(args, "grid", None):
+        from clinsim.training.sweep import run_sweep
+
+        rows = run_sweep(env_ids, root, algos, list(dict.fromkeys(seeds)), timesteps, args.episodes, args.n_envs,
+                         grid=dict(args.grid or []), address=args.address, cpus_per_trial=args.cpus_per_trial)
+    else:
+        rows = run_benchmark(env_ids, root, algos, list(dict.fromkeys(seeds)), timesteps, args.episodes,
+                             progress=not args.quiet, n_envs=args.n_envs)
     if not args.no_figures:
         _figures(root, env_ids, algos)
     print(format_table(rows))
@@ -271,6 +302,10 @@ def parser() -> argparse.ArgumentParser:
                     help="required: the zip and the VecNormalize file are pickles that can run any code")
     im.set_defaults(func=_import)
 
+    def ray_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--address", default=None, help="Ray cluster address (default: a local Ray instance)")
+        p.add_argument("--cpus-per-trial", type=positive_float, default=1.0)
+
     def bench_args(p: argparse.ArgumentParser, root: str, algos: list[str]) -> None:
         p.add_argument("--env", action="append", choices=clinsim.ENV_IDS, help="default: the papers' environments")
         p.add_argument("--algo", action="append", choices=ALGORITHMS, default=None)
@@ -292,6 +327,8 @@ def parser() -> argparse.ArgumentParser:
     bench_args(rep, "results/reproduction", ["ppo"])
     rep.add_argument("--seeds", type=positive_int, default=len(SEEDS_PAPER),
                      help="number of training seeds (42, 43, ...)")
+    rep.add_argument("--ray", action="store_true", help="run the trials on Ray (as clinsim sweep)")
+    ray_args(rep)
     rep.set_defaults(func=lambda a: _benchmark(a, None, list(range(42, 42 + a.seeds))))
 
     ds = sub.add_parser("dataset", help="log a Minari dataset under a behaviour policy (action probabilities kept)")
@@ -309,6 +346,15 @@ def parser() -> argparse.ArgumentParser:
     ope.add_argument("--truth-episodes", type=positive_int, default=2000, help="patients per true value")
     ope.add_argument("--output", type=non_empty_path, default=None, help="write the table (JSON) here")
     ope.set_defaults(func=_ope)
+
+    sw = sub.add_parser("sweep", help="environments x algorithms x hyperparameters x seeds on Ray (resumable)")
+    bench_args(sw, "runs/sweep", ["ppo"])
+    sw.add_argument("--seeds", type=positive_int, default=len(SEEDS_PAPER), help="training seeds (42, 43, ...)")
+    sw.add_argument("--timesteps", type=positive_int, default=None, help="default: the papers' (Table 2)")
+    sw.add_argument("--set", dest="grid", action="append", type=grid_values, default=None, metavar="NAME=V1,V2",
+                    help="a hyperparameter grid axis (repeatable), e.g. learning_rate=1e-4,3e-4")
+    ray_args(sw)
+    sw.set_defaults(func=lambda a: _benchmark(a, a.timesteps, list(range(42, 42 + a.seeds))), ray=True)
 
     plot = sub.add_parser("plot", help="redraw the figures of a benchmark directory")
     plot.add_argument("root", type=non_empty_path)

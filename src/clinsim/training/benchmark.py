@@ -57,19 +57,26 @@ def run_baselines(env_id: str, root: Path, episodes: int) -> dict[str, dict[str,
     return out
 
 
+def agent_name(algo: str, overrides: dict[str, Any] | None = None) -> str:
+    """``ppo``, or ``ppo[learning_rate=0.0001]`` for an agent with hyperparameters other than the defaults."""
+    return algo + (f"[{','.join(f'{k}={v}' for k, v in sorted(overrides.items()))}]" if overrides else "")
+
+
 def run_agent(env_id: str, algo: str, seed: int, root: Path, episodes: int, timesteps: int | None,
-              progress: bool, n_envs: int = 1) -> dict[str, Any]:
+              progress: bool, n_envs: int = 1, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train (or resume) one agent and evaluate it on the evaluation patients.
 
     ``train`` refuses a run directory made with other settings, so a result is never reported under
-    settings it was not made with. ``n_envs`` applies to PPO (off-policy agents train on one env).
+    settings it was not made with. ``n_envs`` applies to PPO (off-policy agents train on one env);
+    ``overrides``: hyperparameters other than the defaults (their own run directory).
     """
-    run_dir = root / slug(env_id) / f"{algo}_seed{seed}"
+    run_dir = root / slug(env_id) / f"{agent_name(algo, overrides)}_seed{seed}"
     n = n_envs if algo == "ppo" else 1
-    config = train_config(env_id, algo, seed, total_timesteps=timesteps,
+    config = train_config(env_id, algo, seed, total_timesteps=timesteps, overrides=overrides,
                           checkpoint_every=max(1_000, (timesteps or 100_000) // 10) // n * n, n_envs=n)
     train(run_dir, config, progress=progress)
-    key = {"env_id": env_id, "policy": algo, "seed": seed, "timesteps": config["hyperparameters"]["total_timesteps"],
+    key = {"env_id": env_id, "policy": agent_name(algo, overrides), "seed": seed,
+           "timesteps": config["hyperparameters"]["total_timesteps"],
            "episodes": episodes, "first_seed": 0, "clinsim": __version__}
     return _cached(RunDir(run_dir).result_path("eval"), key,
                    lambda: evaluate_policy(env_id, trained_policy(run_dir, env_id), episodes))
