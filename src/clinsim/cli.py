@@ -236,6 +236,13 @@ def _ope(args: argparse.Namespace) -> None:
         Path(args.output).write_text(json.dumps(rows, indent=1) + "\n")
 
 
+def _aggregate(args: argparse.Namespace) -> None:
+    from clinsim.training.aggregate import format_aggregate, write_aggregate
+
+    print(format_aggregate(write_aggregate(args.root, args.seed)))
+    print(f"written: {args.root}/aggregate.json, aggregate.md, figures/aggregate_profiles.png")
+
+
 def _plot(args: argparse.Namespace) -> None:
     from clinsim.training.runs import check_env_id, read_json
 
@@ -355,6 +362,11 @@ def parser() -> argparse.ArgumentParser:
                     help="a hyperparameter grid axis (repeatable), e.g. learning_rate=1e-4,3e-4")
     ray_args(sw)
     sw.set_defaults(func=lambda a: _benchmark(a, a.timesteps, list(range(42, 42 + a.seeds))), ray=True)
+
+    agg = sub.add_parser("aggregate", help="rliable statistics over the environments of a benchmark directory")
+    agg.add_argument("root", type=non_empty_path)
+    agg.add_argument("--seed", type=seed_int, default=0, help="seed of the bootstrap")
+    agg.set_defaults(func=_aggregate)
 
     plot = sub.add_parser("plot", help="redraw the figures of a benchmark directory")
     plot.add_argument("root", type=non_empty_path)
