@@ -137,7 +137,13 @@ def _evaluate(args: argparse.Namespace) -> None:
 def _train(args: argparse.Namespace) -> None:
     from clinsim.training.train import train, train_config
 
-    config = train_config(args.env, args.algo, args.seed, args.timesteps, args.checkpoint_every, n_envs=args.n_envs)
+    overrides = None
+    if args.tuned:
+        from clinsim.training.tuning import tuned_overrides
+
+        overrides = tuned_overrides(args.env, args.algo)
+    config = train_config(args.env, args.algo, args.seed, args.timesteps, args.checkpoint_every, overrides,
+                          n_envs=args.n_envs)
     train(args.run_dir, config, progress=not args.quiet)
     print(f"trained {args.algo} on {args.env}: {args.run_dir}")
 
@@ -236,6 +242,16 @@ def _ope(args: argparse.Namespace) -> None:
         Path(args.output).write_text(json.dumps(rows, indent=1) + "\n")
 
 
+def _tune(args: argparse.Namespace) -> None:
+    from clinsim.training.tuning import run_tuning, tuned_path
+
+    record = run_tuning(args.env, args.algo, args.trials, args.timesteps, args.root, args.episodes, args.seed,
+                        args.address, args.cpus_per_trial)
+    print(json.dumps(record["overrides"], indent=1))
+    print(f"best validation return {record['validation_return']:.2f} of {args.trials} trials; written to "
+          f"{tuned_path(args.env, args.algo)}")
+
+
 def _aggregate(args: argparse.Namespace) -> None:
     from clinsim.training.aggregate import format_aggregate, write_aggregate
 
@@ -294,6 +310,7 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--timesteps", type=positive_int, default=None, help="default: the paper's (Table 2)")
     tr.add_argument("--checkpoint-every", type=positive_int, default=10_000)
     tr.add_argument("--n-envs", type=positive_int, default=1, help=N_ENVS_HELP)
+    tr.add_argument("--tuned", action="store_true", help="the hyperparameters found by clinsim tune")
     tr.add_argument("--run-dir", type=non_empty_path, required=True)
     tr.add_argument("--quiet", action="store_true")
     tr.set_defaults(func=_train)
@@ -362,6 +379,17 @@ def parser() -> argparse.ArgumentParser:
                     help="a hyperparameter grid axis (repeatable), e.g. learning_rate=1e-4,3e-4")
     ray_args(sw)
     sw.set_defaults(func=lambda a: _benchmark(a, a.timesteps, list(range(42, 42 + a.seeds))), ray=True)
+
+    tu = sub.add_parser("tune", help="Optuna search of an algorithm's hyperparameters on validation patients (Ray)")
+    tu.add_argument("env", choices=clinsim.ENV_IDS)
+    tu.add_argument("--algo", default="ppo", choices=ALGORITHMS)
+    tu.add_argument("--trials", type=positive_int, default=50)
+    tu.add_argument("--timesteps", type=positive_int, default=100_000, help="training steps per trial")
+    tu.add_argument("--episodes", type=positive_int, default=50, help="validation patients per trial")
+    tu.add_argument("--seed", type=seed_int, default=0, help="sampler and training seed")
+    tu.add_argument("--root", type=non_empty_path, default="runs/tune")
+    ray_args(tu)
+    tu.set_defaults(func=_tune)
 
     agg = sub.add_parser("aggregate", help="rliable statistics over the environments of a benchmark directory")
     agg.add_argument("root", type=non_empty_path)

@@ -63,23 +63,25 @@ def agent_name(algo: str, overrides: dict[str, Any] | None = None) -> str:
 
 
 def run_agent(env_id: str, algo: str, seed: int, root: Path, episodes: int, timesteps: int | None,
-              progress: bool, n_envs: int = 1, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+              progress: bool, n_envs: int = 1, overrides: dict[str, Any] | None = None,
+              first_seed: int = 0, name: str | None = None) -> dict[str, Any]:
     """Train (or resume) one agent and evaluate it on the evaluation patients.
 
     ``train`` refuses a run directory made with other settings, so a result is never reported under
     settings it was not made with. ``n_envs`` applies to PPO (off-policy agents train on one env);
-    ``overrides``: hyperparameters other than the defaults (their own run directory).
+    ``overrides``: hyperparameters other than the defaults (their own run directory, or ``name``);
+    ``first_seed``: the first evaluation patient (tuning evaluates on patients the benchmark never uses).
     """
-    run_dir = root / slug(env_id) / f"{agent_name(algo, overrides)}_seed{seed}"
+    run_dir = root / slug(env_id) / (name or f"{agent_name(algo, overrides)}_seed{seed}")
     n = n_envs if algo == "ppo" else 1
     config = train_config(env_id, algo, seed, total_timesteps=timesteps, overrides=overrides,
                           checkpoint_every=max(1_000, (timesteps or 100_000) // 10) // n * n, n_envs=n)
     train(run_dir, config, progress=progress)
     key = {"env_id": env_id, "policy": agent_name(algo, overrides), "seed": seed,
            "timesteps": config["hyperparameters"]["total_timesteps"],
-           "episodes": episodes, "first_seed": 0, "clinsim": __version__}
+           "episodes": episodes, "first_seed": first_seed, "clinsim": __version__}
     return _cached(RunDir(run_dir).result_path("eval"), key,
-                   lambda: evaluate_policy(env_id, trained_policy(run_dir, env_id), episodes))
+                   lambda: evaluate_policy(env_id, trained_policy(run_dir, env_id), episodes, seed=first_seed))
 
 
 def run_benchmark(env_ids: Sequence[str], root: str | Path, algos: Sequence[str] = ("ppo",),
