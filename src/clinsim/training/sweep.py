@@ -14,7 +14,7 @@ worker's process (without it, Gymnasium cannot find the ``immunosim`` namespace)
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +52,6 @@ def run_sweep(env_ids: Sequence[str], root: str | Path, algos: Sequence[str] = (
               grid: dict[str, Sequence[Any]] | None = None, address: str | None = None,
               cpus_per_trial: float = 1.0, num_cpus: int | None = None) -> list[dict[str, Any]]:
     """Run (or resume) the sweep on Ray and write the summary; returns its rows."""
-    import ray
-    from ray import tune
-
     root = Path(root).resolve()
     todo = trials(env_ids, algos, seeds, grid)
     if not todo:
@@ -64,27 +61,43 @@ def run_sweep(env_ids: Sequence[str], root: str | Path, algos: Sequence[str] = (
                  episodes=default_episodes(t["env_id"]) if episodes is None else episodes)
     root.mkdir(parents=True, exist_ok=True)
     with locked(root):
-        ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
-                 log_to_driver=False, ignore_reinit_error=True)
-        try:
-            trainable = tune.with_resources(_trial, {"cpu": cpus_per_trial})
-            storage = root / "ray"
-            if tune.Tuner.can_restore(storage / EXPERIMENT):
-                tuner = tune.Tuner.restore(str(storage / EXPERIMENT), trainable, resume_unfinished=True,
-                                           resume_errored=True)
-            else:
-                tuner = tune.Tuner(trainable, param_space={"trial": tune.grid_search(todo)},
-                                   run_config=tune.RunConfig(name=EXPERIMENT, storage_path=str(storage), verbose=0))
-            results = tuner.fit()
-            failed = [r.error for r in results if r.error is not None]
-            if failed:
-                raise RuntimeError(f"{len(failed)} of {len(results)} trials failed (rerun the sweep to resume them); "
-                                   f"first error: {failed[0]}")
-        finally:
-            ray.shutdown()
+        from ray import tune
+
+        def new(trainable, storage: Path):
+            return tune.Tuner(trainable, param_space={"trial": tune.grid_search(todo)},
+                              run_config=tune.RunConfig(name=EXPERIMENT, storage_path=str(storage), verbose=0))
+
+        results = fit_on_ray(_trial, root, EXPERIMENT, new, address, cpus_per_trial, num_cpus)
+        failed = [r.error for r in results if r.error is not None]
+        if failed:
+            raise RuntimeError(f"{len(failed)} of {len(results)} trials failed (rerun the sweep to resume them); "
+                               f"first error: {failed[0]}")
         rows = _summary_rows(todo, root)
         write_summary(rows, root)
     return rows
+
+
+def fit_on_ray(trial: Callable[[dict[str, Any]], None], root: Path, experiment: str,
+               new_tuner: Callable[[Any, Path], Any], address: str | None, cpus_per_trial: float,
+               num_cpus: int | None = None):
+    """Run a Ray Tune experiment stored under ``root/ray/<experiment>``: restored if it exists there
+    (unfinished and errored trials run again), else made by ``new_tuner(trainable, storage)``."""
+    import ray
+    from ray import tune
+
+    ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
+             log_to_driver=False, ignore_reinit_error=True)
+    try:
+        trainable = tune.with_resources(trial, {"cpu": cpus_per_trial})
+        storage = root / "ray"
+        if tune.Tuner.can_restore(storage / experiment):
+            tuner = tune.Tuner.restore(str(storage / experiment), trainable, resume_unfinished=True,
+                                       resume_errored=True)
+        else:
+            tuner = new_tuner(trainable, storage)
+        return tuner.fit()
+    finally:
+        ray.shutdown()
 
 
 def _summary_rows(todo: list[dict[str, Any]], root: Path) -> list[dict[str, Any]]:

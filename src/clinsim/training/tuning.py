@@ -80,29 +80,22 @@ def run_tuning(env_id: str, algo: str, trials: int, timesteps: int, root: str | 
                seed: int = 0, address: str | None = None, cpus_per_trial: float = 1.0,
                save: bool = True) -> dict[str, Any]:
     """Search, then write (if ``save``) and return the best configuration with its record."""
-    import ray
     from ray import tune
     from ray.tune.search.optuna import OptunaSearch
+
+    from clinsim.training.sweep import fit_on_ray
 
     root = Path(root).resolve()
     fixed = {"env_id": env_id, "algo": algo, "seed": seed, "root": str(root), "episodes": episodes,
              "timesteps": timesteps}
-    ray.init(address=address, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
-    try:
-        trainable = tune.with_resources(_trial, {"cpu": cpus_per_trial})
-        storage = root / "ray"
-        if tune.Tuner.can_restore(storage / EXPERIMENT):
-            tuner = tune.Tuner.restore(str(storage / EXPERIMENT), trainable, resume_unfinished=True,
-                                       resume_errored=True)
-        else:
-            search = OptunaSearch(metric="validation_return", mode="max", seed=seed)
-            tuner = tune.Tuner(trainable, param_space={**_space(algo), "fixed": fixed},
-                               tune_config=tune.TuneConfig(search_alg=search, num_samples=trials),
-                               run_config=tune.RunConfig(name=EXPERIMENT, storage_path=str(storage), verbose=0))
-        results = tuner.fit()
-        best = results.get_best_result(metric="validation_return", mode="max")
-    finally:
-        ray.shutdown()
+    def new(trainable, storage: Path):
+        search = OptunaSearch(metric="validation_return", mode="max", seed=seed)
+        return tune.Tuner(trainable, param_space={**_space(algo), "fixed": fixed},
+                          tune_config=tune.TuneConfig(search_alg=search, num_samples=trials),
+                          run_config=tune.RunConfig(name=EXPERIMENT, storage_path=str(storage), verbose=0))
+
+    results = fit_on_ray(_trial, root, EXPERIMENT, new, address, cpus_per_trial)
+    best = results.get_best_result(metric="validation_return", mode="max")
     if best.metrics is None or not math.isfinite(best.metrics.get("validation_return", math.nan)):
         raise RuntimeError(f"no trial of the search finished (see {root / 'ray'})")
     overrides = {k: v for k, v in best.config.items() if k != "fixed"}
