@@ -50,12 +50,14 @@ def cohorts():
 
 # ---------------------------------------------------------------------- model
 def test_shared_model_pieces_are_reused():
-    n_shared = len(mdl.CHECKPOINT_PARAMETERS)
-    np.testing.assert_array_equal(am.ADAPTIVE_PARAMETERS.defaults[:n_shared], mdl.CHECKPOINT_PARAMETERS.defaults)
+    # the Kuznetsov and PK/PD parameters lead both vectors (the checkpoint model's memory/irAE ones follow them)
+    n_shared = len(mdl.KUZNETSOV_PARAMETERS + mdl.PK_PD_PARAMETERS)
+    np.testing.assert_array_equal(am.ADAPTIVE_PARAMETERS.defaults[:n_shared],
+                                  mdl.CHECKPOINT_PARAMETERS.defaults[:n_shared])
     # without infiltrate recruitment the tumour/effector/PK part equals the shared checkpoint model
     y0 = np.array([3e5, 2e8, 225.0, 0.0, 0.0])
     adaptive = am.AdaptiveDosingModel({"lambda_inf": 0.02}).derivatives(y0, np.array([0.0]))
-    shared = mdl.CheckpointModel().derivatives(np.array([3e5, 2e8, 225.0, 0.0, 0.0]), np.array([0.0]))
+    shared = mdl.CheckpointModel().derivatives(np.array([3e5, 2e8, 225.0, 0.0, 0.0, 0.0]), np.array([0.0]))
     np.testing.assert_allclose(adaptive[:4], shared[:4])
 
 

@@ -34,5 +34,7 @@ SPECS = (
 )
 
 PARAMETER_MODULES = (models, cart_models, adaptive_models)
+# virtual-population calibrations (``clinsim calibrate NAME``)
+CALIBRATIONS = {"checkmate067": "clinsim.immunosim.calibration:calibrate_checkmate067"}
 
-__all__ = ["PARAMETER_MODULES", "SPECS"]
+__all__ = ["CALIBRATIONS", "PARAMETER_MODULES", "SPECS"]

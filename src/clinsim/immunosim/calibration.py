@@ -1,0 +1,167 @@
+"""CheckMate-067 virtual population for CheckpointInhibitor-v0 and CombinationTherapy-v0.
+
+Allen, Rieger & Musante 2016 (CPT:PSP 5:140): plausible patients are drawn from literature ranges (priors
+below), kept when they present as CheckMate-067 patients do (measurable metastatic melanoma that progresses
+untreated: RECIST progression within the 26-week horizon and no objective response), simulated under both
+calibrated arms (nivolumab 3 mg/kg q2w; nivolumab 1 mg/kg + ipilimumab 3 mg/kg q3w x4 then nivolumab 3 mg/kg
+q2w), paired, and weighted by maximum entropy (``clinsim.core.calibration.maxent_weights``) to the arms'
+objective response, complete response, grade 3-4 treatment-related AE and discontinuation rates and the
+difference in progression-free survival at 26 weeks (the PFS ordering). The
+ipilimumab-alone arm is held out (predicted by :func:`validate_ipilimumab`, never fitted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from clinsim.core.calibration import Target, VirtualPopulation, maxent_weights, target_rows
+from clinsim.core.task import Task
+from clinsim.immunosim import heuristics
+from clinsim.immunosim import models as mdl
+from clinsim.immunosim.checkpoint import COHORT_PATH, CheckpointInhibitorTask, CombinationTherapyTask, irae_draws
+
+LARKIN_2015 = "Larkin et al. 2015 NEJM 373:23 (CheckMate-067)"
+TARGETS = (
+    Target("nivolumab ORR", 0.437, 0.05, LARKIN_2015 + ", abstract", "primary"),
+    Target("nivolumab + ipilimumab ORR", 0.576, 0.05, LARKIN_2015 + ", abstract", "primary"),
+    Target("nivolumab CR", 0.089, 0.05, LARKIN_2015 + ", Table 2 (2015 cut)", "not verified"),
+    Target("nivolumab + ipilimumab CR", 0.115, 0.05, LARKIN_2015 + ", Table 2 (2015 cut)", "not verified"),
+    Target("nivolumab grade 3-4 TRAE", 0.163, 0.05, LARKIN_2015 + ", abstract", "primary"),
+    Target("nivolumab + ipilimumab grade 3-4 TRAE", 0.550, 0.05, LARKIN_2015 + ", abstract", "primary"),
+    Target("nivolumab discontinuation for TRAE", 0.077, 0.05,
+           LARKIN_2015 + "; 8 % in CMAJ summary (secondary)", "secondary"),
+    Target("nivolumab + ipilimumab discontinuation for TRAE", 0.364, 0.05,
+           LARKIN_2015 + "; 36 % in CMAJ summary (secondary)", "secondary"),
+    # PFS ordering: median PFS 11.5 vs 6.9 months (Larkin 2015 abstract, primary), read at 26 weeks (6.0 months)
+    # as an exponential survival, 0.5^(6/11.5) - 0.5^(6/6.9) = 0.697 - 0.547 = 0.15 (the Kaplan-Meier values at
+    # 6 months were not found: docs/calibration-targets.md)
+    Target("progression-free at 26 weeks, combination minus nivolumab", 0.15, 0.05,
+           LARKIN_2015 + ", abstract (medians); difference derived", "derived"),
+)
+# feature column of each target: (arm, outcome)
+TARGET_FEATURES = (("nivolumab", "response"), ("combination", "response"), ("nivolumab", "complete"),
+                   ("combination", "complete"), ("nivolumab", "severe"), ("combination", "severe"),
+                   ("nivolumab", "stopped"), ("combination", "stopped"), ("difference", "progression_free"))
+
+# Priors of the plausible patients. Parameters with a published CV (Kuznetsov s, p, a, n; nivolumab and
+# ipilimumab PK; body weight) keep their log-normal spread from models.py; the effect sizes without a
+# population estimate are log-uniform over their literature/assumed ranges (models.py gives range and source).
+LOG_UNIFORM = ("k_pd1", "k_ctla4", "k_recall", "irae_risk")
+# Presentation (log-uniform): burden as before (1e8-3e8 cells, below the 3.5e8 lethal threshold);
+# tumour-specific effectors from exhausted to the untreated dormant level (s/d ~ 3e5).
+# SIMPLIFICATION: no per-patient measurement exists for these; the plausibility filter (progressing untreated)
+# and the weighting decide which presentations make up the population.
+LOG_TUMOUR_RANGE = (np.log10(1.0e8), np.log10(3.0e8))
+LOG_EFFECTOR_RANGE = (np.log10(1.0e4), np.log10(1.0e6))
+
+
+def plausible_patients(seed: int, n: int) -> dict[str, np.ndarray]:
+    """``n`` candidate patients drawn from the priors (parameter columns, presentation, irAE seed)."""
+    rng = np.random.default_rng(seed)
+    pset = mdl.CHECKPOINT_PARAMETERS
+    params = pset.from_standard_normal(rng.standard_normal((n, len(pset))))
+    for name in LOG_UNIFORM:
+        p = pset[name]
+        params[:, pset.index(name)] = 10 ** rng.uniform(np.log10(p.low), np.log10(p.high), n)
+    columns = {name: params[:, i] for i, name in enumerate(pset.names)}
+    columns["tumour_cells"] = 10 ** rng.uniform(*LOG_TUMOUR_RANGE, n)
+    columns["effector_cells"] = 10 ** rng.uniform(*LOG_EFFECTOR_RANGE, n)
+    columns["irae_seed"] = rng.integers(0, 2**31 - 1, n).astype(np.float64)
+    return columns
+
+
+def simulate(task: Task, columns: dict[str, np.ndarray], policy: Callable[[np.ndarray], np.ndarray]
+             ) -> dict[str, np.ndarray]:
+    """One episode per patient (columns as in :func:`plausible_patients`) under ``policy``; the final info."""
+    n = len(columns["tumour_cells"])
+    params = np.stack([columns[name] for name in mdl.CHECKPOINT_PARAMETERS.names], axis=-1)
+    state = task.patient_state(list(range(n)), params, columns["tumour_cells"], columns["effector_cells"],
+                               irae_draws(columns["irae_seed"], task.horizon))
+    for _ in range(task.horizon):
+        live = np.flatnonzero(~state.clinical["terminated"])
+        if len(live) == 0:
+            break
+        sub = state.take(live)
+        new, _, _ = task.step(sub, np.asarray(policy(task.observe(sub))))
+        state.put(live, new)
+    return task.info(state)
+
+
+def outcomes(info: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per-patient trial outcomes (0/1) from a final info: objective response (best diameter change <= -30 %),
+    complete response (below the imaging detection limit), grade 3-4 irAE, stopped for toxicity, progression."""
+    best = np.cbrt(info["nadir_tumour_cells"] / info["baseline_tumour_cells"])
+    return {"response": (best <= 0.7).astype(float), "complete": info["complete_response"].astype(float),
+            "severe": (info["severe_irae_count"] > 0).astype(float),
+            "stopped": info["treatment_discontinued"].astype(float),
+            "progression_free": (~info["progressed"].astype(bool)).astype(float)}
+
+
+def untreated(obs: np.ndarray) -> np.ndarray:
+    """No treatment (the natural history)."""
+    return np.zeros(len(obs), dtype=np.int64)
+
+
+def ipilimumab_alone(obs: np.ndarray) -> np.ndarray:
+    """CheckMate-067 ipilimumab arm: 3 mg/kg every 3 weeks x4 (held out: validation only)."""
+    week = np.rint(CombinationTherapyTask.observation_table.decode(obs, "time")).astype(np.int64)
+    ipi = np.where((week < 12) & (week % 3 == 0), 2, 0)
+    return np.stack([np.zeros_like(ipi), ipi], axis=1)
+
+
+def arms(columns: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
+    """Outcomes of each patient under no treatment, both calibrated arms and the held-out ipilimumab arm."""
+    mono, combo = CheckpointInhibitorTask(), CombinationTherapyTask()
+    return {"untreated": outcomes(simulate(mono, columns, untreated)),
+            "nivolumab": outcomes(simulate(mono, columns, heuristics.nivolumab_q2w)),
+            "combination": outcomes(simulate(combo, columns, heuristics.checkmate067)),
+            "ipilimumab": outcomes(simulate(combo, columns, ipilimumab_alone))}
+
+
+def calibrate_checkmate067(seed: int = 0, plausible: int = 4000, out: Path | None = None) -> list[dict]:
+    """Rebuild the CheckMate-067 virtual population; returns the trial-vs-weighted rows (plus held-out and
+    natural-history figures as untargeted rows)."""
+    candidates = plausible_patients(seed, plausible)
+    result = arms(candidates)
+    # plausibility (presentation): progressing untreated, without an objective response
+    keep = (result["untreated"]["progression_free"] == 0) & (result["untreated"]["response"] == 0)
+    columns = {k: v[keep] for k, v in candidates.items()}
+    kept = {arm: {k: v[keep] for k, v in o.items()} for arm, o in result.items()}
+    kept["difference"] = {"progression_free": kept["combination"]["progression_free"]
+                          - kept["nivolumab"]["progression_free"]}
+    features = np.stack([kept[arm][name] for arm, name in TARGET_FEATURES], axis=1)
+    weighting = maxent_weights(features, TARGETS)
+    rows = target_rows(TARGETS, weighting.achieved)
+
+    def weighted(arm: str, name: str) -> float:
+        return float(kept[arm][name] @ weighting.weights)
+
+    extra = [("progression-free at 26 weeks, nivolumab", weighted("nivolumab", "progression_free")),
+             ("progression-free at 26 weeks, nivolumab + ipilimumab", weighted("combination", "progression_free")),
+             ("untreated objective response", weighted("untreated", "response")),
+             ("untreated progression within 26 weeks", 1.0 - weighted("untreated", "progression_free")),
+             ("held out: ipilimumab ORR (trial 0.190)", weighted("ipilimumab", "response")),
+             ("held out: ipilimumab grade 3-4 TRAE (trial 0.273)", weighted("ipilimumab", "severe")),
+             ("held out: ipilimumab progression-free at 26 weeks", weighted("ipilimumab", "progression_free"))]
+    untargeted = [{"target": name, "trial": float("nan"), "simulated": value, "tolerance": float("nan"),
+                   "met": True, "source": "not a target (reported)", "verified": "-"} for name, value in extra]
+    metadata = {
+        "method": "Allen, Rieger & Musante 2016 CPT:PSP 5:140 plausible patients; maximum-entropy weights "
+                  "(clinsim.core.calibration.maxent_weights)",
+        "command": f"clinsim calibrate checkmate067 --seed {seed} --plausible {plausible}",
+        "seed": seed, "plausible": plausible, "kept_plausible": int(keep.sum()),
+        "effective_size": weighting.effective_size,
+        "priors": {**{p.name: {"value": p.value, "unit": p.unit, "low": p.low, "high": p.high,
+                               "distribution": "log-uniform" if p.name in LOG_UNIFORM
+                               else f"log-normal cv {p.cv}" if p.cv else "fixed", "source": p.source}
+                      for p in mdl.CHECKPOINT_PARAMETERS},
+                   "tumour_cells": {"distribution": "log-uniform", "low": 1e8, "high": 3e8},
+                   "effector_cells": {"distribution": "log-uniform", "low": 1e4, "high": 1e6}},
+        "plausibility": "untreated: RECIST progression within 26 weeks and no objective response",
+        "targets": rows, "reported": untargeted,
+    }
+    VirtualPopulation(columns, weighting.weights, metadata).save(COHORT_PATH if out is None else out)
+    return rows + untargeted
