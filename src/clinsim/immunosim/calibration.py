@@ -122,8 +122,8 @@ def arms(columns: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
 
 
 def calibrate_checkmate067(seed: int = 0, plausible: int = 4000, out: Path | None = None) -> list[dict]:
-    """Rebuild the CheckMate-067 virtual population; returns the trial-vs-weighted rows (plus held-out and
-    natural-history figures as untargeted rows)."""
+    """Rebuild the CheckMate-067 virtual population; returns the trial-vs-weighted rows. Untargeted figures
+    (natural history, absolute PFS, the held-out ipilimumab arm) go to the metadata's ``reported``."""
     candidates = plausible_patients(seed, plausible)
     result = arms(candidates)
     # plausibility (presentation): progressing untreated, without an objective response
@@ -146,8 +146,7 @@ def calibrate_checkmate067(seed: int = 0, plausible: int = 4000, out: Path | Non
              ("held out: ipilimumab ORR (trial 0.190)", weighted("ipilimumab", "response")),
              ("held out: ipilimumab grade 3-4 TRAE (trial 0.273)", weighted("ipilimumab", "severe")),
              ("held out: ipilimumab progression-free at 26 weeks", weighted("ipilimumab", "progression_free"))]
-    untargeted = [{"target": name, "trial": float("nan"), "simulated": value, "tolerance": float("nan"),
-                   "met": True, "source": "not a target (reported)", "verified": "-"} for name, value in extra]
+    untargeted = {name: value for name, value in extra}
     metadata = {
         "method": "Allen, Rieger & Musante 2016 CPT:PSP 5:140 plausible patients; maximum-entropy weights "
                   "(clinsim.core.calibration.maxent_weights)",
@@ -164,4 +163,4 @@ def calibrate_checkmate067(seed: int = 0, plausible: int = 4000, out: Path | Non
         "targets": rows, "reported": untargeted,
     }
     VirtualPopulation(columns, weighting.weights, metadata).save(COHORT_PATH if out is None else out)
-    return rows + untargeted
+    return rows

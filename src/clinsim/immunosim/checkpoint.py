@@ -314,10 +314,12 @@ class CombinationTherapyTask(_CheckpointTask):
 
 _COMMON_DOC = """
     ## Starting State
-    ``patient="cohort"`` (default) draws a virtual patient from ``self.np_random``: Kuznetsov, PK and
-    body-weight parameters log-normal around the published values (CVs in the parameter table), tumour
-    log-uniform in 1e8-3e8 cells and effectors in 1.5e5-8e5 cells, i.e. between the dormant and the
-    escape basins. ``patient="reference"`` uses the published parameters, 2e8 tumour and 3e5 effector cells.
+    ``patient="cohort"`` (default) draws a virtual patient from the CheckMate-067 virtual population
+    (``immunosim/cohorts/checkmate067``, rebuilt by ``clinsim calibrate checkmate067``): plausible patients
+    from literature parameter ranges who progress untreated (tumour 1e8-3e8 cells, exhausted effectors),
+    weighted to the trial's nivolumab and nivolumab + ipilimumab arms (ORR, CR, grade 3-4 TRAE,
+    discontinuation, PFS ordering). ``patient="reference"`` uses the published parameters, 2e8 tumour and
+    3e5 effector cells.
 
     ## Rewards (per week; paper eq. 1 with a survival term)
     ``+1`` alive, ``-5 * delta log10(tumour cells)``, ``+1`` while the diameter is >= 30 % below baseline
@@ -327,14 +329,17 @@ _COMMON_DOC = """
     ## Episode End
     Termination: escape (tumour >= 3.5e8 cells, below the untreated escape state ~4.5e8) or elimination
     (< 1 cell). Truncation: 26 weekly decisions (182 days) through the registration's ``TimeLimit``.
-    Toxicity never ends an episode: grade 2 holds doses 1 week, grade 3 3 weeks, grade 4 stops all
-    checkpoint inhibitors for good (the patient's course continues untreated).
+    Toxicity never ends an episode: grade 2 holds doses 1 week, grade 3 3 weeks, grade 4 and a share of
+    grade 3 events (ASCO 2018) stop all checkpoint inhibitors for good (the course continues untreated).
 
     ## Info
     ``patient``, ``day``, ``tumour_cells``, ``effector_cells``, ``baseline_tumour_cells`` (cells),
     ``nivolumab_mg_per_l`` (mg/L), ``toxicity_grade`` (0-4), ``severe_irae_count``, ``treatment_held``,
     ``treatment_discontinued``, ``dose_withheld``, ``cumulative_nivolumab_mg_per_kg`` (mg/kg), ``recist``
-    (CR/PR/SD/PD, diameter ~ cells^(1/3)), ``outcome`` (controlled/escaped/eliminated/stopped_for_toxicity).
+    (CR/PR/SD/PD, diameter ~ cells^(1/3); CR below the imaging limit of 1e-3 of the baseline cells; PD +20 %
+    and +5 mm over the nadir), ``complete_response`` (CR reached), ``progressed`` (RECIST progression at a
+    CheckMate-067 scan, week 12 then every 6, or escape), ``outcome``
+    (controlled/escaped/eliminated/stopped_for_toxicity).
 
     ## Arguments
     ``gym.make(ID, patient="cohort" | "reference")``; ``gym.make_vec(ID, num_envs=n,
@@ -349,7 +354,8 @@ class CheckpointInhibitorEnv(TaskEnv):
     Effector (E) and tumour (T) cells follow Kuznetsov et al. 1994 (BCL1 lymphoma, published
     parameters). Nivolumab (two-compartment PK, Bajaj 2017) raises the tumour-kill rate
     n -> n (1 + 0.8 C/(5 mg/L + C)); its concentration is integrated with the cells. The system is
-    bistable: treatment pulls tumours from the escape basin into immune-controlled dormancy.
+    bistable: treatment pulls tumours from the escape basin into immune-controlled dormancy. Killing added
+    by blockade builds a tumour-specific memory pool that recruits effectors, so responses can be durable.
     Immune-related adverse events occur with a flat weekly probability under PD-1 exposure (Shulgin 2020).
 
     ## Action Space
