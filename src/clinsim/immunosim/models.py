@@ -108,10 +108,11 @@ TOXICITY_PARAMETERS = ParameterSet("Immune-related adverse events (per week of e
     Parameter("combo_factor", 2.0, "-", 1.0, 4.0, "Shulgin 2020; CheckMate-067 combination arm",
               "multiplier on the CTLA-4 term when PD-1 blockade is present"),
     Parameter("exposure_threshold", 1.0, "mg/L", 0.1, 5.0, "assumption", "concentration counted as exposure"),
-    # ASCO 2018 guideline (Brahmer et al. 2018 JCO 36:1714) and the Opdivo/Yervoy labels: checkpoint blockade
-    # is stopped for good after any grade 4 irAE and after some grade 3 ones (pneumonitis, myocarditis,
-    # neurological, recurrent or steroid-refractory events; "consider permanently discontinuing CTLA-4 agents"
-    # for grade 3 colitis); other grade 3 events (many are laboratory abnormalities) are held and resumed.
+    # ASCO 2018 guideline (Brahmer et al. 2018 JCO 36:1714) and the labels: checkpoint blockade is stopped for
+    # good after any grade 4 irAE and after organ-specific grade 3 ones (Opdivo/Opdivo + Yervoy: pneumonitis
+    # grade 3-4 "permanently discontinue", opdivohcp.com treatment modifications; Keytruda label: neurological
+    # grade 3-4 and myocarditis discontinue, colitis grade 3 and endocrinopathies withhold); the other grade 3
+    # events (many laboratory abnormalities) are held and resumed.
     # SIMPLIFICATION: one share for every grade 3 event, PD-1 alone or with CTLA-4 blockade; set from the
     # CheckMate-067 nivolumab arm (7.7 % stopped for AEs of 16.3 % with grade 3-4 treatment-related AEs, of
     # which ~20 % are grade 4: (7.7/16.3 - 0.2) / 0.8 ~ 0.35; Larkin et al. 2015 NEJM 373:23).
