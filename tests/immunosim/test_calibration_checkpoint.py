@@ -65,3 +65,21 @@ def test_calibration_rebuilds_from_its_seed(tmp_path) -> None:
     population = VirtualPopulation.load(tmp_path / "cm067")
     assert len(population) > 1000 and np.isclose(population.weights.sum(), 1.0)
     assert population.metadata["command"].startswith("clinsim calibrate checkmate067")
+
+
+# ---------------------------------------------------------------------- AdaptiveDosing-v0
+def test_adaptive_pseudo_progression_matches_hodi_2016() -> None:
+    """Pseudo-progression under the label regimen read by iRECIST among patients imaged >= 28 weeks: 24/327 = 7.3 %
+    (Hodi 2016), +-2 points (the old cohort: 9.3 %)."""
+    from clinsim.immunosim.heuristics import irecist_guided
+
+    result = evaluate_cohort("immunosim/AdaptiveDosing-v0", irecist_guided, 1500, seed=1)
+    o = cal.pseudo_progression_outcomes(result.final_info)
+    rate = (o["pseudo_progression"] * o["imaged"]).sum() / o["imaged"].sum()
+    assert cal.PSEUDO_PROGRESSION.met(rate), rate
+
+
+def test_adaptive_calibration_rebuilds(tmp_path) -> None:
+    rows = cal.calibrate_adaptive(seed=3, plausible=1000, out=tmp_path / "adaptive")
+    assert len(rows) == 1 and rows[0]["met"]
+    assert len(VirtualPopulation.load(tmp_path / "adaptive")) == 1000

@@ -35,6 +35,7 @@ SPECS = (
 
 PARAMETER_MODULES = (models, cart_models, adaptive_models)
 # virtual-population calibrations (``clinsim calibrate NAME``)
-CALIBRATIONS = {"checkmate067": "clinsim.immunosim.calibration:calibrate_checkmate067"}
+CALIBRATIONS = {"checkmate067": "clinsim.immunosim.calibration:calibrate_checkmate067",
+                "adaptive_melanoma": "clinsim.immunosim.calibration:calibrate_adaptive"}
 
 __all__ = ["CALIBRATIONS", "PARAMETER_MODULES", "SPECS"]

@@ -19,7 +19,8 @@ import numpy as np
 
 from clinsim.core.calibration import Target, VirtualPopulation, maxent_weights, target_rows
 from clinsim.core.task import Task
-from clinsim.immunosim import heuristics
+from clinsim.immunosim import adaptive, heuristics
+from clinsim.immunosim import adaptive_models as am
 from clinsim.immunosim import models as mdl
 from clinsim.immunosim.checkpoint import COHORT_PATH, CheckpointInhibitorTask, CombinationTherapyTask, irae_draws
 
@@ -80,14 +81,7 @@ def simulate(task: Task, columns: dict[str, np.ndarray], policy: Callable[[np.nd
     params = np.stack([columns[name] for name in mdl.CHECKPOINT_PARAMETERS.names], axis=-1)
     state = task.patient_state(list(range(n)), params, columns["tumour_cells"], columns["effector_cells"],
                                irae_draws(columns["irae_seed"], task.horizon))
-    for _ in range(task.horizon):
-        live = np.flatnonzero(~state.clinical["terminated"])
-        if len(live) == 0:
-            break
-        sub = state.take(live)
-        new, _, _ = task.step(sub, np.asarray(policy(task.observe(sub))))
-        state.put(live, new)
-    return task.info(state)
+    return _run(task, state, policy)
 
 
 def outcomes(info: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -163,4 +157,100 @@ def calibrate_checkmate067(seed: int = 0, plausible: int = 4000, out: Path | Non
         "targets": rows, "reported": untargeted,
     }
     VirtualPopulation(columns, weighting.weights, metadata).save(COHORT_PATH if out is None else out)
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------- AdaptiveDosing
+HODI_2016 = "Hodi et al. 2016 JCO 34:1510 (KEYNOTE-001 melanoma, pembrolizumab), abstract"
+PSEUDO_PROGRESSION = Target("pseudo-progression among patients imaged >= 28 weeks", 24 / 327, 0.02,
+                            HODI_2016 + ": 24/327 atypical responses", "primary")
+IMAGED_DAYS = 28 * 7  # Hodi's denominator: patients with >= 28 weeks of imaging
+
+
+def adaptive_plausible_patients(seed: int, n: int) -> dict[str, np.ndarray]:
+    """Candidates for AdaptiveDosing-v0 from its priors: the shared parameters log-normal (CVs in models.py),
+    Butner's alpha and mu log-normal (``adaptive.BUTNER_*_CV``), infiltration ``lambda_inf`` log-normal (CV 1.2),
+    tumour log-uniform over ``adaptive.PRESENTATION_TUMOUR_CELLS``, effectors over ``models.LOG_EFFECTOR_RANGE``."""
+    rng = np.random.default_rng(seed)
+    pset = am.ADAPTIVE_PARAMETERS
+    params = pset.from_standard_normal(rng.standard_normal((n, len(pset))))
+    for col, cv in ((am.ALPHA_BUTNER, adaptive.BUTNER_ALPHA_CV), (am.MU_BUTNER, adaptive.BUTNER_MU_CV)):
+        value = pset.defaults[col] * np.exp(np.sqrt(np.log1p(cv**2)) * rng.standard_normal(n))
+        params[:, col] = np.clip(value, pset.low[col], pset.high[col])
+    columns = {name: params[:, i] for i, name in enumerate(pset.names)}
+    columns["tumour_cells"] = 10 ** rng.uniform(*np.log10(adaptive.PRESENTATION_TUMOUR_CELLS), n)
+    columns["effector_cells"] = 10 ** rng.uniform(*mdl.LOG_EFFECTOR_RANGE, n)
+    columns["noise_seed"] = rng.integers(0, 2**31 - 1, n).astype(np.float64)
+    return columns
+
+
+def simulate_adaptive(columns: dict[str, np.ndarray], policy: Callable[[np.ndarray], np.ndarray]
+                      ) -> dict[str, np.ndarray]:
+    """One AdaptiveDosing-v0 episode per candidate under ``policy``; the final info."""
+    task = adaptive.AdaptiveDosingTask()
+    n = len(columns["tumour_cells"])
+    params = np.stack([columns[name] for name in am.ADAPTIVE_PARAMETERS.names], axis=-1)
+    z_scan, u_events = adaptive.seeded_noise(columns["noise_seed"], task.horizon)
+    state = task.patient_state(list(range(n)), params, columns["tumour_cells"], columns["effector_cells"], z_scan,
+                               u_events)
+    return _run(task, state, policy)
+
+
+def _run(task: Task, state, policy: Callable[[np.ndarray], np.ndarray]) -> dict[str, np.ndarray]:
+    for _ in range(task.horizon):
+        live = np.flatnonzero(~state.clinical["terminated"])
+        if len(live) == 0:
+            break
+        sub = state.take(live)
+        new, _, _ = task.step(sub, np.asarray(policy(task.observe(sub))))
+        state.put(live, new)
+    return task.info(state)
+
+
+def pseudo_progression_outcomes(info: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per patient: pseudo-progression (the env's iRECIST reading: iUPD while the tumour is not growing), imaged
+    >= 28 weeks (not escaped before day 196), and progression (escape or a tumour above baseline)."""
+    imaged = ~((info["outcome"] == "escaped") & (info["day"] < IMAGED_DAYS))
+    return {"pseudo_progression": info["pseudo_progression"].astype(float), "imaged": imaged.astype(float),
+            "progressed": np.isin(info["outcome"], ("escaped", "progressing")).astype(float)}
+
+
+def _holiday(obs: np.ndarray) -> np.ndarray:
+    return np.full(len(obs), adaptive.HOLIDAY)
+
+
+def calibrate_adaptive(seed: int = 0, plausible: int = 4000, out: Path | None = None) -> list[dict]:
+    """Rebuild the AdaptiveDosing-v0 population: candidates from the priors, weighted (maximum entropy) so that
+    pseudo-progression under the label regimen read by iRECIST (``heuristics.irecist_guided``) matches Hodi 2016
+    among patients imaged >= 28 weeks. The conditional rate is linearised for the weighting:
+    mean(imaged * (pp - target)) = 0.
+
+    SIMPLIFICATION: no progressing-untreated plausibility filter here (unlike CheckMate-067): this model has no
+    memory state, and with only progressing presentations stopping at the first (pseudo-)progression no longer
+    differs from continuing, which is what the task is about. The untreated progression rate is reported."""
+    columns = adaptive_plausible_patients(seed, plausible)
+    untreated = pseudo_progression_outcomes(simulate_adaptive(columns, _holiday))
+    treated = pseudo_progression_outcomes(simulate_adaptive(columns, heuristics.irecist_guided))
+    target = PSEUDO_PROGRESSION
+    linear = treated["imaged"] * (treated["pseudo_progression"] - target.value)
+    # shift into [0, 1]-valued terms: mean(linear) = 0  <=>  mean(linear + target.value) = target.value
+    weighting = maxent_weights((linear + target.value)[:, None], [target])
+    w = weighting.weights
+    achieved = float((treated["imaged"] * treated["pseudo_progression"]) @ w / (treated["imaged"] @ w))
+    rows = target_rows([target], [achieved])
+    metadata = {
+        "method": "Allen, Rieger & Musante 2016 plausible patients; maximum-entropy weights",
+        "command": f"clinsim calibrate adaptive_melanoma --seed {seed} --plausible {plausible}",
+        "seed": seed, "plausible": plausible, "effective_size": weighting.effective_size,
+        "plausibility": "none (see the docstring: a progressing-untreated filter lost the env's pseudo-progression "
+                        "trade-off)",
+        "priors": {p.name: {"value": p.value, "unit": p.unit, "low": p.low, "high": p.high,
+                            "distribution": f"log-normal cv {p.cv}" if p.cv else "fixed", "source": p.source}
+                   for p in am.ADAPTIVE_PARAMETERS},
+        "targets": rows,
+        "reported": {"pseudo-progression, all treated patients": float(treated["pseudo_progression"] @ w),
+                     "imaged >= 28 weeks": float(treated["imaged"] @ w),
+                     "untreated progression within 52 weeks": float(untreated["progressed"] @ w)},
+    }
+    VirtualPopulation(columns, w, metadata).save(adaptive.COHORT_PATH if out is None else out)
     return rows
