@@ -398,10 +398,12 @@ class AdaptiveDosingEnv(TaskEnv):
 
 """ + AdaptiveDosingTask.observation_table.markdown() + """
     ## Starting State
-    ``patient="cohort"`` (default) draws from ``self.np_random``: Kuznetsov/PK parameters log-normal
-    (CVs in the parameter tables; Butner's alpha = a with CV 0.25, mu = k_pd1 with CV 0.5, Lambda
-    with CV 1.2), tumour log-uniform 1e8-3.5e8 cells, effectors 1.5e5-8e5, infiltrate at its untreated steady
-    state, and all scan-noise and irAE random numbers. ``patient="reference"``: published values, 2e8/3e5.
+    ``patient="cohort"`` (default) draws a virtual patient from the population ``immunosim/cohorts/
+    adaptive_melanoma`` (``clinsim calibrate adaptive_melanoma``): candidates with Kuznetsov/PK parameters
+    log-normal (CVs in the parameter tables; Butner's alpha = a with CV 0.25, mu = k_pd1 with CV 0.5, Lambda
+    with CV 1.2), tumour log-uniform 1e8-3.5e8 cells, effectors 1.5e5-8e5 and their own scan-noise and irAE
+    random numbers, weighted so that pseudo-progression matches Hodi 2016 (7.3 % of patients imaged >= 28
+    weeks). Infiltrate at its untreated steady state. ``patient="reference"``: published values, 2e8/3e5.
 
     ## Rewards (per 2-week visit; CheckpointInhibitor-v0's weights per week)
     ``+2`` alive, ``-5 * delta log10(tumour cells)`` (true tumour, not the scan), ``+2`` while the true
