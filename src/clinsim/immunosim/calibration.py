@@ -1,4 +1,5 @@
-"""CheckMate-067 virtual population for CheckpointInhibitor-v0 and CombinationTherapy-v0.
+"""Virtual populations of the Kuznetsov-based ImmunoSim tasks: CheckMate-067 (CheckpointInhibitor-v0,
+CombinationTherapy-v0) and pseudo-progression (AdaptiveDosing-v0, :func:`calibrate_adaptive`).
 
 Allen, Rieger & Musante 2016 (CPT:PSP 5:140): plausible patients are drawn from literature ranges (priors
 below), kept when they present as CheckMate-067 patients do (measurable metastatic melanoma that progresses
@@ -6,8 +7,8 @@ untreated: RECIST progression within the 26-week horizon and no objective respon
 calibrated arms (nivolumab 3 mg/kg q2w; nivolumab 1 mg/kg + ipilimumab 3 mg/kg q3w x4 then nivolumab 3 mg/kg
 q2w), paired, and weighted by maximum entropy (``clinsim.core.calibration.maxent_weights``) to the arms'
 objective response, complete response, grade 3-4 treatment-related AE and discontinuation rates and the
-difference in progression-free survival at 26 weeks (the PFS ordering). The
-ipilimumab-alone arm is held out (predicted by :func:`validate_ipilimumab`, never fitted).
+difference in progression-free survival at 26 weeks (the PFS ordering). The ipilimumab-alone arm is held out:
+simulated with :func:`ipilimumab_alone` and reported in the metadata, never fitted.
 """
 
 from __future__ import annotations
