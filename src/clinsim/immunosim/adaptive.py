@@ -222,10 +222,13 @@ class AdaptiveDosingTask(Task):
     action_space = spaces.Discrete(len(ACTIONS))
     label_prefix: ClassVar[str] = "cohort"
     render_panels: ClassVar[tuple[Panel, ...]] = (
-        Panel("Lesion composition", ("tumour_cells", "infiltrate_cells", "effector_cells"), "cells", log=True),
-        Panel("Scan (sum of diameters)", ("scan_sum_ratio", "lesion_diameter_ratio"), "ratio to baseline"),
-        Panel("Nivolumab", ("nivolumab_mg_per_l",), "mg/L"),
-        Panel("Dose and toxicity", ("dose_mg_per_kg", "toxicity_grade"), "mg/kg | grade"),
+        Panel("Lesion composition", ("tumour_cells", "infiltrate_cells", "effector_cells"), "cells", log=True,
+              floor=1.0, span=(1e4, 1e9), thresholds=((LETHAL_TUMOUR_CELLS, "escape"),)),
+        Panel("Scan (sum of diameters)", ("scan_sum_ratio", "lesion_diameter_ratio"), "ratio to baseline",
+              span=(0.0, 1.5), thresholds=((0.7, "RECIST PR (-30 %)"), (1.2, "+20 % (PD if from the nadir)"))),
+        Panel("Nivolumab", ("nivolumab_mg_per_l",), "mg/L", span=(0.0, 100.0)),
+        Panel("Dose and toxicity", ("dose_mg_per_kg", "toxicity_grade"), "mg/kg | grade", span=(0.0, 10.0),
+              thresholds=((3.0, "severe irAE"),)),
     )
 
     parameter_set = am.ADAPTIVE_PARAMETERS

@@ -296,10 +296,13 @@ class CARTCellTask(Task):
     label_prefix: ClassVar[str] = "cohort"
     render_panels: ClassVar[tuple[Panel, ...]] = (
         Panel("Tumour and CAR-T cells", ("tumour_cells", "effector_cart_cells", "memory_cart_cells"), "cells",
-              log=True),
-        Panel("Cytokines (CRS)", ("cytokine_pg_per_ml",), "pg/mL", log=True),
-        Panel("CRS and ICANS grade", ("crs_grade", "icans_grade"), "grade"),
-        Panel("Cumulative CAR-T dose", ("cumulative_dose_cells",), "cells"),
+              log=True, floor=1.0, span=(1e3, 1e9),
+              thresholds=((DETECTION_LIMIT_CELLS, "detection limit"), (LETHAL_TUMOUR_CELLS, "lethal"))),
+        Panel("Cytokines (CRS)", ("cytokine_pg_per_ml",), "pg/mL", log=True, floor=1.0, span=(1.0, 2e3),
+              thresholds=((CRS_THRESHOLDS_PG_PER_ML[2], "CRS grade 3"),)),
+        Panel("CRS and ICANS grade", ("crs_grade", "icans_grade"), "grade", span=(0.0, 4.0),
+              thresholds=((3.0, "severe"),)),
+        Panel("Cumulative CAR-T dose", ("cumulative_dose_cells",), "cells", span=(0.0, 4e6)),
     )
     action_space = spaces.Discrete(4)
 

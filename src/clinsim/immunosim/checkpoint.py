@@ -212,10 +212,13 @@ class _CheckpointTask(Task):
     step_unit: ClassVar[str] = "week"
     label_prefix: ClassVar[str] = "cohort"
     render_panels: ClassVar[tuple[Panel, ...]] = (
-        Panel("Cells", ("tumour_cells", "effector_cells"), "cells", log=True),
-        Panel("Drug concentration", ("nivolumab_mg_per_l", "ipilimumab_mg_per_l"), "mg/L"),
-        Panel("irAE grade", ("toxicity_grade",), "grade"),
-        Panel("Cumulative dose", ("cumulative_nivolumab_mg_per_kg", "cumulative_ipilimumab_mg_per_kg"), "mg/kg"),
+        Panel("Cells", ("tumour_cells", "effector_cells"), "cells", log=True, floor=1.0, span=(1e4, 1e9),
+              thresholds=((LETHAL_TUMOUR_CELLS, "escape"),)),
+        Panel("Drug concentration", ("nivolumab_mg_per_l", "ipilimumab_mg_per_l"), "mg/L", span=(0.0, 100.0),
+              thresholds=((EC50_PD1_MG_PER_L, "nivolumab EC50"),)),
+        Panel("irAE grade", ("toxicity_grade",), "grade", span=(0.0, 4.0), thresholds=((3.0, "severe"),)),
+        Panel("Cumulative dose", ("cumulative_nivolumab_mg_per_kg", "cumulative_ipilimumab_mg_per_kg"), "mg/kg",
+              span=(0.0, 50.0)),
     )
 
     parameter_set = mdl.CHECKPOINT_PARAMETERS
