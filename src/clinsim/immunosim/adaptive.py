@@ -9,7 +9,7 @@ from typing import ClassVar
 import numpy as np
 from gymnasium import spaces
 
-from clinsim.core import clinical
+from clinsim.core import clinical, safety
 from clinsim.core.calibration import VirtualPopulation
 from clinsim.core.clinical import ICPD, ICR, IPR, IRECIST, ISD, IUPD, NONE  # noqa: F401 - the observation's codes
 from clinsim.core.env import TaskEnv, TaskVectorEnv
@@ -142,6 +142,8 @@ def _before(a, c, s, t):  # pragma: no cover - compiled
     return DAYS_PER_STEP
 
 
+_SAFETY_FIELDS, _SAFETY_INFOS = safety.declarations(("severe_irae",))
+
 @jit
 def _after(a, c, s, t):  # pragma: no cover - compiled
     """irAEs and their management, the restaging scan, tumour outcome and the visit's reward."""
@@ -185,16 +187,20 @@ def _after(a, c, s, t):  # pragma: no cover - compiled
     t.terminated = escaped or eliminated
     remaining = HORIZON_VISITS - next_visit
     shrunk = np.cbrt(tumour / c.baseline_cells) <= clinical.PR_DIAMETER_RATIO
+    harm, burden = -TOXICITY_PENALTY[grade], -DRUG_COST_PER_MG_PER_KG * dose
     r = (ALIVE_BONUS * (not escaped)
          - TUMOUR_LOG10_WEIGHT * (np.log10(tumour + 1.0) - np.log10(tumour_before + 1.0))
          + REDUCTION_BONUS * shrunk
-         - TOXICITY_PENALTY[grade]
-         - DRUG_COST_PER_MG_PER_KG * dose)
+         + harm
+         + burden)
     if escaped:
         r += ESCAPE_PENALTY
     elif eliminated:
         r += ELIMINATION_BONUS + (ALIVE_BONUS + REDUCTION_BONUS) * remaining
     t.reward = r
+    t.reward_efficacy, t.reward_safety, t.reward_burden = r - harm - burden, harm, burden
+    t.cost_severe_irae = 1.0 if grade >= 3 else 0.0
+    t.cost = t.cost_severe_irae
 
     t.day = next_visit * DAYS_PER_STEP
     t.cum_mg_per_kg = s.cum_mg_per_kg + dose
@@ -240,6 +246,7 @@ class AdaptiveDosingTask(Task):
         Field("u_grade", "f8", (HORIZON_VISITS,)),
     )
     clinical_fields = (
+        *_SAFETY_FIELDS,
         Field("y", "f8", (len(am.AdaptiveDosingModel.state_names),)),
         Field("day"),
         Field("level", "i8"),  # index into DOSE_LEVELS_MG_PER_KG
@@ -305,6 +312,7 @@ class AdaptiveDosingTask(Task):
         Info("butner_lambda", "params", am.LAMBDA_INF),
         Info("butner_mu", "params", am.MU_BUTNER),
         Info("outcome", "outcome", names=OUTCOMES),
+        *_SAFETY_INFOS,
     )
 
     # ------------------------------------------------------------------ patients

@@ -9,7 +9,7 @@ from typing import ClassVar
 import numpy as np
 from gymnasium import spaces
 
-from clinsim.core import clinical
+from clinsim.core import clinical, safety
 from clinsim.core.calibration import VirtualPopulation
 from clinsim.core.env import TaskEnv, TaskVectorEnv
 from clinsim.core.integrate import CARRY_DERIVATIVE_VALID, carry_size
@@ -198,6 +198,8 @@ def _before(a, c, s, t):  # pragma: no cover - compiled
     return 0.0
 
 
+_SAFETY_FIELDS, _SAFETY_INFOS = safety.declarations(("severe_crs", "severe_icans"))
+
 @jit
 def _after(a, c, s, t):  # pragma: no cover - compiled
     """Graft loss and extinction, CRS/ICANS management and deaths, the day's reward and the books."""
@@ -241,15 +243,20 @@ def _after(a, c, s, t):  # pragma: no cover - compiled
     log_change = log_tumour - np.log10(tumour_before + 1.0)
     credit = np.log10(c.baseline_cells + 1.0) - log_tumour if died else 0.0  # shrinkage credit so far
     dose = t.dose_cells
+    burden_term = -DOSE_COST_PER_1E6_CELLS * dose / 1.0e6
     t.reward = (
         ALIVE_BONUS * (not terminated)
         - TUMOUR_LOG10_WEIGHT * log_change
         - toxicity
-        - DOSE_COST_PER_1E6_CELLS * dose / 1.0e6
+        + burden_term
         + bonus
         + (DEATH_PENALTY if terminated else 0.0)
         - (TUMOUR_LOG10_WEIGHT * max(credit, 0.0) + s.bonus_paid if died else 0.0)
     )
+    t.reward_efficacy, t.reward_safety, t.reward_burden = t.reward + toxicity - burden_term, -toxicity, burden_term
+    t.cost_severe_crs = 1.0 if grade >= 3 else 0.0
+    t.cost_severe_icans = 1.0 if neuro >= 3 else 0.0
+    t.cost = t.cost_severe_crs + t.cost_severe_icans
     t.day = (d + 1) * DAYS_PER_STEP
     t.nadir_cells = min(s.nadir_cells, tumour)
     t.max_crs_grade = max(s.max_crs_grade, grade)
@@ -310,6 +317,7 @@ class CARTCellTask(Task):
     patient_fields = (Field("baseline_cells"), Field("u_death", "f8", (HORIZON_DAYS,)),
                       Field("u_icans_death", "f8", (HORIZON_DAYS,)))
     clinical_fields = (
+        *_SAFETY_FIELDS,
         Field("y", "f8", (len(cm.CARTModel.state_names),)),  # y[TUMOUR]: the CD19-positive tumour
         Field("antigen_negative_cells"),  # the CD19-negative clone (CAR-T cannot see it)
         Field("tumour_cells"),  # both
@@ -372,6 +380,7 @@ class CARTCellTask(Task):
         Info("lugano", "lugano", names=clinical.RECIST),
         Info("best_response", "best_response", names=clinical.RECIST),
         Info("outcome", "outcome", names=OUTCOMES),
+        *_SAFETY_INFOS,
     )
 
     def sample_patients(self, rngs) -> State:

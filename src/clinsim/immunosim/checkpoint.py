@@ -9,7 +9,7 @@ from typing import ClassVar
 import numpy as np
 from gymnasium import spaces
 
-from clinsim.core import clinical
+from clinsim.core import clinical, safety
 from clinsim.core.calibration import VirtualPopulation
 from clinsim.core.env import TaskEnv, TaskVectorEnv
 from clinsim.core.jit import jit
@@ -140,16 +140,20 @@ def _after(a, c, s, t):  # pragma: no cover - compiled
     t.terminated = escaped or eliminated
     remaining = HORIZON_WEEKS - (w + 1)
     shrunk = np.cbrt(tumour / c.baseline_cells) <= 0.7
+    harm, burden = -TOXICITY_PENALTY[grade], -DRUG_COST_PER_MG_PER_KG * (nivo + ipi)
     r = (ALIVE_BONUS * (not escaped)
          - TUMOUR_LOG10_WEIGHT * (np.log10(tumour + 1.0) - np.log10(tumour_before + 1.0))
          + REDUCTION_BONUS * shrunk
-         - TOXICITY_PENALTY[grade]
-         - DRUG_COST_PER_MG_PER_KG * (nivo + ipi))
+         + harm
+         + burden)
     if escaped:
         r += ESCAPE_PENALTY
     elif eliminated:
         r += ELIMINATION_BONUS + (ALIVE_BONUS + REDUCTION_BONUS) * remaining
     t.reward = r
+    t.reward_efficacy, t.reward_safety, t.reward_burden = r - harm - burden, harm, burden
+    t.cost_severe_irae = 1.0 if grade >= 3 else 0.0
+    t.cost = t.cost_severe_irae
 
     t.day = (w + 1) * DAYS_PER_STEP
     t.nadir_cells = min(s.nadir_cells, tumour)
@@ -184,6 +188,7 @@ _OBSERVATIONS = {
     "cumulative_ipilimumab": Observation("cumulative_ipilimumab", "cumulative ipilimumab", "mg/kg", 24.0, high=1.0),
     "time": Observation("time", "time", "week", float(HORIZON_WEEKS)),
 }
+_SAFETY_FIELDS, _SAFETY_INFOS = safety.declarations(("severe_irae",))
 _INFOS = (
     Info("day", "day"),
     Info("tumour_cells", "y", mdl.T_CELLS),
@@ -202,6 +207,7 @@ _INFOS = (
     Info("complete_response", "complete_response"),
     Info("progressed", "progressed"),
     Info("outcome", "outcome", names=OUTCOMES),
+    *_SAFETY_INFOS,
 )
 
 
@@ -245,6 +251,7 @@ class _CheckpointTask(Task):
         Field("nivolumab_mg_per_l"),
         Field("ipilimumab_mg_per_l"),
         Field("outcome", "i8"),
+        *_SAFETY_FIELDS,
         Field("recist", "i8"),
         Field("complete_response", "?"),  # best overall response CR: burden below the detection limit so far
         Field("progressed", "?"),  # RECIST progression at a scan (or escape) so far: the end of PFS
