@@ -51,3 +51,38 @@ def test_safety_and_multi_objective_wrappers() -> None:
     scalar = mo_gym.wrappers.LinearReward(MultiObjective(gym.make(env_id)), weight=np.ones(3))
     scalar.reset(seed=0)
     assert scalar.step(np.array([2, 2]))[1] == pytest.approx(reward, rel=1e-6)
+
+
+def test_lagrangian_training_follows_its_budget_and_resumes_with_its_multiplier(tmp_path, monkeypatch) -> None:
+    """PPO-Lagrangian: the multiplier rises while the episode cost exceeds the budget, is checkpointed, and the
+    evaluation reports the episode cost beside the (true) return."""
+    from clinsim.training.evaluate import evaluate_policy
+    from clinsim.training.runs import RunDir
+    from clinsim.training.train import train, train_config, trained_policy
+
+    env_id = "immunosim/CombinationTherapy-v0"
+    config = train_config(env_id, "ppo", seed=0, total_timesteps=1024, checkpoint_every=512,
+                          overrides={"n_steps": 256, "batch_size": 64}, constraint={"budget": 0.0,
+                                                                                    "multiplier_lr": 0.5})
+    train(tmp_path, config, progress=False)
+    run = RunDir(tmp_path)
+    first, last = run.read_checkpoint(512)[0]["multiplier"], run.read_checkpoint(1024)[0]["multiplier"]
+    assert 0.0 < first <= last  # costs above a zero budget: the multiplier only grows
+    result = evaluate_policy(env_id, trained_policy(tmp_path), episodes=4)
+    assert len(result["metrics"]["episode_cost"]) == 4 and min(result["metrics"]["episode_cost"]) >= 0
+    run.record_path(1024).unlink()
+    from clinsim.training import lagrangian
+    from clinsim.training import train as train_module
+
+    started = []
+
+    class Recorded(lagrangian.Multiplier):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            started.append(self.value)
+
+    monkeypatch.setattr(train_module, "Multiplier", Recorded)
+    train(tmp_path, config, progress=False)  # resumes from 512 with its multiplier
+    assert started == [first] and run.read_checkpoint(1024)[0]["multiplier"] >= first
+    with pytest.raises(ValueError, match="one environment"):
+        train_config(env_id, "ppo", seed=0, n_envs=8, constraint={"budget": 1.0, "multiplier_lr": 0.1})

@@ -55,6 +55,16 @@ def positive_float(text: str) -> float:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
 def grid_values(text: str) -> tuple[str, list[float]]:
     """``name=v1,v2``: a hyperparameter and the numbers a sweep tries for it."""
     from clinsim.training.runs import HYPERPARAMETERS
@@ -142,8 +152,10 @@ def _train(args: argparse.Namespace) -> None:
         from clinsim.training.tuning import tuned_overrides
 
         overrides = tuned_overrides(args.env, args.algo)
+    constraint = None if args.cost_budget is None else {"budget": args.cost_budget,
+                                                        "multiplier_lr": args.multiplier_lr}
     config = train_config(args.env, args.algo, args.seed, args.timesteps, args.checkpoint_every, overrides,
-                          n_envs=args.n_envs)
+                          n_envs=args.n_envs, constraint=constraint)
     train(args.run_dir, config, progress=not args.quiet)
     print(f"trained {args.algo} on {args.env}: {args.run_dir}")
 
@@ -311,6 +323,9 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--checkpoint-every", type=positive_int, default=10_000)
     tr.add_argument("--n-envs", type=positive_int, default=1, help=N_ENVS_HELP)
     tr.add_argument("--tuned", action="store_true", help="the hyperparameters found by clinsim tune")
+    tr.add_argument("--cost-budget", type=non_negative_float, default=None,
+                    help="train under E[episode cost] <= BUDGET with a Lagrange multiplier (docs/safety.md)")
+    tr.add_argument("--multiplier-lr", type=positive_float, default=0.05, help="dual ascent step of the multiplier")
     tr.add_argument("--run-dir", type=non_empty_path, required=True)
     tr.add_argument("--quiet", action="store_true")
     tr.set_defaults(func=_train)
