@@ -82,9 +82,14 @@ def fit_on_ray(trial: Callable[[dict[str, Any]], None], root: Path, experiment: 
                num_cpus: int | None = None):
     """Run a Ray Tune experiment stored under ``root/ray/<experiment>``: restored if it exists there
     (unfinished and errored trials run again), else made by ``new_tuner(trainable, storage)``."""
+    import os
+
     import ray
     from ray import tune
 
+    # Ray starts its workers at niceness 15 to keep the driver responsive; here the trials are the work and the
+    # driver waits, so on a machine shared with other jobs niced trials would starve (a local instance only)
+    os.environ.setdefault("RAY_worker_niceness", "0")
     ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
              log_to_driver=False, ignore_reinit_error=True)
     try:
