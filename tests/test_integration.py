@@ -76,7 +76,7 @@ def test_sepsis_presentation_matches_scipy(tier: str) -> None:
     worst = 0.0
     for p in params:
         for vary in (low, high):
-            y0 = sm.SepsisModel.initial_state(task.pathogen_by_tier[tier] * vary, 0.125 * vary, p[sm.LAC0] * vary)
+            y0 = sm.SepsisModel.initial_state(task.pathogen_by_tier[tier] * vary, 0.125 * vary, p[sm.LAC_PROD] / p[sm.LAC_CL] * vary)
             for hours in (sepsis.PRESENTATION_DELAY_H * low, sepsis.PRESENTATION_DELAY_H * high):
                 y = y0.copy()
                 sm.SepsisModel.integrate_patient(y, u, p, hours, sepsis.PRESENTATION_STEPS)

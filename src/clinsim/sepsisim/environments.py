@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 from gymnasium import spaces
 
 from clinsim.core import clinical
+from clinsim.core.calibration import VirtualPopulation
 from clinsim.core.batch import PARALLEL_MIN_BATCH, BatchKernel
 from clinsim.core.env import TaskEnv, TaskVectorEnv
 from clinsim.core.jit import jit
@@ -33,15 +36,23 @@ DEATH_DAMAGE = 10.0
 MAX_FLUID_ML_PER_H = 1000.0
 MAX_NOREPINEPHRINE = 1.0  # ug/kg/min; dose range of the titration (higher doses: refractory shock)
 MAX_DOSE_CHANGE = 0.1  # ug/kg/min per hour
-# SIMPLIFICATION: patients present 6 h (+-20 %) after infection onset, the untreated course integrated
-# at reset, so the inflammatory response is under way (Reynolds' model starts from N* = D = 0).
-PRESENTATION_DELAY_H = 6.0  # untreated hours between infection onset and the first decision
-INITIAL_VARIATION = 0.2  # +-20 % uniform variation of the initial state (paper sec. 5)
+# SIMPLIFICATION: patients present hours after infection onset (the tier's virtual population gives the
+# delay, 3-12 h), the untreated course integrated at reset, so the inflammatory response is under way
+# (Reynolds' model starts from N* = D = 0). patient="reference" presents after PRESENTATION_DELAY_H.
+PRESENTATION_DELAY_H = 6.0  # untreated hours between infection onset and the first decision (reference)
+MAX_PRESENTATION_H = 36.0
 # DOP853 steps over the presentation delay, the same number for every patient (so that new patients
 # integrate together in SIMD blocks). The untreated course is smoother than a treated hour: 3 steps per
 # hour at the longest delay keep it within 1e-8 of scipy (tests/test_integration.py).
 PRESENTATION_STEPS_PER_HOUR = 3
-PRESENTATION_STEPS = int(np.ceil(PRESENTATION_DELAY_H * (1.0 + INITIAL_VARIATION) * PRESENTATION_STEPS_PER_HOUR))
+PRESENTATION_STEPS = int(np.ceil(MAX_PRESENTATION_H * PRESENTATION_STEPS_PER_HOUR))
+# Day-28 outcome: after the 72 decision hours the course continues under a standard-of-care continuation
+# (antibiotics, no further bolus fluid, norepinephrine titrated to MAP 65-75 mmHg every block) to day 28,
+# the trials' mortality horizon (ARISE 28-day mortality; ProCESS 60 d, ARISE/ProMISe 90 d primary).
+DAY_28_H = 28 * 24
+CONTINUATION_BLOCK_H = 2.0  # hours per titration block (one DOP853 step of the course model)
+CONTINUATION_BLOCKS = int((DAY_28_H - 72) / CONTINUATION_BLOCK_H)
+CONTINUATION_DOSE_STEP = 0.05  # ug/kg/min per block
 MAP_NOISE_MMHG = 2.0
 URINE_NOISE_ML_PER_KG_H = 0.05
 
@@ -66,9 +77,21 @@ STABILISATION_BONUS = 10.0  # once: MAP >= 65, lactate < 2, SOFA <= 3 after >= 6
 STABILISATION_MIN_H = 6
 DEATH_PENALTY = 50.0
 
-OUTCOMES = ("in_progress", "survived", "died")
-IN_PROGRESS, SURVIVED, DIED = range(len(OUTCOMES))
+# survived: alive at day 28; died: within the 72 decision hours; died_by_day_28: in the continuation
+OUTCOMES = ("in_progress", "survived", "died", "died_by_day_28")
+IN_PROGRESS, SURVIVED, DIED, DIED_BY_DAY_28 = range(len(OUTCOMES))
 TIERS = ("easy", "medium", "hard")
+# a virtual patient: initial pathogen load and anti-inflammatory mediator (Reynolds units), hours from infection
+# onset to presentation, and the parameters that vary between patients (the rest at their published values)
+PATIENT_PARAMETERS = ("k_pg", "map0", "body_weight", "d50_map", "mu_d", "k_nd")
+PATIENT_COLUMNS = ("pathogen", "anti_inflammatory", "presentation_h", *PATIENT_PARAMETERS)
+COHORT_DIR = Path(__file__).parent / "cohorts"
+
+
+@functools.cache
+def cohort(tier: str) -> VirtualPopulation:
+    """The tier's calibrated virtual population (package data, written by clinsim.sepsisim.calibration)."""
+    return VirtualPopulation.load(COHORT_DIR / f"sepsis-{tier}")
 
 # DOP853 steps per decision (an integer step count for the compiled integrator)
 N_STEPS = int(STEPS_PER_HOUR * HOURS_PER_STEP)
@@ -78,22 +101,33 @@ N_STEPS = int(STEPS_PER_HOUR * HOURS_PER_STEP)
 FLUID_TASK, VASOPRESSOR_TASK, MANAGEMENT_TASK = range(3)
 
 
+HYPOTENSION_MMHG = 65.0
+HIGH_LACTATE = 4.0  # mmol/L: the SSC bundle's trigger of the 30 mL/kg bolus (Levy 2018 hour-1 bundle)
+BOLUS_STARTED_L = 0.4  # intravascular excess after an hour of bolus (maintenance alone stays below ~0.1 L)
+
+
 @jit
-def protocol_fluid_ml(hour, body_weight):  # pragma: no cover - compiled
-    """Background crystalloid: 30 mL/kg over the first 3 h (SSC 2021), then 1.5 mL/kg/h maintenance.
+def protocol_fluid_ml(hour, body_weight, mean_ap, lactate, volume):  # pragma: no cover - compiled
+    """Background crystalloid: 30 mL/kg over the first 3 h for hypotension or lactate >= 4 mmol/L (the SSC
+    bundle's indication; SSC 2021 rec. 5: >= 30 mL/kg within 3 h for sepsis-induced hypoperfusion), completed
+    once started (intravascular excess >= BOLUS_STARTED_L), otherwise and afterwards 1.5 mL/kg/h maintenance.
 
     CORRECTION: the paper's fixed 250 mL/h would give 18 L in 72 h, itself a harmful fluid overload.
     """
-    return (10.0 if hour < 3 else 1.5) * body_weight
+    indicated = mean_ap < HYPOTENSION_MMHG or lactate >= HIGH_LACTATE or volume >= BOLUS_STARTED_L
+    return (10.0 if hour < 3 and indicated else 1.5) * body_weight
 
 
 @jit(inline="always")
-def _decode(task, action, hour, dose, antibiotic, body_weight):  # pragma: no cover - compiled
+def _decode(task, action, s, body_weight):  # pragma: no cover - compiled
     """Fluid (mL over the hour), norepinephrine dose (ug/kg/min) and antibiotic flag for the next hour."""
+    dose, antibiotic = s.norepinephrine, s.antibiotic
     if task == FLUID_TASK:
         return action[0], 0.0, True
     if task == VASOPRESSOR_TASK:
-        return protocol_fluid_ml(hour, body_weight), min(max(dose + action[0], 0.0), MAX_NOREPINEPHRINE), True
+        fluid = protocol_fluid_ml(s.elapsed, body_weight, s.map_measured, s.y[mdl.LACTATE],
+                                  s.y[mdl.VOLUME_L])
+        return fluid, min(max(dose + action[0], 0.0), MAX_NOREPINEPHRINE), True
     return action[0], min(max(dose + action[1], 0.0), MAX_NOREPINEPHRINE), antibiotic or action[2] > 0.5
 
 
@@ -155,6 +189,35 @@ def _presented(c, s):  # pragma: no cover - compiled
         _vitals(cb, sb, 0)
 
 
+_advance_course = mdl.CourseModel.integrate_patient
+N_COURSE = len(mdl.CourseModel.state_names)
+N_INPUTS = len(mdl.SepsisModel.input_names)
+
+
+@jit
+def continue_to_day_28(y, dose, p):  # pragma: no cover - compiled
+    """Hour of death (> 72) under the standard-of-care continuation from the state ``y`` at hour 72 with the
+    norepinephrine ``dose`` running, or -1 if alive at day 28. Antibiotics are given (by the ward if the
+    agent did not), no further bolus fluid (maintenance balanced by output), norepinephrine titrated by
+    0.05 ug/kg/min every 2 h towards MAP 65-75 mmHg (SSC 2021 target; at most 1 ug/kg/min)."""
+    z = np.empty(N_COURSE)
+    for i in range(N_COURSE):
+        z[i] = y[i]
+    u = np.zeros(N_INPUTS)
+    u[mdl.ANTIBIOTIC] = 1.0
+    for block in range(CONTINUATION_BLOCKS):
+        mean_ap = mdl.patient_map(z, dose, p)
+        if mean_ap < 65.0:
+            dose = min(dose + CONTINUATION_DOSE_STEP, MAX_NOREPINEPHRINE)
+        elif mean_ap > 75.0:
+            dose = max(dose - CONTINUATION_DOSE_STEP, 0.0)
+        u[mdl.NOREPINEPHRINE] = dose
+        _advance_course(z, u, p, CONTINUATION_BLOCK_H, 1)
+        if z[mdl.DAMAGE] >= DEATH_DAMAGE:
+            return int(HORIZON_HOURS + (block + 1) * CONTINUATION_BLOCK_H)
+    return -1
+
+
 def _dynamics(task: int, stabilisation_bonus: float, death_penalty: float):
     """A task's compiled ``before(a, c, s, t)`` (the hour's decision and the model inputs) and
     ``after(a, c, s, t)`` (bookkeeping, vitals, reward, death)."""
@@ -162,8 +225,7 @@ def _dynamics(task: int, stabilisation_bonus: float, death_penalty: float):
 
     @jit(key=key)
     def before(a, c, s, t):  # pragma: no cover - compiled
-        fluid_ml, dose, antibiotic = _decode(task, a, s.elapsed, s.norepinephrine, s.antibiotic,
-                                             c.params[mdl.BODY_WEIGHT])
+        fluid_ml, dose, antibiotic = _decode(task, a, s, c.params[mdl.BODY_WEIGHT])
         t.norepinephrine = dose
         t.antibiotic = antibiotic
         t.fluid_total_l = s.fluid_total_l + fluid_ml / 1000.0
@@ -202,7 +264,14 @@ def _dynamics(task: int, stabilisation_bonus: float, death_penalty: float):
             t.stabilised = s.stabilised or earn
         t.reward = -death_penalty if dead else r
         t.terminated = dead
-        t.outcome = DIED if dead else SURVIVED if next_hour >= HORIZON_HOURS else IN_PROGRESS
+        t.outcome = DIED if dead else IN_PROGRESS
+        if next_hour >= HORIZON_HOURS and not dead:
+            # the day-28 outcome: a death after the horizon costs the same as a death within it
+            late_death = continue_to_day_28(y, dose, c.params)
+            t.death_hour = late_death
+            t.outcome = SURVIVED if late_death < 0 else DIED_BY_DAY_28
+            if late_death >= 0:
+                t.reward = -death_penalty
 
     return before, after
 
@@ -254,7 +323,7 @@ _INFOS = (
     Info("hours_map_at_least_65", "hours_map_ok"),
     Info("antibiotics_given", "antibiotic"),
     Info("antibiotic_hour", "antibiotic_hour"),
-    Info("death_hour", "death_hour"),
+    Info("death_hour", "death_hour"),  # -1: alive at day 28 (or in progress); > 72: in the continuation
     Info("outcome", "outcome", names=OUTCOMES),
 )
 
@@ -322,28 +391,40 @@ class _SepsisTask(Task):
 
     # ------------------------------------------------------------------ patients
     def sample_patients(self, rngs) -> State:
-        n, pset = len(rngs), mdl.SEPSIS_PARAMETERS
-        reference = self.patient == "reference"  # published parameters, no initial variation
-        z = np.zeros((n, len(pset)))
-        uniform = np.empty((n, 4))  # initial pathogen, C_A, lactate and presentation delay, on [0, 1)
+        """Each patient drawn from the tier's calibrated virtual population (clinsim.sepsisim.calibration), then
+        the monitors' noise, from the patient's own generator; ``patient="reference"``: published parameters."""
+        n = len(rngs)
+        reference = self.patient == "reference"
+        population = None if reference else cohort(self.tier)
+        rows = np.zeros(n, dtype=np.int64)
         z_noise = np.empty((n, 2 * (self.horizon + 1)))  # MAP and urine measurement noise per hour
         ids = []
-        # each patient's draws, in order, from its own generator (merged calls, drawn into the rows: the same numbers)
         for i, rng in enumerate(rngs):
-            if not reference:
-                rng.standard_normal(out=z[i])
-                rng.random(out=uniform[i])
+            if population is not None:
+                rows[i] = population.draw(rng)
             rng.standard_normal(out=z_noise[i])
             ids.append(-1 if reference else int(rng.integers(0, 2**31 - 1)))
-        low, high = 1.0 - INITIAL_VARIATION, 1.0 + INITIAL_VARIATION
-        vary = np.ones((n, 4)) if reference else low + (high - low) * uniform  # Generator.uniform's arithmetic
-        params = self.patient_parameters(np.tile(pset.defaults, (n, 1)) if reference else pset.from_standard_normal(z))
+        if population is None:
+            columns = {"pathogen": np.full(n, self.pathogen_by_tier[self.tier]),
+                       "presentation_h": np.full(n, PRESENTATION_DELAY_H)}
+        else:
+            columns = {name: population.column(name)[rows] for name in PATIENT_COLUMNS}
+        return self.present(columns, z_noise, ids)
+
+    def present(self, columns: dict[str, np.ndarray], z_noise: np.ndarray, ids: list[int]) -> State:
+        """The patients of ``columns`` (PATIENT_COLUMNS; absent parameters at their published values) after
+        their untreated course, at the first decision."""
+        n, pset = len(ids), mdl.SEPSIS_PARAMETERS
+        params = np.tile(pset.defaults, (n, 1))
+        for name in PATIENT_PARAMETERS:
+            if name in columns:
+                params[:, pset.names.index(name)] = columns[name]
+        params = self.patient_parameters(params)
         y = np.zeros((n, len(mdl.SepsisModel.state_names)))
-        y[:, mdl.PATHOGEN] = self.pathogen_by_tier[self.tier] * vary[:, 0]
-        y[:, mdl.ANTI_INFLAMMATORY] = 0.125 * vary[:, 1]
-        y[:, mdl.LACTATE] = params[:, mdl.LAC0] * vary[:, 2]
-        # presentation: the infection has run untreated for presentation_h (the same numbers either way)
-        presentation_h = PRESENTATION_DELAY_H * vary[:, 3]
+        y[:, mdl.PATHOGEN] = columns["pathogen"]
+        y[:, mdl.ANTI_INFLAMMATORY] = columns.get("anti_inflammatory", np.full(n, 0.125))
+        y[:, mdl.LACTATE] = params[:, mdl.LAC_PROD] / params[:, mdl.LAC_CL]  # steady state before infection
+        presentation_h = np.asarray(columns["presentation_h"], dtype=np.float64)
         untreated = np.zeros((n, len(mdl.SepsisModel.input_names)))
         if n < PARALLEL_MIN_BATCH:
             UNTREATED_COURSE(n, y, untreated, params, presentation_h)
@@ -361,9 +442,11 @@ class _SepsisTask(Task):
         return state
 
     def clinical_metrics(self, final_info: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """72 h survival, hours with MAP >= 65 mmHg, lactate < 2 mmol/L at the end, fluids, peak vasopressor."""
+        """72-h and 28-day survival, hours with MAP >= 65 mmHg, lactate < 2 mmol/L at the end, fluids, peak
+        vasopressor."""
         return {
             "survival_72h": (final_info["outcome"] != "died").astype(float),
+            "survival_28d": (final_info["outcome"] == "survived").astype(float),
             "hours_map_at_least_65": final_info["hours_map_at_least_65"].astype(float),
             "lactate_below_2_at_end": (final_info["lactate_mmol_per_l"] < 2.0).astype(float),
             "total_fluid_l": final_info["fluid_total_l"].astype(float),

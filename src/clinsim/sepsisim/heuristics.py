@@ -1,9 +1,11 @@
 """Surviving Sepsis Campaign 2021 protocol policies for the sepsis environments (batched observations).
 
 SSC 2021 (Evans et al.): antimicrobials within 1 h, >= 30 mL/kg crystalloid within the first 3 h for
-hypotension or lactate >= 4 mmol/L, target MAP 65 mmHg, norepinephrine first-line vasopressor. The fluid
-table is the paper's sec. 6.1 heuristic (750 / 500 / 250 / 125 mL per hour by MAP band) with a
-volume-aware stop at 3.5 L intravascular excess.
+sepsis-induced hypoperfusion (rec. 5), resuscitation guided to decrease an elevated lactate (rec. 7), target
+MAP 65 mmHg, norepinephrine first-line vasopressor. Hypoperfusion is read as the SSC bundle defines it:
+hypotension (MAP < 65 mmHg) or lactate >= 4 mmol/L (Levy 2018 hour-1 bundle; SSC 2021 gives no threshold).
+The fluid table is the paper's sec. 6.1 heuristic (750 / 500 / 250 / 125 mL per hour by MAP band, 750 for
+lactate >= 4) with a volume-aware stop at 3.5 L intravascular excess.
 """
 
 from __future__ import annotations
@@ -11,19 +13,23 @@ from __future__ import annotations
 import numpy as np
 
 from clinsim.sepsisim.environments import (
+    BOLUS_STARTED_L,
     FluidResuscitationTask,
     SepsisManagementTask,
     VasopressorTitrationTask,
 )
 
 MAP_TARGET = 65.0
+HIGH_LACTATE = 4.0  # mmol/L
 VOLUME_STOP_L = 3.5
 REFERENCE_WEIGHT_KG = 75.0  # the weight is not observed: 30 mL/kg over 3 h = 750 mL/h at 75 kg
 
 
-def fluid_table(mean_ap: np.ndarray, volume_l: np.ndarray) -> np.ndarray:
-    """Paper sec. 6.1: 750 mL if MAP < 65, 500 for 65-70, 250 for 70-80, 125 above; none above 3.5 L."""
-    ml = np.select([mean_ap < 65.0, mean_ap < 70.0, mean_ap < 80.0], [750.0, 500.0, 250.0], 125.0)
+def fluid_table(mean_ap: np.ndarray, volume_l: np.ndarray, lactate: np.ndarray) -> np.ndarray:
+    """Paper sec. 6.1: 750 mL if MAP < 65 (or lactate >= 4), 500 for 65-70, 250 for 70-80, 125 above; none
+    above 3.5 L."""
+    ml = np.select([(mean_ap < 65.0) | (lactate >= HIGH_LACTATE), mean_ap < 70.0, mean_ap < 80.0],
+                   [750.0, 500.0, 250.0], 125.0)
     return np.where(volume_l >= VOLUME_STOP_L, 0.0, ml)
 
 
@@ -36,7 +42,8 @@ def norepinephrine_titration(mean_ap: np.ndarray) -> np.ndarray:
 def ssc_fluid_resuscitation(obs: np.ndarray) -> np.ndarray:
     """FluidResuscitation: the sec. 6.1 fluid table with the volume stop."""
     table = FluidResuscitationTask.observation_table
-    return fluid_table(table.decode(obs, "map"), table.decode(obs, "volume"))[:, None].astype(np.float32)
+    return fluid_table(table.decode(obs, "map"), table.decode(obs, "volume"),
+                       table.decode(obs, "lactate"))[:, None].astype(np.float32)
 
 
 def ssc_vasopressor_titration(obs: np.ndarray) -> np.ndarray:
@@ -46,14 +53,18 @@ def ssc_vasopressor_titration(obs: np.ndarray) -> np.ndarray:
 
 
 def ssc_sepsis_management(obs: np.ndarray) -> np.ndarray:
-    """SepsisManagement: antibiotics at once, 30 mL/kg in 3 h, then fluids only for hypotension while the
-    volume is low, norepinephrine titrated to MAP 65."""
+    """SepsisManagement: antibiotics at once; 30 mL/kg in 3 h for hypotension or lactate >= 4, then 250 mL
+    boluses for hypotension or lactate >= 4 while the volume is low, otherwise maintenance (1.5 mL/kg/h);
+    norepinephrine titrated to MAP 65."""
     table = SepsisManagementTask.observation_table
     mean_ap = table.decode(obs, "map")
     volume = table.decode(obs, "volume")
+    hypoperfused = (mean_ap < MAP_TARGET) | (table.decode(obs, "lactate") >= HIGH_LACTATE)
     hour = np.rint(table.decode(obs, "time"))
-    fluid = np.where(hour < 3, 10.0 * REFERENCE_WEIGHT_KG,
-                     np.where((mean_ap < MAP_TARGET) & (volume < 2.0), 250.0, REFERENCE_WEIGHT_KG))
+    maintenance = 1.5 * REFERENCE_WEIGHT_KG
+    bolus = (hour < 3) & (hypoperfused | (volume >= BOLUS_STARTED_L))  # 30 mL/kg completed once started
+    fluid = np.where(bolus, 10.0 * REFERENCE_WEIGHT_KG,
+                     np.where(hypoperfused & (volume < 2.0), 250.0, maintenance))
     fluid = np.where(volume >= VOLUME_STOP_L, 0.0, fluid)
     dose = norepinephrine_titration(mean_ap)
     return np.stack([fluid, dose, np.ones(len(obs))], axis=1).astype(np.float32)
