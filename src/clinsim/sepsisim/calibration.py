@@ -157,9 +157,9 @@ def calibrate_sepsis(seed: int = 0, plausible: int = 8000, out: Path | None = No
         w = weighting.weights
         fluid = float(w @ sim["fluid_6h_l"][mask])
         tier_rows = target_rows(targets, weighting.achieved)
-        if tier == "medium":  # the trials' patients; the other tiers' fluid is reported in the metadata
-                tier_rows.append({"target": "medium: IV fluid in the first 6 h (L)", "trial": "1.7-3.3", "simulated": fluid,
-                              "tolerance": None, "met": FLUID_6H_L[0] <= fluid <= FLUID_6H_L[1],
+        if tier == "medium":  # the trials' patients; the other tiers' fluid is in the metadata
+                tier_rows.append({"target": "medium: IV fluid in the first 6 h (L)", "trial": "1.7-3.3",
+                              "simulated": fluid, "tolerance": None, "met": FLUID_6H_L[0] <= fluid <= FLUID_6H_L[1],
                               "source": f"{PROCESS}, {ARISE}, {PROMISE} (checked, not weighted)",
                               "verified": "secondary"})
         rows += tier_rows

@@ -10,8 +10,8 @@ import numpy as np
 from gymnasium import spaces
 
 from clinsim.core import clinical
-from clinsim.core.calibration import VirtualPopulation
 from clinsim.core.batch import PARALLEL_MIN_BATCH, BatchKernel
+from clinsim.core.calibration import VirtualPopulation
 from clinsim.core.env import TaskEnv, TaskVectorEnv
 from clinsim.core.jit import jit
 from clinsim.core.render import Panel

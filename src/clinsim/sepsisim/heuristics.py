@@ -4,8 +4,8 @@ SSC 2021 (Evans et al.): antimicrobials within 1 h, >= 30 mL/kg crystalloid with
 sepsis-induced hypoperfusion (rec. 5), resuscitation guided to decrease an elevated lactate (rec. 7), target
 MAP 65 mmHg, norepinephrine first-line vasopressor. Hypoperfusion is read as the SSC bundle defines it:
 hypotension (MAP < 65 mmHg) or lactate >= 4 mmol/L (Levy 2018 hour-1 bundle; SSC 2021 gives no threshold).
-The fluid table is the paper's sec. 6.1 heuristic (750 / 500 / 250 / 125 mL per hour by MAP band, 750 for
-lactate >= 4) with a volume-aware stop at 3.5 L intravascular excess.
+The fluid table is the paper's sec. 6.1 heuristic restricted to hypoperfusion (750 mL per hour for MAP < 65
+or lactate >= 4, 250 for MAP 65-70, none above) with a volume-aware stop at 3.5 L intravascular excess.
 """
 
 from __future__ import annotations
@@ -26,10 +26,13 @@ REFERENCE_WEIGHT_KG = 75.0  # the weight is not observed: 30 mL/kg over 3 h = 75
 
 
 def fluid_table(mean_ap: np.ndarray, volume_l: np.ndarray, lactate: np.ndarray) -> np.ndarray:
-    """Paper sec. 6.1: 750 mL if MAP < 65 (or lactate >= 4), 500 for 65-70, 250 for 70-80, 125 above; none
-    above 3.5 L."""
-    ml = np.select([(mean_ap < 65.0) | (lactate >= HIGH_LACTATE), mean_ap < 70.0, mean_ap < 80.0],
-                   [750.0, 500.0, 250.0], 125.0)
+    """Paper sec. 6.1 for hypoperfusion: 750 mL if MAP < 65 or lactate >= 4, 250 for MAP 65-70, none above;
+    none above 3.5 L.
+
+    CORRECTION: the paper's 250 / 125 mL per hour at MAP 70-80 / above gives 9-18 L in 72 h to normotensive
+    patients, an overload outside the SSC indication (fluids for hypoperfusion).
+    """
+    ml = np.select([(mean_ap < 65.0) | (lactate >= HIGH_LACTATE), mean_ap < 70.0], [750.0, 250.0], 0.0)
     return np.where(volume_l >= VOLUME_STOP_L, 0.0, ml)
 
 
@@ -55,7 +58,7 @@ def ssc_vasopressor_titration(obs: np.ndarray) -> np.ndarray:
 def ssc_sepsis_management(obs: np.ndarray) -> np.ndarray:
     """SepsisManagement: antibiotics at once; 30 mL/kg in 3 h for hypotension or lactate >= 4, then 250 mL
     boluses for hypotension or lactate >= 4 while the volume is low, otherwise maintenance (1.5 mL/kg/h);
-    norepinephrine titrated to MAP 65."""
+    norepinephrine titrated to MAP 65 once the bolus has not corrected hypotension."""
     table = SepsisManagementTask.observation_table
     mean_ap = table.decode(obs, "map")
     volume = table.decode(obs, "volume")
@@ -66,5 +69,7 @@ def ssc_sepsis_management(obs: np.ndarray) -> np.ndarray:
     fluid = np.where(bolus, 10.0 * REFERENCE_WEIGHT_KG,
                      np.where(hypoperfused & (volume < 2.0), 250.0, maintenance))
     fluid = np.where(volume >= VOLUME_STOP_L, 0.0, fluid)
-    dose = norepinephrine_titration(mean_ap)
+    # vasopressor for hypotension that persists after the fluid challenge (the trials' "refractory hypotension
+    # after 1 L"): not during the first 3 h of bolus unless MAP < 55 mmHg
+    dose = np.where(bolus & (mean_ap >= 55.0), 0.0, norepinephrine_titration(mean_ap))
     return np.stack([fluid, dose, np.ones(len(obs))], axis=1).astype(np.float32)

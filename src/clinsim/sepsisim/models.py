@@ -3,9 +3,10 @@
 Reynolds et al. 2006 reduced model of the acute inflammatory response (BioModels BIOMD0000000714;
 pathogen P, activated phagocytes N*, tissue damage D, anti-inflammatory mediator C_A; time in hours)
 with antibiotic killing of the pathogen (SepsiSim paper eq. 1), coupled in one compiled kernel to
-the paper's hemodynamics (eq. 5), lactate kinetics (eq. 6), intravascular and interstitial volume
-and cumulative urine output. Hypoperfusion, interstitial fluid overload and excessive vasopressor
-feed back into the damage D, so resuscitation changes organ injury and survival.
+the paper's hemodynamics (eq. 5), lactate with the kinetics measured in septic patients (Levraut 1998),
+intravascular and interstitial volume and cumulative urine output. Hypoperfusion below a harm threshold,
+interstitial fluid overload and excessive vasopressor feed back into the damage D, so resuscitation changes
+organ injury and survival while a normally perfused patient keeps Reynolds' natural history.
 Units: hours, L, mmHg, mmol/L, mL/kg, ug/kg/min (norepinephrine).
 """
 
@@ -153,7 +154,8 @@ K_REDIST, K_MOB, MAP_THRESH = _I["k_redist"], _I["k_mob"], _I["map_thresh"]
 LAC_PROD, LAC_CL, LAC_VD, D_LIVER, LAC_DYS = (_I["lac_prod"], _I["lac_cl"], _I["lac_vd"], _I["d_liver"],
                                               _I["lac_dys"])
 UO_MAX, MAP_UO50, UO_WIDTH, D_AKI = _I["uo_max"], _I["map_uo50"], _I["uo_width"], _I["d_aki"]
-MAP_HARM, K_HYPO, F_SAFE, K_EDEMA, VP_SAFE, K_VP = _I["map_harm"], _I["k_hypo"], _I["f_safe"], _I["k_edema"], _I["vp_safe"], _I["k_vp"]
+MAP_HARM, K_HYPO, F_SAFE = _I["map_harm"], _I["k_hypo"], _I["f_safe"]
+K_EDEMA, VP_SAFE, K_VP = _I["k_edema"], _I["vp_safe"], _I["k_vp"]
 BODY_WEIGHT = _I["body_weight"]
 assert SEPSIS_PARAMETERS.names[K_PG] == "k_pg" and SEPSIS_PARAMETERS.names[MU_C] == "mu_c"
 
