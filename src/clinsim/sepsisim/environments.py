@@ -103,19 +103,43 @@ FLUID_TASK, VASOPRESSOR_TASK, MANAGEMENT_TASK = range(3)
 
 HYPOTENSION_MMHG = 65.0
 HIGH_LACTATE = 4.0  # mmol/L: the SSC bundle's trigger of the 30 mL/kg bolus (Levy 2018 hour-1 bundle)
-BOLUS_STARTED_L = 0.4  # intravascular excess after an hour of bolus (maintenance alone stays below ~0.1 L)
+BOLUS_STARTED_L = 0.4  # intravascular excess after an hour of bolus
 
 
 @jit
 def protocol_fluid_ml(hour, body_weight, mean_ap, lactate, volume):  # pragma: no cover - compiled
     """Background crystalloid: 30 mL/kg over the first 3 h for hypotension or lactate >= 4 mmol/L (the SSC
     bundle's indication; SSC 2021 rec. 5: >= 30 mL/kg within 3 h for sepsis-induced hypoperfusion), completed
-    once started (intravascular excess >= BOLUS_STARTED_L), otherwise and afterwards 1.5 mL/kg/h maintenance.
+    once started (intravascular excess >= BOLUS_STARTED_L), then 250 mL per hour for persistent hypoperfusion
+    while the intravascular excess is below 2 L, otherwise none (the model takes maintenance intake as balanced
+    by the basal output).
 
     CORRECTION: the paper's fixed 250 mL/h would give 18 L in 72 h, itself a harmful fluid overload.
     """
-    indicated = mean_ap < HYPOTENSION_MMHG or lactate >= HIGH_LACTATE or volume >= BOLUS_STARTED_L
-    return (10.0 if hour < 3 and indicated else 1.5) * body_weight
+    hypoperfused = mean_ap < HYPOTENSION_MMHG or lactate >= HIGH_LACTATE
+    if hour < 3 and (hypoperfused or volume >= BOLUS_STARTED_L):
+        return 10.0 * body_weight
+    return 250.0 if hypoperfused and volume < 2.0 else 0.0
+
+
+@jit
+def protocol_norepinephrine(dose, mean_ap, hour, volume):  # pragma: no cover - compiled
+    """Background norepinephrine (FluidResuscitation): titrated hourly towards MAP 65-75 mmHg (SSC 2021 target;
+    +0.1 below 60, +0.05 below 65, -0.05 above 75, -0.1 above 85 ug/kg/min), started for hypotension that
+    persists after 3 h or 1 L of fluid (septic shock, Sepsis-3: vasopressor need after fluid resuscitation)."""
+    if dose <= 0.0 and hour < 3 and volume < 1.0:
+        return 0.0
+    if mean_ap < 60.0:
+        change = 0.1
+    elif mean_ap < 65.0:
+        change = 0.05
+    elif mean_ap > 85.0:
+        change = -0.1
+    elif mean_ap > 75.0:
+        change = -0.05
+    else:
+        change = 0.0
+    return min(max(dose + change, 0.0), MAX_NOREPINEPHRINE)
 
 
 @jit(inline="always")
@@ -123,7 +147,7 @@ def _decode(task, action, s, body_weight):  # pragma: no cover - compiled
     """Fluid (mL over the hour), norepinephrine dose (ug/kg/min) and antibiotic flag for the next hour."""
     dose, antibiotic = s.norepinephrine, s.antibiotic
     if task == FLUID_TASK:
-        return action[0], 0.0, True
+        return action[0], protocol_norepinephrine(dose, s.map_measured, s.elapsed, s.y[mdl.VOLUME_L]), True
     if task == VASOPRESSOR_TASK:
         fluid = protocol_fluid_ml(s.elapsed, body_weight, s.map_measured, s.y[mdl.LACTATE],
                                   s.y[mdl.VOLUME_L])
@@ -133,7 +157,8 @@ def _decode(task, action, s, body_weight):  # pragma: no cover - compiled
 
 @jit(inline="always")
 def _extra_penalty(task, hour, dose, antibiotic):  # pragma: no cover - compiled
-    """Task-specific hourly penalties: vasopressor stewardship, late antibiotics (SepsisManagement)."""
+    """Task-specific hourly penalties: vasopressor stewardship (the agent's doses), late antibiotics
+    (SepsisManagement)."""
     if task == FLUID_TASK:
         return 0.0
     penalty = VASOPRESSOR_PENALTY * max(dose - HIGH_DOSE, 0.0)

@@ -4,8 +4,9 @@ SSC 2021 (Evans et al.): antimicrobials within 1 h, >= 30 mL/kg crystalloid with
 sepsis-induced hypoperfusion (rec. 5), resuscitation guided to decrease an elevated lactate (rec. 7), target
 MAP 65 mmHg, norepinephrine first-line vasopressor. Hypoperfusion is read as the SSC bundle defines it:
 hypotension (MAP < 65 mmHg) or lactate >= 4 mmol/L (Levy 2018 hour-1 bundle; SSC 2021 gives no threshold).
-The fluid table is the paper's sec. 6.1 heuristic restricted to hypoperfusion (750 mL per hour for MAP < 65
-or lactate >= 4, 250 for MAP 65-70, none above) with a volume-aware stop at 3.5 L intravascular excess.
+FluidResuscitation (no clock observed): the bolus rate (750 mL/h) for hypoperfusion while the intravascular
+excess is below 2 L, otherwise maintenance; SepsisManagement: 30 mL/kg in 3 h for hypoperfusion, then 250 mL
+boluses for persistent hypoperfusion while the volume is low.
 """
 
 from __future__ import annotations
@@ -26,14 +27,15 @@ REFERENCE_WEIGHT_KG = 75.0  # the weight is not observed: 30 mL/kg over 3 h = 75
 
 
 def fluid_table(mean_ap: np.ndarray, volume_l: np.ndarray, lactate: np.ndarray) -> np.ndarray:
-    """Paper sec. 6.1 for hypoperfusion: 750 mL if MAP < 65 or lactate >= 4, 250 for MAP 65-70, none above;
-    none above 3.5 L.
+    """750 mL per hour (10 mL/kg at 75 kg: the 30 mL/kg bolus rate) for hypoperfusion (MAP < 65 or lactate >= 4)
+    while the intravascular excess is below 2 L, otherwise none (the model takes maintenance intake as balanced
+    by the basal output).
 
-    CORRECTION: the paper's 250 / 125 mL per hour at MAP 70-80 / above gives 9-18 L in 72 h to normotensive
-    patients, an overload outside the SSC indication (fluids for hypoperfusion).
+    CORRECTION: the paper's sec. 6.1 table (750 / 500 / 250 / 125 mL per hour by MAP band, whatever the
+    perfusion) gives 9-18 L in 72 h to normotensive patients, an overload outside the SSC indication.
     """
-    ml = np.select([(mean_ap < 65.0) | (lactate >= HIGH_LACTATE), mean_ap < 70.0], [750.0, 250.0], 0.0)
-    return np.where(volume_l >= VOLUME_STOP_L, 0.0, ml)
+    hypoperfused = (mean_ap < MAP_TARGET) | (lactate >= HIGH_LACTATE)
+    return np.where(hypoperfused & (volume_l < 2.0), 10.0 * REFERENCE_WEIGHT_KG, 0.0)
 
 
 def norepinephrine_titration(mean_ap: np.ndarray) -> np.ndarray:
@@ -57,17 +59,17 @@ def ssc_vasopressor_titration(obs: np.ndarray) -> np.ndarray:
 
 def ssc_sepsis_management(obs: np.ndarray) -> np.ndarray:
     """SepsisManagement: antibiotics at once; 30 mL/kg in 3 h for hypotension or lactate >= 4, then 250 mL
-    boluses for hypotension or lactate >= 4 while the volume is low, otherwise maintenance (1.5 mL/kg/h);
+    boluses for hypotension or lactate >= 4 while the volume is low, otherwise none (maintenance intake is
+    taken as balanced by the basal output);
     norepinephrine titrated to MAP 65 once the bolus has not corrected hypotension."""
     table = SepsisManagementTask.observation_table
     mean_ap = table.decode(obs, "map")
     volume = table.decode(obs, "volume")
     hypoperfused = (mean_ap < MAP_TARGET) | (table.decode(obs, "lactate") >= HIGH_LACTATE)
     hour = np.rint(table.decode(obs, "time"))
-    maintenance = 1.5 * REFERENCE_WEIGHT_KG
     bolus = (hour < 3) & (hypoperfused | (volume >= BOLUS_STARTED_L))  # 30 mL/kg completed once started
     fluid = np.where(bolus, 10.0 * REFERENCE_WEIGHT_KG,
-                     np.where(hypoperfused & (volume < 2.0), 250.0, maintenance))
+                     np.where(hypoperfused & (volume < 2.0), 250.0, 0.0))
     fluid = np.where(volume >= VOLUME_STOP_L, 0.0, fluid)
     # vasopressor for hypotension that persists after the fluid challenge (the trials' "refractory hypotension
     # after 1 L"): not during the first 3 h of bolus unless MAP < 55 mmHg

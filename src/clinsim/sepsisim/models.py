@@ -81,7 +81,13 @@ TREATMENT_PARAMETERS = (
     Parameter("g_f", 8.0, "mmHg/L", 4.0, 16.0, PAPER + " eq. 5; Pierrakos 2012 (+8 mmHg per 1 L in responders)",
               "fluid MAP gain"),
     Parameter("fs_sat", 0.3, "1/L", 0.1, 0.6, PAPER + " eq. 5", "Frank-Starling saturation of the volume effect"),
-    Parameter("g_v", 15.0, "mmHg/(ug/kg/min)", 7.5, 30.0, PAPER + " eq. 5", "norepinephrine MAP gain"),
+    # CORRECTION: the paper's 15 mmHg per ug/kg/min lets 1 ug/kg/min (a dose at which ICU mortality reaches
+    # 90 %, Martin 2015 Shock 44:305) raise MAP by only 14 mmHg, so norepinephrine could not restore MAP 65 in
+    # shock. Usual septic-shock doses (start 0.05-0.1, titrated within ~0.1-0.5 ug/kg/min) restore MAP 65 from
+    # the 50s: 40 mmHg per ug/kg/min (+~10 mmHg at 0.25) is an assumption within that practice, not a measured
+    # dose-response.
+    Parameter("g_v", 40.0, "mmHg/(ug/kg/min)", 15.0, 80.0, PAPER + " eq. 5 (15); value: assumption (above)",
+              "norepinephrine MAP gain"),
     Parameter("vp_sat", 0.05, "1/(ug/kg/min)", 0.0, 0.2, PAPER + " eq. 5", "saturation of the vasopressor effect"),
     Parameter("k_redist", 0.15, "1/h", 0.05, 0.3, PAPER + " sec. 3.2",
               "redistribution of infused volume to the interstitium"),
