@@ -92,21 +92,23 @@ def presentation_times(columns: dict[str, np.ndarray]) -> np.ndarray:
     return np.minimum(columns["delay_h"], onset + columns["shock_lag_h"])
 
 
-def simulate(columns: dict[str, np.ndarray], seed: int = 0) -> dict[str, np.ndarray]:
-    """Each patient once under the SSC protocol of SepsisManagement: presentation, first 6 h and day 28."""
+def simulate(columns: dict[str, np.ndarray], seed: int = 0, policy=ssc_sepsis_management) -> dict[str, np.ndarray]:
+    """Each patient once under ``policy`` (default: the SSC protocol) in SepsisManagement: presentation, first 6 h
+    and day 28."""
     task = env.SepsisManagementTask()
     n = len(columns["pathogen"])
     z_noise = np.random.default_rng(seed).standard_normal((n, 2 * (task.horizon + 1)))
     state = task.present(columns, z_noise, list(range(n)))
     info = task.info(state)
     out = {"map_0": info["map_mmhg"].copy(), "lactate_0": info["lactate_mmol_per_l"].copy(),
+           "sofa_0": info["sofa"].copy(),
            "map_1": np.zeros(n), "vaso_6h": np.zeros(n, bool), "lactate_at_vaso": np.zeros(n),
            "fluid_6h_l": np.zeros(n), "died_28d": np.zeros(n, bool), "died_72h": np.zeros(n, bool),
            "peak_lactate": info["lactate_mmol_per_l"].copy()}
     live = np.arange(n)
     for hour in range(1, task.horizon + 1):
         obs = task.observe(state)
-        state, _, terminated = task.step(state, task.check_actions(ssc_sepsis_management(obs), len(live)))
+        state, _, terminated = task.step(state, task.check_actions(policy(obs), len(live)))
         info = task.info(state)
         dose = info["norepinephrine_ug_per_kg_min"]
         lactate = info["lactate_mmol_per_l"]

@@ -5,7 +5,7 @@ sepsis-induced hypoperfusion (rec. 5), resuscitation guided to decrease an eleva
 MAP 65 mmHg, norepinephrine first-line vasopressor. Hypoperfusion is read as the SSC bundle defines it:
 hypotension (MAP < 65 mmHg) or lactate >= 4 mmol/L (Levy 2018 hour-1 bundle; SSC 2021 gives no threshold).
 FluidResuscitation (no clock observed): the bolus rate (750 mL/h) for hypoperfusion while the intravascular
-excess is below 2 L, otherwise maintenance; SepsisManagement: 30 mL/kg in 3 h for hypoperfusion, then 250 mL
+excess is below 1 L, otherwise none; SepsisManagement: 30 mL/kg in 3 h for hypoperfusion, then 250 mL
 boluses for persistent hypoperfusion while the volume is low.
 """
 
@@ -28,14 +28,14 @@ REFERENCE_WEIGHT_KG = 75.0  # the weight is not observed: 30 mL/kg over 3 h = 75
 
 def fluid_table(mean_ap: np.ndarray, volume_l: np.ndarray, lactate: np.ndarray) -> np.ndarray:
     """750 mL per hour (10 mL/kg at 75 kg: the 30 mL/kg bolus rate) for hypoperfusion (MAP < 65 or lactate >= 4)
-    while the intravascular excess is below 2 L, otherwise none (the model takes maintenance intake as balanced
+    while the intravascular excess is below 1 L, otherwise none (the model takes maintenance intake as balanced
     by the basal output).
 
     CORRECTION: the paper's sec. 6.1 table (750 / 500 / 250 / 125 mL per hour by MAP band, whatever the
     perfusion) gives 9-18 L in 72 h to normotensive patients, an overload outside the SSC indication.
     """
     hypoperfused = (mean_ap < MAP_TARGET) | (lactate >= HIGH_LACTATE)
-    return np.where(hypoperfused & (volume_l < 2.0), 10.0 * REFERENCE_WEIGHT_KG, 0.0)
+    return np.where(hypoperfused & (volume_l < 1.0), 10.0 * REFERENCE_WEIGHT_KG, 0.0)
 
 
 def norepinephrine_titration(mean_ap: np.ndarray) -> np.ndarray:
