@@ -81,7 +81,8 @@ def test_sepsis_presentation_matches_scipy(tier: str) -> None:
                 y = y0.copy()
                 sm.SepsisModel.integrate_patient(y, u, p, hours, sepsis.PRESENTATION_STEPS)
                 ref = solve_reference(sm.SepsisModel.kernel, y0, u, p, (0.0, hours), rtol=1e-12, atol=1e-12).y[:, -1]
-                worst = max(worst, (np.abs(y - ref) / np.maximum(np.abs(ref), 1e-6)).max())
+                # floor 1e-3: a cleared pathogen (~1e-7 after 36 h at the lowest load) has only round-off left
+                worst = max(worst, (np.abs(y - ref) / np.maximum(np.abs(ref), 1e-3)).max())
     assert worst <= 1e-8, worst
 
 

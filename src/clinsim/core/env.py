@@ -200,7 +200,8 @@ class TaskVectorEnv(VectorEnv):
         else:
             self._state, reward, terminated = self.task.step(self._state, actions, self._name)
             self._elapsed += 1
-        truncated = (self._elapsed >= min(self.max_episode_steps, self.task.horizon)) & ~terminated
+        # as Gymnasium's TimeLimit (the single envs): truncated at the limit, also when the last step terminates
+        truncated = self._elapsed >= min(self.max_episode_steps, self.task.horizon)
         self._autoreset = terminated | truncated
         return self.task.observe(self._state), reward, terminated, truncated, self._info()
 
