@@ -42,9 +42,9 @@ MAX_DOSE_CHANGE = 0.1  # ug/kg/min per hour
 PRESENTATION_DELAY_H = 6.0  # untreated hours between infection onset and the first decision (reference)
 MAX_PRESENTATION_H = 36.0
 # DOP853 steps over the presentation delay, the same number for every patient (so that new patients
-# integrate together in SIMD blocks). The untreated course is smoother than a treated hour: 5 steps per
-# hour at the longest delay keep it within 1e-8 of scipy (tests/test_integration.py).
-PRESENTATION_STEPS_PER_HOUR = 5
+# integrate together in SIMD blocks): 6 steps per hour of the longest delay (the decision steps' rate; the fast
+# lactate kinetics need it) keep the untreated course within 1e-8 of scipy (tests/test_integration.py).
+PRESENTATION_STEPS_PER_HOUR = 6
 PRESENTATION_STEPS = int(np.ceil(MAX_PRESENTATION_H * PRESENTATION_STEPS_PER_HOUR))
 # Day-28 outcome: after the 72 decision hours the course continues under a standard-of-care continuation
 # (antibiotics, no further bolus fluid, norepinephrine titrated to MAP 65-75 mmHg every block) to day 28,

@@ -111,10 +111,13 @@ TREATMENT_PARAMETERS = (
     Parameter("lac_vd", 0.3, "L/kg", 0.27, 0.35, "healthy-volunteer distribution volume 270-300 mL/kg (1979)",
               "lactate distribution volume"),
     # Levraut 1998: 473 mL/kg/h (about half) in stable hyperlactataemic septic patients; the damage that halves
-    # clearance is chosen so that the curated healthy course (peak D ~3.3) reaches that state.
-    Parameter("d_liver", 3.0, "D-units", 1.5, 6.0, "assumption; Levraut 1998 (clearance halved in sepsis)",
+    # clearance is an assumption (the organ damage of established shock, between the curated healthy course's
+    # peak D ~3.3 and the death threshold 10).
+    Parameter("d_liver", 4.0, "D-units", 2.0, 8.0, "assumption; Levraut 1998 (clearance halved in sepsis)",
               "damage halving lactate clearance (hepatic dysfunction)"),
-    Parameter("lac_dys", 6.0, "-", 2.0, 12.0, "assumption (lactate > 4 mmol/L in uncontrolled shock)",
+    # Dysoxic production is chosen so that lactate passes 4 mmol/L at MAP ~58 mmHg with established damage and
+    # reaches 10-20 mmol/L in uncontrolled shock, and falls back within hours once MAP is restored.
+    Parameter("lac_dys", 15.0, "-", 5.0, 30.0, "assumption (lactate > 4 mmol/L in uncontrolled shock)",
               "dysoxic production multiple per unit hypoperfusion h(MAP)"),
     # SIMPLIFICATION: urine output is a perfusion-pressure curve (renal autoregulation fails below
     # ~60 mmHg) times a damage (acute kidney injury) factor; it does not deplete the volume
