@@ -149,6 +149,9 @@ def calibrate_sepsis(seed: int = 0, plausible: int = 8000, out: Path | None = No
     """Plausible patients, simulated, selected per tier and weighted to the trials; writes the three tier
     populations ``sepsis-<tier>`` to ``out`` (a folder; default: the package's cohorts/)."""
     columns = plausible_patients(plausible, seed)
+    task = env.SepsisManagementTask()
+    presented = task.present(columns, np.zeros((plausible, 2 * (task.horizon + 1))), list(range(plausible)))
+    columns.update(zip(env.PRESENTED_COLUMNS, presented.clinical["y"].T, strict=True))
     sim = simulate(columns, seed)
     masks = eligible(sim)
     folder = Path(out) if out is not None else env.COHORT_DIR
@@ -173,7 +176,8 @@ def calibrate_sepsis(seed: int = 0, plausible: int = 8000, out: Path | None = No
                 "eligibility": eligible.__doc__, "plausible": plausible, "eligible": int(mask.sum()),
                 "effective_size": weighting.effective_size, "targets": tier_rows, "fluid_6h_l": fluid, "seed": seed,
                 "command": f"clinsim calibrate sepsis --seed {seed} --plausible {plausible}"}
-        VirtualPopulation({k: columns[k][mask] for k in env.PATIENT_COLUMNS}, w, meta).save(folder / f"sepsis-{tier}")
+        stored = {k: columns[k][mask] for k in env.PATIENT_COLUMNS + env.PRESENTED_COLUMNS}
+        VirtualPopulation(stored, w, meta).save(folder / f"sepsis-{tier}")
     env.cohort.cache_clear()
     return rows
 

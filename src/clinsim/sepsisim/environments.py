@@ -85,6 +85,9 @@ TIERS = ("easy", "medium", "hard")
 # onset to presentation, and the parameters that vary between patients (the rest at their published values)
 PATIENT_PARAMETERS = ("k_pg", "map0", "body_weight", "d50_map", "mu_d", "k_nd")
 PATIENT_COLUMNS = ("pathogen", "anti_inflammatory", "presentation_h", *PATIENT_PARAMETERS)
+# the state at presentation, stored with the population (the untreated course is deterministic given the
+# columns): a reset then integrates nothing unless the env's ``parameters`` override the population's
+PRESENTED_COLUMNS = tuple(f"presented_{name}" for name in mdl.SepsisModel.state_names)
 COHORT_DIR = Path(__file__).parent / "cohorts"
 
 
@@ -433,12 +436,13 @@ class _SepsisTask(Task):
             columns = {"pathogen": np.full(n, self.pathogen_by_tier[self.tier]),
                        "presentation_h": np.full(n, PRESENTATION_DELAY_H)}
         else:
-            columns = {name: population.column(name)[rows] for name in PATIENT_COLUMNS}
+            names = PATIENT_COLUMNS + (PRESENTED_COLUMNS if not len(self._override_index) else ())
+            columns = {name: population.column(name)[rows] for name in names}
         return self.present(columns, z_noise, ids)
 
     def present(self, columns: dict[str, np.ndarray], z_noise: np.ndarray, ids: list[int]) -> State:
         """The patients of ``columns`` (PATIENT_COLUMNS; absent parameters at their published values) after
-        their untreated course, at the first decision."""
+        their untreated course (integrated here, or taken from the PRESENTED_COLUMNS), at the first decision."""
         n, pset = len(ids), mdl.SEPSIS_PARAMETERS
         params = np.tile(pset.defaults, (n, 1))
         for name in PATIENT_PARAMETERS:
@@ -451,7 +455,9 @@ class _SepsisTask(Task):
         y[:, mdl.LACTATE] = params[:, mdl.LAC_PROD] / params[:, mdl.LAC_CL]  # steady state before infection
         presentation_h = np.asarray(columns["presentation_h"], dtype=np.float64)
         untreated = np.zeros((n, len(mdl.SepsisModel.input_names)))
-        if n < PARALLEL_MIN_BATCH:
+        if PRESENTED_COLUMNS[0] in columns:
+            y = np.stack([columns[name] for name in PRESENTED_COLUMNS], axis=1).astype(np.float64)
+        elif n < PARALLEL_MIN_BATCH:
             UNTREATED_COURSE(n, y, untreated, params, presentation_h)
         else:
             mdl.SepsisModel.integrate(y, untreated, params, presentation_h, PRESENTATION_STEPS)
