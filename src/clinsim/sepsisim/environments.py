@@ -531,20 +531,25 @@ _COMMON_DOC = """
     A living hour earns ``1`` (alive) ``+ 0.5`` if 65 <= MAP <= 90 mmHg ``+ 0.25`` if lactate < 2 mmol/L
     ``+ 0.25`` if urine >= 0.5 mL/kg/h, minus penalties capped at 1 in total: ``0.25`` per litre of
     intravascular volume above 4 L (overload){extra_penalties}. A living hour therefore scores 0 to 2.{bonus}
-    Death (terminal) scores ``-{death:g}`` = -(50 + 2 x 72{bonus_term}): it forfeits the remaining hours and is
-    worse than any surviving course.
+    Death (terminal, or by day 28 in the continuation after the last decision) scores ``-{death:g}``
+    = -(50 + 2 x 72{bonus_term}): it forfeits the remaining hours and is worse than any surviving course.
 
     ## Starting State
-    A virtual patient: Reynolds pathogen growth rate, baseline MAP and body weight log-normal around the
-    published values (CVs in the parameter table); initial pathogen load ``{loads}`` (easy/medium/hard,
-    Reynolds units, around the recovery threshold), anti-inflammatory mediator and lactate, each with
-    +-20 % uniform variation; the infection then runs untreated for 6 h (+-20 %) before the first decision.
-    All randomness of the episode (patient and measurement noise) is drawn from ``self.np_random`` at reset.
-    ``patient="reference"``: published parameters and the tier's nominal initial state.
+    A virtual patient drawn from the tier's trial-calibrated virtual population (``cohorts/sepsis-<tier>``,
+    docs/sepsisim.md "Tiers"): initial pathogen load, anti-inflammatory mediator, pathogen growth rate, damage
+    repair and damage-driven activation, vasoplegic susceptibility, baseline MAP and body weight, and the
+    untreated course up to presentation (easy: sepsis without shock; medium: MAP < 65 mmHg or lactate >= 4
+    mmol/L, the ProCESS/ARISE/ProMISe enrolment; hard: Sepsis-3 septic shock). All randomness of the episode
+    (patient and measurement noise) is drawn from ``self.np_random`` at reset. ``patient="reference"``:
+    published parameters, the nominal initial load ``{loads}`` (easy/medium/hard, Reynolds units) and 6 h
+    of untreated course.
 
     ## Episode End
     Termination: death, Reynolds damage D >= 10 (organ failure; the model's death states sit at D ~17).
-    Truncation: 72 hourly decisions through the registration's ``TimeLimit``.
+    Truncation: 72 hourly decisions through the registration's ``TimeLimit``. At the last decision the
+    patient's course continues under a standard-of-care continuation to day 28 (antibiotics, no further
+    bolus, norepinephrine titrated to MAP 65-75 mmHg) in the same compiled step: a death by day 28 scores
+    the death penalty at the last step.
 
     ## Info
     ``patient``, ``hour``, ``map_mmhg`` (true) and ``map_measured_mmhg``, ``lactate_mmol_per_l``,
@@ -553,7 +558,8 @@ _COMMON_DOC = """
     excess), ``interstitial_fluid_l``, ``fluid_total_l``, ``norepinephrine_ug_per_kg_min``,
     ``hours_on_vasopressor``, ``peak_norepinephrine_ug_per_kg_min``, ``hours_map_at_least_65`` (h),
     ``pathogen``, ``damage`` (Reynolds units), ``antibiotics_given``,
-    ``antibiotic_hour`` (-1 = not given), ``outcome`` (in_progress / survived / died), ``death_hour`` (-1 alive).
+    ``antibiotic_hour`` (-1 = not given), ``outcome`` (in_progress / survived (alive at day 28) / died
+    (within 72 h) / died_by_day_28), ``death_hour`` (-1 alive at day 28; > 72: in the continuation).
 
     ## Arguments
     ``gym.make(ID, tier="easy" | "medium" | "hard", patient="cohort" | "reference")`` (default medium;
@@ -575,9 +581,10 @@ class FluidResuscitationEnv(TaskEnv):
     ## Description
     Inflammation follows Reynolds et al. 2006 (pathogen, activated phagocytes, damage D, anti-inflammatory
     mediator; published parameters, hours) with antibiotic killing. MAP is the paper's eq. 5: damage-driven
-    vasoplegia, infused volume with Frank-Starling saturation (8 mmHg/L) and norepinephrine (none here).
-    Infused volume redistributes to the interstitium at 0.15/h. Hypoperfusion (MAP < 65 mmHg) adds damage,
-    interstitial fluid above 5 L (oedema) adds damage: too little fluid and too much both kill.
+    vasoplegia, infused volume with Frank-Starling saturation (8 mmHg/L) and norepinephrine (titrated in the
+    background to MAP 65-75 mmHg once 3 h or 1 L of fluid have passed). Infused volume redistributes to the
+    interstitium at 0.15/h. Hypoperfusion (MAP < 60 mmHg) adds damage, interstitial fluid above 5 L (oedema)
+    adds damage: too little fluid and too much both kill.
 
     ## Action Space
     ``Box(0, 1000, (1,), float32)``; out-of-range finite values are clipped:
@@ -595,8 +602,9 @@ class VasopressorTitrationEnv(TaskEnv):
     __doc__ = """Hourly norepinephrine titration with protocol fluids and antibiotics.
 
     ## Description
-    As FluidResuscitation-v0, but fluids follow the SSC protocol (30 mL/kg over the first 3 h, then
-    1.5 mL/kg/h) and the agent titrates norepinephrine (MAP gain 15 mmHg per ug/kg/min, paper eq. 5).
+    As FluidResuscitation-v0, but fluids follow the SSC protocol (30 mL/kg over the first 3 h for hypotension
+    or lactate >= 4 mmol/L, then 250 mL/h for persistent hypoperfusion while the volume is low) and the agent
+    titrates norepinephrine (MAP gain 40 mmHg per ug/kg/min).
     Doses above 0.5 ug/kg/min cause ischaemic injury (added damage), too little pressure causes
     hypoperfusion injury.
 
