@@ -29,8 +29,11 @@ def test_unreachable_and_conflicting_targets_are_named():
     f = _features()
     with pytest.raises(CalibrationError, match="reaches b"):
         maxent_weights(f[:, :2] * [1, 0], [Target("a", 0.4, 0.05, "s"), Target("b", 0.3, 0.05, "s")])
+    complement = np.stack([f[:, 0], 1.0 - f[:, 0]], axis=1)  # the solver diverges: no finite weights exist
+    with pytest.raises(CalibrationError, match="a, b"):
+        maxent_weights(complement, [Target("a", 0.9, 0.05, "s"), Target("b", 0.9, 0.05, "s")])
     twin = np.stack([f[:, 0], f[:, 0]], axis=1)
-    with pytest.raises(CalibrationError, match="a, b cannot be met together"):
+    with pytest.raises(CalibrationError, match="targets a, b"):
         maxent_weights(twin, [Target("a", 0.3, 0.05, "s"), Target("b", 0.6, 0.05, "s")])
 
 

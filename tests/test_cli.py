@@ -42,12 +42,25 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
     ["plot", ""],
     ["import", "model.zip", "--env", ENV, "--run-dir", "r"],  # without --trust-checkpoint
     ["evaluate", ENV, "--run", "no-such-run"],
+    ["calibrate", "no-such-population"],
 ])
 def test_bad_input_is_one_line_and_exit_code_2(argv: list[str], tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
     code, out, err = run(capsys, *argv)
     assert code == 2 and err.startswith("clinsim") and err.count("\n") == 1 and "Traceback" not in err, err
     assert list(tmp_path.iterdir()) == []  # nothing written, not even a config
+
+
+def test_version_and_module_entry_point(capsys) -> None:
+    import subprocess
+    import sys
+
+    import clinsim
+
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and out.strip() == f"clinsim {clinsim.__version__}"
+    done = subprocess.run([sys.executable, "-m", "clinsim", "--version"], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == f"clinsim {clinsim.__version__}"
 
 
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:

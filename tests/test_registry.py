@@ -138,6 +138,36 @@ def test_vector_env_equals_single_envs(env_id: str) -> None:
     pickle.loads(pickle.dumps(venv))
 
 
+def test_same_step_autoreset_equals_single_envs(env_id: str) -> None:
+    """``autoreset_mode="SameStep"``: the ending step returns the next patient's first observation and the
+    finished patient's last observation and info in ``final_obs`` / ``final_info`` (Gymnasium's convention)."""
+    n = 3
+    venv = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point", autoreset_mode="SameStep")
+    assert venv.metadata["autoreset_mode"].value == "SameStep"
+    singles = [gym.make(env_id) for _ in range(n)]
+    vobs, _ = venv.reset(seed=5)
+    assert np.array_equal(vobs, np.stack([env.reset(seed=5 + i)[0] for i, env in enumerate(singles)]))
+    venv.action_space.seed(0)
+    horizon = gym.spec(env_id).max_episode_steps
+    ended = 0
+    for _ in range(horizon + 2):
+        actions = venv.action_space.sample()
+        vobs, vrew, vterm, vtrunc, vinfo = venv.step(actions)
+        for i, env in enumerate(singles):
+            obs, reward, term, trunc, info = env.step(actions[i])
+            assert reward == vrew[i] and term == vterm[i] and trunc == vtrunc[i]
+            if term or trunc:
+                ended += 1
+                assert vinfo["_final_obs"][i] and np.array_equal(vinfo["final_obs"][i], obs)
+                assert_same_info(info, {k: v for k, v in vinfo["final_info"].items()}, i)
+                obs, info = env.reset()
+            else:
+                assert "_final_obs" not in vinfo or not vinfo["_final_obs"][i]
+            assert np.array_equal(obs, vobs[i])
+            assert_same_info(info, {k: v for k, v in vinfo.items() if "final" not in k}, i)
+    assert ended >= n
+
+
 def test_threaded_vector_env_equals_single_envs(env_id: str) -> None:
     """Batches of >= PARALLEL_MIN_BATCH run their patients in threads: the same bits as single envs."""
     n = PARALLEL_MIN_BATCH
@@ -184,6 +214,33 @@ def test_render_modes(env_id: str, mode: str) -> None:
         assert isinstance(frame, str) and "outcome=" in frame
     else:
         assert frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3 and frame.std() > 0
+        env.step(env.action_space.sample())
+        later = env.render()
+        assert later.shape == frame.shape and not np.array_equal(later, frame)  # the new step is drawn
+        clone = pickle.loads(pickle.dumps(env))  # the figure is not pickled: rebuilt on the next render
+        assert np.array_equal(clone.render(), later)
+
+
+def test_human_and_vector_rendering(env_id: str, monkeypatch) -> None:
+    """``human`` shows each step in a window (here: matplotlib's headless backend); the vector env tiles its
+    first patients' dashboards."""
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setattr(plt, "pause", lambda _: None)
+    env = gym.make(env_id, render_mode="human")
+    env.reset(seed=0)
+    env.step(env.action_space.sample())
+    assert env.render() is None and plt.get_fignums()
+    env.close()
+    assert not plt.get_fignums()
+    venv = gym.make_vec(env_id, num_envs=3, vectorization_mode="vector_entry_point", render_mode="rgb_array",
+                        render_patients=2)
+    venv.reset(seed=0)
+    venv.step(venv.action_space.sample())
+    single = gym.make(env_id, render_mode="rgb_array")
+    single.reset(seed=0)
+    h, w, _ = single.render().shape
+    assert venv.render().shape == (h, 2 * w, 3)
 
 
 def test_info_is_the_tasks_info_table(env_id: str) -> None:
@@ -224,14 +281,15 @@ def test_max_episode_steps_above_the_horizon_truncates_at_the_horizon(env_id: st
     action = no_treatment(env_id)(np.zeros((1, 1)))[0]
     venv = gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point", max_episode_steps=horizon + 50)
     venv.reset(seed=0)
+    ended = np.zeros(2, dtype=bool)  # a vector patient whose episode ended early restarts: not at the horizon
     for step in range(1, horizon + 1):
         _, _, terminated, truncated, _ = env.step(action)
         _, _, vterm, vtrunc, _ = venv.step(np.array([action] * 2))
         if terminated:
             return
         assert truncated == (step == horizon)
-        # sub-env 0 is the single env's patient (sub-env 1 may have died and restarted)
-        assert vtrunc[0] == (step == horizon) and not vterm[0]
+        assert np.array_equal(vtrunc[~ended], np.full(int((~ended).sum()), step == horizon))
+        ended |= vterm
 
 
 @pytest.mark.parametrize("bad", [np.nan, "dose", [[0, 0, 0, 0]], 99, -1])
@@ -245,6 +303,11 @@ def test_invalid_actions_raise_naming_the_space(env_id: str, bad) -> None:
         bad = np.full(space.shape, bad) if not isinstance(bad, list) else bad
     with pytest.raises(InvalidActionError, match=env_id.split("/")[1].split("-")[0]):
         env.step(bad)
+
+
+def test_unknown_autoreset_mode_names_the_valid_ones(env_id: str) -> None:
+    with pytest.raises(ValueError, match="'NextStep', 'SameStep'"):
+        gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point", autoreset_mode="Disabled")
 
 
 def test_unknown_constructor_argument_values_raise(env_id: str) -> None:

@@ -17,6 +17,8 @@ import clinsim
 
 SEEDS_PAPER = (42, 43, 44, 45, 46)
 EPISODES_HELP = "default: the environment's evaluation episodes (clinsim list)"
+N_ENVS_HELP = ("PPO: patients per batch of the native vector env (must divide n_steps; the rollout size is kept: "
+               "docs/benchmark.md); default 1, the papers' setting")
 MAX_COUNT = 10**9  # far beyond any sensible budget; stops a typo from allocating or running for ever
 MAX_SEED = 2**32 - 1  # a range that every seeded library here (numpy, torch, gymnasium) accepts
 
@@ -41,6 +43,41 @@ def _integer(text: str, low: int, high: int, what: str) -> int:
 def positive_int(text: str) -> int:
     """A count: episodes, timesteps, checkpoint interval, number of seeds."""
     return _integer(text, 1, MAX_COUNT, "a positive integer")
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def grid_values(text: str) -> tuple[str, list[float]]:
+    """``name=v1,v2``: a hyperparameter and the numbers a sweep tries for it."""
+    from clinsim.training.runs import HYPERPARAMETERS
+
+    name, _, values = text.partition("=")
+    if name not in HYPERPARAMETERS - {"total_timesteps"}:
+        raise argparse.ArgumentTypeError(f"unknown hyperparameter {name!r}; valid: "
+                                         f"{', '.join(sorted(HYPERPARAMETERS - {'total_timesteps'}))}")
+    try:
+        numbers = [float(v) if any(c in v for c in ".eE") else int(v) for v in values.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {name}=number,number,..., got {text!r}") from None
+    return name, numbers
 
 
 def seed_int(text: str) -> int:
@@ -110,7 +147,15 @@ def _evaluate(args: argparse.Namespace) -> None:
 def _train(args: argparse.Namespace) -> None:
     from clinsim.training.train import train, train_config
 
-    config = train_config(args.env, args.algo, args.seed, args.timesteps, args.checkpoint_every)
+    overrides = None
+    if args.tuned:
+        from clinsim.training.tuning import tuned_overrides
+
+        overrides = tuned_overrides(args.env, args.algo)
+    constraint = None if args.cost_budget is None else {"budget": args.cost_budget,
+                                                        "multiplier_lr": args.multiplier_lr}
+    config = train_config(args.env, args.algo, args.seed, args.timesteps, args.checkpoint_every, overrides,
+                          n_envs=args.n_envs, constraint=constraint)
     train(args.run_dir, config, progress=not args.quiet)
     print(f"trained {args.algo} on {args.env}: {args.run_dir}")
 
@@ -153,8 +198,14 @@ def _benchmark(args: argparse.Namespace, timesteps: int | None, seeds: list[int]
     algos = [] if getattr(args, "baselines_only", False) else list(dict.fromkeys(args.algo or args.default_algos))
     root = Path(args.root)
     start = time.perf_counter()
-    rows = run_benchmark(env_ids, root, algos, list(dict.fromkeys(seeds)), timesteps, args.episodes,
-                         progress=not args.quiet)
+    if getattr(args, "ray", False) or getattr(args, "address", None) or getattr(args, "grid", None):
+        from clinsim.training.sweep import run_sweep
+
+        rows = run_sweep(env_ids, root, algos, list(dict.fromkeys(seeds)), timesteps, args.episodes, args.n_envs,
+                         grid=dict(args.grid or []), address=args.address, cpus_per_trial=args.cpus_per_trial)
+    else:
+        rows = run_benchmark(env_ids, root, algos, list(dict.fromkeys(seeds)), timesteps, args.episodes,
+                             progress=not args.quiet, n_envs=args.n_envs)
     if not args.no_figures:
         _figures(root, env_ids, algos)
     print(format_table(rows))
@@ -174,6 +225,50 @@ def _calibrate(args: argparse.Namespace) -> None:
         print(f"| {r['target']} | {r['trial']:.3f} | {r['simulated']:.3f} | {r['tolerance']:.3f} | "
               f"{'yes' if r['met'] else 'NO'} | {r['source']} |")
     print(f"calibrated {args.name} in {time.perf_counter() - start:.0f} s")
+
+
+def _dataset(args: argparse.Namespace) -> None:
+    from clinsim.offline.datasets import collect
+
+    dataset = collect(args.env, args.behaviour, args.episodes, args.seed, args.root)
+    print(f"wrote {dataset.spec.dataset_id}: {dataset.total_episodes} episodes, {dataset.total_steps} steps")
+
+
+def _ope(args: argparse.Namespace) -> None:
+    import minari
+
+    from clinsim.offline.datasets import minari_root
+    from clinsim.offline.ope import ESTIMATORS, evaluate_dataset
+
+    with minari_root(args.root):
+        dataset = minari.load_dataset(args.dataset)
+    env_id = dataset.spec.env_spec.id
+    rows = evaluate_dataset(dataset, env_id, args.truth_episodes)
+    print(f"{args.dataset} ({dataset.total_episodes} episodes) on {env_id}; truth on {args.truth_episodes} patients\n")
+    print("| target | true value [95 % CI] | " + " | ".join(f"{e} (error)" for e in ESTIMATORS) + " |")
+    print("|---" * (2 + len(ESTIMATORS)) + "|")
+    for r in rows:
+        print(f"| {r['target']} | {r['value']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}] | "
+              + " | ".join(f"{r[e]:.2f} ({r[e + '_error']:+.2f})" for e in ESTIMATORS) + " |")
+    if args.output:
+        Path(args.output).write_text(json.dumps(rows, indent=1) + "\n")
+
+
+def _tune(args: argparse.Namespace) -> None:
+    from clinsim.training.tuning import run_tuning, tuned_path
+
+    record = run_tuning(args.env, args.algo, args.trials, args.timesteps, args.root, args.episodes, args.seed,
+                        args.address, args.cpus_per_trial)
+    print(json.dumps(record["overrides"], indent=1))
+    print(f"best validation return {record['validation_return']:.2f} of {args.trials} trials; written to "
+          f"{tuned_path(args.env, args.algo)}")
+
+
+def _aggregate(args: argparse.Namespace) -> None:
+    from clinsim.training.aggregate import format_aggregate, write_aggregate
+
+    print(format_aggregate(write_aggregate(args.root, args.seed)))
+    print(f"written: {args.root}/aggregate.json, aggregate.md, figures/aggregate_profiles.png")
 
 
 def _plot(args: argparse.Namespace) -> None:
@@ -196,6 +291,7 @@ def parser() -> argparse.ArgumentParser:
 
     top = _Parser(prog="clinsim", description=__doc__)
     top.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    top.add_argument("--version", action="version", version=f"clinsim {clinsim.__version__}")
     sub = top.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="registered environments").set_defaults(func=_list)
     sub.add_parser("params", help="parameter tables (markdown) of every model").set_defaults(func=_params)
@@ -225,6 +321,11 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--seed", type=seed_int, default=42)
     tr.add_argument("--timesteps", type=positive_int, default=None, help="default: the paper's (Table 2)")
     tr.add_argument("--checkpoint-every", type=positive_int, default=10_000)
+    tr.add_argument("--n-envs", type=positive_int, default=1, help=N_ENVS_HELP)
+    tr.add_argument("--tuned", action="store_true", help="the hyperparameters found by clinsim tune")
+    tr.add_argument("--cost-budget", type=non_negative_float, default=None,
+                    help="train under E[episode cost] <= BUDGET with a Lagrange multiplier (docs/safety.md)")
+    tr.add_argument("--multiplier-lr", type=positive_float, default=0.05, help="dual ascent step of the multiplier")
     tr.add_argument("--run-dir", type=non_empty_path, required=True)
     tr.add_argument("--quiet", action="store_true")
     tr.set_defaults(func=_train)
@@ -240,12 +341,17 @@ def parser() -> argparse.ArgumentParser:
                     help="required: the zip and the VecNormalize file are pickles that can run any code")
     im.set_defaults(func=_import)
 
+    def ray_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--address", default=None, help="Ray cluster address (default: a local Ray instance)")
+        p.add_argument("--cpus-per-trial", type=positive_float, default=1.0)
+
     def bench_args(p: argparse.ArgumentParser, root: str, algos: list[str]) -> None:
         p.add_argument("--env", action="append", choices=clinsim.ENV_IDS, help="default: the papers' environments")
         p.add_argument("--algo", action="append", choices=ALGORITHMS, default=None)
         p.add_argument("--episodes", type=positive_int, default=None, help=EPISODES_HELP)
         p.add_argument("--root", type=non_empty_path, default=root)
         p.add_argument("--no-figures", action="store_true")
+        p.add_argument("--n-envs", type=positive_int, default=1, help=N_ENVS_HELP)
         p.add_argument("--quiet", action="store_true")
         p.set_defaults(default_algos=algos)
 
@@ -260,7 +366,50 @@ def parser() -> argparse.ArgumentParser:
     bench_args(rep, "results/reproduction", ["ppo"])
     rep.add_argument("--seeds", type=positive_int, default=len(SEEDS_PAPER),
                      help="number of training seeds (42, 43, ...)")
+    rep.add_argument("--ray", action="store_true", help="run the trials on Ray (as clinsim sweep)")
+    ray_args(rep)
     rep.set_defaults(func=lambda a: _benchmark(a, None, list(range(42, 42 + a.seeds))))
+
+    ds = sub.add_parser("dataset", help="log a Minari dataset under a behaviour policy (action probabilities kept)")
+    ds.add_argument("env", choices=clinsim.ENV_IDS)
+    ds.add_argument("--behaviour", default="clinician", choices=("clinician", "mixed", "random"))
+    ds.add_argument("--episodes", type=positive_int, default=1000)
+    ds.add_argument("--seed", type=seed_int, default=0, help="first patient seed")
+    ds.add_argument("--root", type=non_empty_path, default=None, help="Minari dataset directory (default: "
+                    "MINARI_DATASETS_PATH or ~/.minari/datasets)")
+    ds.set_defaults(func=_dataset)
+
+    ope = sub.add_parser("ope", help="off-policy estimates on a dataset against the targets' true values")
+    ope.add_argument("dataset", type=non_empty_path, help="Minari dataset ID (clinsim dataset prints it)")
+    ope.add_argument("--root", type=non_empty_path, default=None, help="Minari dataset directory")
+    ope.add_argument("--truth-episodes", type=positive_int, default=2000, help="patients per true value")
+    ope.add_argument("--output", type=non_empty_path, default=None, help="write the table (JSON) here")
+    ope.set_defaults(func=_ope)
+
+    sw = sub.add_parser("sweep", help="environments x algorithms x hyperparameters x seeds on Ray (resumable)")
+    bench_args(sw, "runs/sweep", ["ppo"])
+    sw.add_argument("--seeds", type=positive_int, default=len(SEEDS_PAPER), help="training seeds (42, 43, ...)")
+    sw.add_argument("--timesteps", type=positive_int, default=None, help="default: the papers' (Table 2)")
+    sw.add_argument("--set", dest="grid", action="append", type=grid_values, default=None, metavar="NAME=V1,V2",
+                    help="a hyperparameter grid axis (repeatable), e.g. learning_rate=1e-4,3e-4")
+    ray_args(sw)
+    sw.set_defaults(func=lambda a: _benchmark(a, a.timesteps, list(range(42, 42 + a.seeds))), ray=True)
+
+    tu = sub.add_parser("tune", help="Optuna search of an algorithm's hyperparameters on validation patients (Ray)")
+    tu.add_argument("env", choices=clinsim.ENV_IDS)
+    tu.add_argument("--algo", default="ppo", choices=ALGORITHMS)
+    tu.add_argument("--trials", type=positive_int, default=50)
+    tu.add_argument("--timesteps", type=positive_int, default=100_000, help="training steps per trial")
+    tu.add_argument("--episodes", type=positive_int, default=50, help="validation patients per trial")
+    tu.add_argument("--seed", type=seed_int, default=0, help="sampler and training seed")
+    tu.add_argument("--root", type=non_empty_path, default="runs/tune")
+    ray_args(tu)
+    tu.set_defaults(func=_tune)
+
+    agg = sub.add_parser("aggregate", help="rliable statistics over the environments of a benchmark directory")
+    agg.add_argument("root", type=non_empty_path)
+    agg.add_argument("--seed", type=seed_int, default=0, help="seed of the bootstrap")
+    agg.set_defaults(func=_aggregate)
 
     plot = sub.add_parser("plot", help="redraw the figures of a benchmark directory")
     plot.add_argument("root", type=non_empty_path)

@@ -151,7 +151,7 @@ def test_day_carries_the_integrator_step_and_the_inputs():
     """The adaptive integrator's step size is carried from day to day; the day's inputs are the
     management decided from the day before (tocilizumab from CRS grade 2, steroids while a course runs)."""
     task = cart.CARTCellTask()
-    state = task.sample_patients([np.random.default_rng(3)])  # CRS grade 3 on day 1
+    state = task.sample_patients([np.random.default_rng(9)])  # CRS grade 3 on day 1
     assert not state["integrator_carry"].any()  # the first day picks its own step
     seen_toci = seen_steroid = False
     for _ in range(20):
@@ -171,7 +171,7 @@ def test_day_carries_the_integrator_step_and_the_inputs():
 def test_observations_in_box_and_info(cohorts):
     env = gym.make(ID)
     obs, info = env.reset(seed=1)
-    for key in ("tumour_cells", "crs_grade", "icans_grade", "recist", "outcome", "cytokine_pg_per_ml",
+    for key in ("tumour_cells", "crs_grade", "icans_grade", "lugano", "best_response", "outcome", "cytokine_pg_per_ml",
                 "on_corticosteroids"):
         assert key in info
     for _ in range(30):
@@ -190,7 +190,8 @@ def test_crs_calibration_zuma1(cohorts):
 def test_icans_calibration(cohorts):
     grade = cohorts["protocol"].final_info["max_icans_grade"]
     assert 0.5 < np.mean(grade >= 1) < 0.85  # ZUMA-1: 64 % neurological events
-    assert 0.1 < np.mean(grade >= 3) < 0.3  # ZUMA-1 28 %, JULIET 12 %
+    # ZUMA-1 28 % (calibrated: test_calibration_cart), JULIET 12 %; +-3 binomial SD on 200 patients
+    assert 0.18 < np.mean(grade >= 3) < 0.38
     assert np.mean(grade >= 4) < 0.08
 
 
@@ -226,14 +227,17 @@ def test_every_action_matters(cohorts):
     assert control["max"] < control["protocol"] - 0.1  # too much in all: fatal toxicity
     assert severe["fractionated"] < severe["protocol"] - 0.05  # splitting the dose lowers severe CRS
     returns = {k: r.returns.mean() for k, r in cohorts.items()}
-    assert abs(returns["max"] - returns["protocol"]) > 5 and returns["protocol"] - returns["none"] > 100
+    # the calibrated ZUMA-1 cohort responds in ~80 % and relapses (CD19-negative escape, exhaustion), so the
+    # protocol's margin over no treatment is smaller than the old cohort's near-universal cure (> 100)
+    assert abs(returns["max"] - returns["protocol"]) > 5 and returns["protocol"] - returns["none"] > 40
 
 
 def test_protocol_beats_random_and_none(cohorts):
     def control(k):
         return np.mean(np.isin(cohorts[k].final_info["outcome"], cart.TUMOUR_CONTROL))
 
-    assert control("protocol") > control("none") + 0.8
+    # ZUMA-1 cohort: ~80 % respond and some relapse by day 90 (the old cohort: everybody was cured, > + 0.8)
+    assert control("protocol") > control("none") + 0.6
     # random infuses ~6x more product: more fatal ICANS/CRS, so less control
     assert control("protocol") > control("random") + 0.05
     assert cohorts["protocol"].returns.mean() > cohorts["random"].returns.mean() + 3
@@ -242,7 +246,13 @@ def test_protocol_beats_random_and_none(cohorts):
 
 
 def test_headroom(cohorts):
-    assert cohorts["fractionated"].returns.mean() > cohorts["protocol"].returns.mean() + 3
+    """The protocol is good but beatable: the rollout planner (an oracle on the simulator) scores higher. (On the
+    old cohort fractionated dosing did; on the calibrated one its extra product costs more neurotoxicity deaths.)"""
+    from clinsim.training.planner import RolloutPlanner
+
+    planner = RolloutPlanner(cart.CARTCellTask(), HEURISTICS[ID])
+    planned = evaluate_cohort(ID, planner, 60, seed=0).returns.mean()
+    assert planned > evaluate_cohort(ID, HEURISTICS[ID], 60, seed=0).returns.mean() + 3
 
 
 def test_too_stiff_patient_fails_fast_naming_the_parameter() -> None:

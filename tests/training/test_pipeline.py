@@ -76,12 +76,15 @@ def assert_monitor_matches_checkpoint(run: RunDir, steps: int) -> None:
     assert rows[:, 1].sum() <= steps and (np.diff(rows[:, 2]) >= 0).all()
 
 
-def test_resume_is_exact_on_budget_and_monitor(tmp_path: Path) -> None:
+@pytest.mark.parametrize("n_envs", [1, 4])
+def test_resume_is_exact_on_budget_and_monitor(tmp_path: Path, n_envs: int) -> None:
     """Lose the last checkpoint as a crash would: the resumed run ends at exactly its budget, and the monitor
-    keeps the episodes of the checkpoint it resumed from, once each (PPO's rollout of 256 does not divide 1000)."""
+    keeps the episodes of the checkpoint it resumed from, once each (PPO's rollout of 256 does not divide 1000).
+    ``n_envs = 4``: the native vector env, 4 patients at a time, one monitor file."""
     run_dir = tmp_path / "run"
     config = train_config(ENV, "ppo", seed=1, total_timesteps=1_000, checkpoint_every=300,
-                          overrides={"n_steps": 256, "batch_size": 64})
+                          overrides={"n_steps": 256, "batch_size": 64}, n_envs=n_envs)
+    assert config["hyperparameters"]["n_steps"] * n_envs == 256
     train(run_dir, config, progress=False)
     run = RunDir(run_dir)
     assert sorted(int(p.name.split("_")[1]) for p in run.checkpoints.glob("checkpoint_*")) == [300, 600, 900, 1000]
@@ -95,6 +98,17 @@ def test_resume_is_exact_on_budget_and_monitor(tmp_path: Path) -> None:
     assert_monitor_matches_checkpoint(run, 1_000)
     rows = read_monitor(run.monitor_file(0))
     assert len(rows) > finished_by_600
+
+
+def test_native_vector_training_keeps_the_rollout_and_refuses_what_it_cannot_split() -> None:
+    config = train_config(ENV, "ppo", seed=0, n_envs=8)
+    assert config["hyperparameters"]["n_steps"] == 2048 // 8 and config["n_envs"] == 8
+    with pytest.raises(ValueError, match="divide PPO's n_steps"):
+        train_config(ENV, "ppo", seed=0, n_envs=3)
+    with pytest.raises(ValueError, match="for PPO"):
+        train_config(ENV, "dqn", seed=0, n_envs=8)
+    with pytest.raises(ValueError, match="multiples of it"):
+        train_config(ENV, "ppo", seed=0, total_timesteps=1_001, n_envs=8)
 
 
 def test_missing_final_model_is_an_error(tmp_path: Path) -> None:

@@ -91,6 +91,9 @@ def maxent_weights(features: np.ndarray, targets: Sequence[Target], *, tolerance
     z = centred @ result.x
     weights = np.exp(z - logsumexp(z))
     achieved = f.T @ weights
+    if not (np.isfinite(weights).all() and np.isfinite(achieved).all() and np.isclose(weights.sum(), 1.0)):
+        raise CalibrationError(f"the weighting diverged (no finite solution) for the targets "
+                               f"{', '.join(t.name for t in targets)}: they cannot all be met by these patients")
     missed = [tg.name for tg, a in zip(targets, achieved, strict=True) if abs(a - tg.value) > tolerance]
     if missed:
         raise CalibrationError(f"the targets {', '.join(missed)} cannot be met together (achieved "

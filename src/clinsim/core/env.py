@@ -7,17 +7,31 @@ drawn from that generator at reset, so both adapters produce identical trajector
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium import Env
 from gymnasium.utils import seeding
-from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector import VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from clinsim.core.render import render_dashboard, render_text
+try:
+    from gymnasium.vector import AutoresetMode
+except ImportError:  # gymnasium 1.0 (pinned by d3rlpy 2.8): no enum yet, next-step autoreset everywhere
+
+    class AutoresetMode(Enum):  # type: ignore[no-redef]
+        """Gymnasium 1.1's autoreset modes, for gymnasium 1.0."""
+
+        NEXT_STEP = "NextStep"
+        SAME_STEP = "SameStep"
+        DISABLED = "Disabled"
+
+from clinsim.core.batch import PARALLEL_MIN_BATCH
+from clinsim.core.render import Dashboard, HumanWindow, render_text, tile
 from clinsim.core.state import State, rows
 from clinsim.core.task import Task
+from clinsim.core.threads import ThreadCount
 
 
 class TaskEnv(Env):
@@ -28,11 +42,12 @@ class TaskEnv(Env):
     (call ``reset()``).
 
     ``render_mode="rgb_array"`` draws a dashboard of the patient's course so far (the task's
-    ``render_panels``), ``"ansi"`` a one-line text summary of the current step.
+    ``render_panels``, with the clinical thresholds and the action taken), ``"human"`` shows it in a window
+    at every step, ``"ansi"`` returns a one-line text summary of the current step.
     """
 
     task_class: ClassVar[type[Task]]
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array", "ansi"], "render_fps": 4}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["human", "rgb_array", "ansi"], "render_fps": 4}
 
     def __init__(self, render_mode: str | None = None, **task_kwargs: Any) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -49,6 +64,9 @@ class TaskEnv(Env):
         self._patient_keys: tuple[str, ...] = ()
         self._patient_values: tuple[Any, ...] = ()
         self._history: list[dict[str, Any]] = []
+        self._actions: list[Any] = []
+        self._dashboard: Dashboard | None = None
+        self._window: HumanWindow | None = None
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         _check_options(options, self._name)
@@ -62,6 +80,9 @@ class TaskEnv(Env):
         self._patient_keys, self._patient_values = tuple(patient), tuple(patient.values())
         info = self._single(state.clinical)[3]
         self._history = [info] if self.render_mode else []
+        self._actions = []
+        if self.render_mode == "human":
+            self.render()
         return self.task.observe(state)[0], info
 
     def step(self, action: Any):
@@ -75,6 +96,9 @@ class TaskEnv(Env):
         elapsed, reward, terminated, info = self._single(new)
         if self.render_mode:
             self._history.append(info)
+            self._actions.append(np.array(action, copy=True))
+            if self.render_mode == "human":
+                self.render()
         # the task's horizon ends every episode (its random events are drawn for the horizon), whatever
         # ``max_episode_steps`` the registration's TimeLimit was given
         return obs, reward, terminated, not terminated and elapsed >= self.task.horizon, info
@@ -86,6 +110,7 @@ class TaskEnv(Env):
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_views"] = {}
+        state["_dashboard"] = state["_window"] = None  # figures are rebuilt on the next render
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -105,7 +130,21 @@ class TaskEnv(Env):
         if self.render_mode == "ansi":
             return render_text(self._history[-1], self.task.render_panels, len(self._history) - 1,
                                self.task.step_unit)
-        return render_dashboard(self._history, self.task.render_panels, self._name, self.task.step_unit)
+        if self._dashboard is None:
+            self._dashboard = Dashboard(self.task.render_panels, self._name, self.task.step_unit, self.task.horizon)
+        frame = self._dashboard.frame(self._history, self._actions)
+        if self.render_mode == "rgb_array":
+            return frame
+        if self._window is None:
+            self._window = HumanWindow(self._name, self.metadata["render_fps"])
+        self._window.show(frame)
+        return None
+
+    def close(self) -> None:
+        if self._window is not None:
+            self._window.close()
+        self._dashboard = self._window = None
+        super().close()
 
     @property
     def state(self) -> State | None:
@@ -119,22 +158,55 @@ class TaskEnv(Env):
 
 
 class TaskVectorEnv(VectorEnv):
-    """Native batched environment: one array program steps every patient (next-step autoreset)."""
+    """Native batched environment: one array program steps every patient.
+
+    ``autoreset_mode`` (``gym.make_vec(ID, num_envs=n, vectorization_mode="vector_entry_point",
+    autoreset_mode=...)``): ``"NextStep"`` (default; Gymnasium's): the step after an episode ends starts the
+    next patient and returns its first observation with zero reward. ``"SameStep"`` (what TorchRL and RLlib
+    expect): the step that ends an episode already returns the next patient's first observation, and the
+    finished patient's last observation and info are in ``info["final_obs"]`` / ``info["final_info"]``
+    (masked by ``info["_final_obs"]``), as Gymnasium's ``SyncVectorEnv`` does in that mode.
+
+    ``render_mode="rgb_array"``: ``render()`` tiles the dashboards of the first ``render_patients`` patients
+    (default 4) into one grid image.
+
+    ``num_threads``: threads of a step of a large batch (>= 64 patients): ``"auto"`` (default) measures one
+    thread against all and keeps the faster, again every 256 steps, so that competing processes never make the
+    env slower than one thread (:mod:`clinsim.core.threads`); or a fixed count.
+    """
 
     task_class: ClassVar[type[Task]]
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 4,
+                                          "autoreset_mode": AutoresetMode.NEXT_STEP}
+    AUTORESET_MODES: ClassVar[tuple[AutoresetMode, ...]] = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)
 
     def __init__(
         self,
         num_envs: int = 1,
         max_episode_steps: int | None = None,
         render_mode: str | None = None,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        render_patients: int = 4,
+        num_threads: int | str | None = None,
         **task_kwargs: Any,
     ) -> None:
-        if render_mode is not None:
-            raise ValueError(f"{self.task_class.env_id}: render_mode {render_mode!r} not supported; valid: None")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"{self.task_class.env_id}: render_mode {render_mode!r} not supported; valid: None, "
+                             f"{', '.join(self.metadata['render_modes'])}")
+        if int(render_patients) < 1:
+            raise ValueError(f"{self.task_class.env_id}: render_patients must be >= 1, got {render_patients}")
         if int(num_envs) < 1:
             raise ValueError(f"{self.task_class.env_id}: num_envs must be >= 1, got {num_envs}")
+        modes = {m.value: m for m in self.AUTORESET_MODES} | {m: m for m in self.AUTORESET_MODES}
+        if autoreset_mode not in modes:
+            raise ValueError(f"{self.task_class.env_id}: autoreset_mode {autoreset_mode!r} not supported; valid: "
+                             f"{', '.join(repr(m.value) for m in self.AUTORESET_MODES)}")
+        self.autoreset_mode = modes[autoreset_mode]
+        try:
+            self._threads = ThreadCount(num_threads)
+        except ValueError as exc:
+            raise ValueError(f"{self.task_class.env_id}: {exc}") from None
+        self.metadata = {**self.metadata, "autoreset_mode": self.autoreset_mode}
         self.num_envs = int(num_envs)
         self.render_mode = render_mode
         self.task = self.task_class(**task_kwargs)
@@ -147,6 +219,11 @@ class TaskVectorEnv(VectorEnv):
         self._state: State | None = None
         self._elapsed = np.zeros(self.num_envs, dtype=np.int64)
         self._autoreset = np.zeros(self.num_envs, dtype=bool)
+        # the rendered patients' courses (infos and actions) and their dashboards
+        shown = min(self.num_envs, int(render_patients)) if render_mode else 0
+        self._histories: list[list[dict[str, Any]]] = [[] for _ in range(shown)]
+        self._actions: list[list[Any]] = [[] for _ in range(shown)]
+        self._dashboards: list[Dashboard] = []
 
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None):
         _check_options(options, self._name)
@@ -170,6 +247,7 @@ class TaskVectorEnv(VectorEnv):
         info = self._info()
         self._elapsed[:] = 0
         self._autoreset[:] = False
+        self._record(info, None)
         return self.task.observe(self._state), info
 
     def step(self, actions: Any):
@@ -190,7 +268,7 @@ class TaskVectorEnv(VectorEnv):
             clinical[restart] = fresh.clinical
             label = old.label.copy()
             label[restart] = fresh.label
-            new, reward, terminated = self.task.step(State(old.patient, clinical, label), actions, self._name)
+            new, reward, terminated = self._step(State(old.patient, clinical, label), actions)
             reward[restart] = 0.0
             terminated[restart] = False
             rows(new.clinical)[restart] = rows(fresh.clinical)  # made by this step: nobody holds it yet
@@ -198,12 +276,68 @@ class TaskVectorEnv(VectorEnv):
             self._elapsed += 1
             self._elapsed[restart] = 0
         else:
-            self._state, reward, terminated = self.task.step(self._state, actions, self._name)
+            self._state, reward, terminated = self._step(self._state, actions)
             self._elapsed += 1
-        # as Gymnasium's TimeLimit (the single envs): truncated at the limit, also when the last step terminates
+        # as Gymnasium's TimeLimit on the single env: the last step is truncated, also when it terminates
         truncated = self._elapsed >= min(self.max_episode_steps, self.task.horizon)
         self._autoreset = terminated | truncated
-        return self.task.observe(self._state), reward, terminated, truncated, self._info()
+        if self.autoreset_mode is AutoresetMode.SAME_STEP and self._autoreset.any():
+            out = self._same_step_reset(reward, terminated, truncated)
+        else:
+            out = self.task.observe(self._state), reward, terminated, truncated, self._info()
+        self._record(out[4], actions)
+        return out
+
+    def _record(self, info: dict[str, np.ndarray], actions: np.ndarray | None) -> None:
+        """Append the rendered patients' infos and actions (a new patient starts a new course)."""
+        for i, (history, taken) in enumerate(zip(self._histories, self._actions, strict=True)):
+            entry = {k: v[i] for k, v in info.items() if not k.startswith("_") and not k.startswith("final_")}
+            if actions is None or self._elapsed[i] == 0:
+                history[:], taken[:] = [entry], []
+            else:
+                history.append(entry)
+                taken.append(np.array(actions[i], copy=True))
+
+    def render(self) -> np.ndarray | None:
+        """The first ``render_patients`` patients' dashboards tiled into one RGB image."""
+        if self.render_mode is None:
+            return None
+        if self._state is None:
+            raise RuntimeError(f"{self._name}: call reset() before render()")
+        if not self._dashboards:
+            self._dashboards = [Dashboard(self.task.render_panels, f"{self._name} [{i}]", self.task.step_unit,
+                                          self.task.horizon) for i in range(len(self._histories))]
+        frames = [d.frame(h, a) for d, h, a in zip(self._dashboards, self._histories, self._actions, strict=True)]
+        return tile(frames, columns=int(np.ceil(np.sqrt(len(frames)))))
+
+    def _step(self, state: State, actions: np.ndarray):
+        if self.num_envs < PARALLEL_MIN_BATCH:  # runs on the calling thread anyway
+            return self.task.step(state, actions, self._name)
+        return self._threads.run(lambda: self.task.step(state, actions, self._name))
+
+    def _same_step_reset(self, reward: np.ndarray, terminated: np.ndarray, truncated: np.ndarray):
+        """Replace the finished patients now; their last observation and info go into ``final_*``."""
+        done, state = self._autoreset.copy(), self._state
+        restart = np.flatnonzero(done)
+        last_obs = self.task.observe(state)
+        final_obs = np.empty(self.num_envs, dtype=object)
+        for i in restart:
+            final_obs[i] = last_obs[i].copy()
+        final_info = self._info()
+        final_info.update({k: done.copy() for k in list(final_info) if k.startswith("_")})
+        fresh = self.task.sample_patients([self._rngs[i] for i in restart])
+        # the last step's infos hold views of this clinical record: the replacement goes into a copy
+        clinical = rows(state.clinical).copy().view(state.clinical.dtype)
+        clinical[restart] = fresh.clinical
+        rows(state.patient)[restart] = rows(fresh.patient)
+        label = state.label.copy()
+        label[restart] = fresh.label
+        self._state = State(state.patient, clinical, label)
+        self._elapsed[restart] = 0
+        self._autoreset[:] = False
+        info = self._info()
+        info.update(final_obs=final_obs, _final_obs=done.copy(), final_info=final_info, _final_info=done.copy())
+        return self.task.observe(self._state), reward, terminated, truncated, info
 
     def _info(self) -> dict[str, np.ndarray]:
         info: dict[str, np.ndarray] = {}

@@ -30,6 +30,7 @@ def evaluate_cohort(env_id: str, policy: Policy, n_patients: int, seed: int = 0,
     env = gym.make_vec(env_id, num_envs=n_patients, vectorization_mode="vector_entry_point", **env_kwargs)
     obs, info = env.reset(seed=seed)
     returns = np.zeros(n_patients)
+    costs = np.zeros(n_patients)
     lengths = np.zeros(n_patients, dtype=np.int64)
     done = np.zeros(n_patients, dtype=bool)
     # strings as objects: a fixed-width copy of the reset's strings could truncate later values
@@ -47,11 +48,15 @@ def evaluate_cohort(env_id: str, policy: Policy, n_patients: int, seed: int = 0,
         live = ~done
         returns[live] += reward[live]
         lengths[live] += 1
+        if "cost" in info:  # the safety cost (clinsim.core.safety), summed over the episode
+            costs[live] += info["cost"][live]
         ended = live & (terminated | truncated)
         for k in final:
             final[k][live] = info[k][live]
         done |= ended
     env.close()
+    if "cost" in final:
+        final["episode_cost"] = costs
     return CohortResult(returns, lengths, final)
 
 

@@ -1,4 +1,10 @@
-"""Rendering of a patient's course: an RGB dashboard (matplotlib) and a one-line text summary."""
+"""Rendering of a patient's course: an RGB dashboard (matplotlib) and a one-line text summary.
+
+A :class:`Dashboard` builds its figure once per environment and then draws frames by blitting: the axes,
+ticks, thresholds and legends are a cached background, and a frame only redraws the curves and the status
+line (the step, the action taken, the outcome). The axes are rescaled, and the background redrawn, only when a
+curve leaves them, so a frame after the first costs a few milliseconds (``benchmarks/render_speed.py``).
+"""
 
 from __future__ import annotations
 
@@ -8,15 +14,29 @@ from typing import Any
 
 import numpy as np
 
+FRAME_DPI = 80
+PANEL_SIZE_INCHES = (3.2, 2.6)  # 256 x 208 pixels per panel at FRAME_DPI: readable at video size
+MAX_COLUMNS = 3  # more panels wrap onto further rows (6 panels: 768 x 440 pixels)
+
 
 @dataclass(frozen=True)
 class Panel:
-    """One dashboard panel: the ``info`` keys plotted against decision steps, with their unit."""
+    """One dashboard panel: the ``info`` keys plotted against decision steps, with their unit.
+
+    ``thresholds``: clinical lines drawn on the panel, ``(value, label)`` (MAP 65 mmHg, lactate 2 and 4
+    mmol/L, RECIST -30 % / +20 %). ``floor``: lowest value shown on a log axis (e.g. 1 cell), so that an
+    eliminated tumour or a zero concentration does not stretch the axis down to the numerical floor.
+    ``span``: the range the panel usually covers (e.g. MAP 40-110 mmHg); the axes start there and only grow
+    beyond it, so that frames rarely need a full redraw.
+    """
 
     title: str
     keys: tuple[str, ...]
     unit: str
     log: bool = False
+    thresholds: tuple[tuple[float, str], ...] = ()
+    floor: float = 1e-3
+    span: tuple[float, ...] = ()
 
 
 def render_text(info: dict[str, Any], panels: Sequence[Panel], step: int, step_unit: str) -> str:
@@ -30,29 +50,136 @@ def render_text(info: dict[str, Any], panels: Sequence[Panel], step: int, step_u
     return " | ".join(parts)
 
 
-def render_dashboard(history: Sequence[dict[str, Any]], panels: Sequence[Panel], title: str,
-                     step_unit: str) -> np.ndarray:
-    """RGB array (H, W, 3) uint8 of every panel's keys over the steps so far."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+class Dashboard:
+    """A reusable figure of every panel over the episode's ``horizon`` decision steps."""
 
-    fig = Figure(figsize=(4.0 * len(panels), 3.2), dpi=80)
-    canvas = FigureCanvasAgg(fig)
-    axes = fig.subplots(1, len(panels), squeeze=False)[0]
-    steps = np.arange(len(history))
-    for ax, panel in zip(axes, panels, strict=True):
-        for key in panel.keys:
-            if key in history[0]:
-                values = np.array([float(h[key]) for h in history])
-                ax.plot(steps, np.maximum(values, 1e-12) if panel.log else values, marker=".", label=key)
+    def __init__(self, panels: Sequence[Panel], title: str, step_unit: str, horizon: int) -> None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        self.panels, self.title, self.step_unit = tuple(panels), title, step_unit
+        width, height = PANEL_SIZE_INCHES
+        columns = min(len(self.panels), MAX_COLUMNS)
+        rows = -(-len(self.panels) // columns)
+        self.figure = Figure(figsize=(width * columns, height * rows + 0.3), dpi=FRAME_DPI)
+        self.canvas = FigureCanvasAgg(self.figure)
+        grid = self.figure.subplots(rows, columns, squeeze=False).ravel()
+        for ax in grid[len(self.panels):]:
+            ax.set_visible(False)
+        self.axes = grid[:len(self.panels)]
+        self.lines: list[list[Any]] = []
+        for ax, panel in zip(self.axes, self.panels, strict=True):
+            ax.set_xlim(0, max(horizon, 1))
+            if panel.log:
+                ax.set_yscale("log")
+            ax.set_ylim(*self._limits(panel, np.array([])))
+            for value, label in panel.thresholds:
+                ax.axhline(value, color="0.45", linestyle="--", linewidth=0.8)
+                ax.annotate(label, (0.99, value), xycoords=("axes fraction", "data"), ha="right", va="bottom",
+                            fontsize=6, color="0.35")
+            self.lines.append([ax.plot([], [], marker=".", markersize=3, label=key, animated=True)[0]
+                               for key in panel.keys])
+            ax.set_title(panel.title, fontsize=9)
+            ax.set_xlabel(step_unit, fontsize=8)
+            ax.set_ylabel(panel.unit, fontsize=8)
+            ax.tick_params(labelsize=7)
+            ax.legend(fontsize=6, loc="upper left")
+        self.status = self.figure.text(0.5, 0.99, "", ha="center", va="top", fontsize=9, animated=True)
+        self.figure.tight_layout(rect=(0, 0, 1, 1.0 - 0.3 / (height * rows + 0.3)))
+        self._background = None
+
+    @staticmethod
+    def _limits(panel: Panel, values: np.ndarray) -> tuple[float, float]:
+        """Axis limits: a deterministic step function of the data's range and the thresholds (1-2-5 steps,
+        whole decades on log axes), so that a growing curve rescales the axes (a full redraw) only a few times
+        per episode and the same course always gives the same frame."""
+        values = np.concatenate([values[np.isfinite(values)], [t for t, _ in panel.thresholds], panel.span])
         if panel.log:
-            ax.set_yscale("log")
-        ax.set_title(panel.title, fontsize=9)
-        ax.set_xlabel(step_unit, fontsize=8)
-        ax.set_ylabel(panel.unit, fontsize=8)
-        ax.tick_params(labelsize=7)
-        ax.legend(fontsize=6, loc="best")
-    fig.suptitle(f"{title} - {history[-1].get('patient', '')} - {history[-1].get('outcome', '')}", fontsize=9)
-    fig.tight_layout()
-    canvas.draw()
-    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+            values = values[values > 0]
+            low = max(panel.floor, values.min()) if values.size else panel.floor
+            high = max(values.max(), low) if values.size else 1.0
+            return 10.0 ** np.floor(np.log10(low)), 10.0 ** (np.floor(np.log10(high)) + 1.0)
+        low, high = (min(values.min(), 0.0), values.max()) if values.size else (0.0, 1.0)
+        return -_nice_ceiling(-low) if low < 0 else 0.0, _nice_ceiling(max(high, 1e-9) * 1.05)
+
+    def frame(self, history: Sequence[dict[str, Any]], actions: Sequence[Any]) -> np.ndarray:
+        """RGB array (H, W, 3) uint8 of the course in ``history`` (infos) under ``actions``."""
+        steps = np.arange(len(history))
+        rescale = False
+        for ax, panel, lines in zip(self.axes, self.panels, self.lines, strict=True):
+            shown = []
+            for key, line in zip(panel.keys, lines, strict=True):
+                values = np.array([float(h[key]) for h in history]) if key in history[0] else np.array([])
+                if panel.log:
+                    values = np.maximum(values, panel.floor)
+                line.set_data(steps[:len(values)], values)
+                shown.append(values)
+            limits = self._limits(panel, np.concatenate(shown) if shown else np.array([]))
+            if limits != ax.get_ylim():
+                ax.set_ylim(*limits)
+                rescale = True
+        last = history[-1]
+        action = f" | action {_describe(actions[-1])}" if actions else ""
+        self.status.set_text(f"{self.title} - {last.get('patient', '')} - {self.step_unit} {len(history) - 1}"
+                             f"{action} - {last.get('outcome', '')}")
+        if rescale or self._background is None:
+            self.canvas.draw()  # animated artists are left out of the background
+            self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+        else:
+            self.canvas.restore_region(self._background)
+        for ax, lines in zip(self.axes, self.lines, strict=True):
+            for line in lines:
+                ax.draw_artist(line)
+        self.figure.draw_artist(self.status)
+        return np.asarray(self.canvas.buffer_rgba())[..., :3].copy()
+
+
+def _nice_ceiling(x: float) -> float:
+    """The smallest of 1, 2, 5 x 10^k that is >= ``x`` (> 0)."""
+    decade = 10.0 ** np.floor(np.log10(x))
+    return float(next(m * decade for m in (1.0, 2.0, 5.0, 10.0) if m * decade >= x))
+
+
+def _describe(action: Any) -> str:
+    """A short text of an action: integers as they are, reals to 3 significant digits."""
+    values = np.atleast_1d(np.asarray(action)).ravel()
+    text = ", ".join(f"{v:.3g}" if np.issubdtype(values.dtype, np.floating) else str(v) for v in values)
+    return text if values.size == 1 else f"[{text}]"
+
+
+def tile(frames: Sequence[np.ndarray], columns: int) -> np.ndarray:
+    """Frames of equal size tiled into a grid (row-major), blank cells white."""
+    rows = -(-len(frames) // columns)
+    h, w, _ = frames[0].shape
+    grid = np.full((rows * h, columns * w, 3), 255, dtype=np.uint8)
+    for k, f in enumerate(frames):
+        r, c = divmod(k, columns)
+        grid[r * h:(r + 1) * h, c * w:(c + 1) * w] = f
+    return grid
+
+
+class HumanWindow:
+    """``render_mode="human"``: frames shown in a matplotlib window at the environment's frame rate."""
+
+    def __init__(self, title: str, fps: float) -> None:
+        self.title, self.pause_s = title, 1.0 / fps
+        self._image = None
+
+    def show(self, frame: np.ndarray) -> None:
+        import matplotlib.pyplot as plt
+
+        if self._image is None:
+            fig = plt.figure(self.title, figsize=(frame.shape[1] / FRAME_DPI, frame.shape[0] / FRAME_DPI))
+            ax = fig.add_axes((0, 0, 1, 1))
+            ax.set_axis_off()
+            self._image = ax.imshow(frame)
+        else:
+            self._image.set_data(frame)
+        plt.pause(self.pause_s)
+
+    def close(self) -> None:
+        if self._image is not None:
+            import matplotlib.pyplot as plt
+
+            plt.close(self._image.figure)
+            self._image = None

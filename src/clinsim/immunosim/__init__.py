@@ -34,5 +34,9 @@ SPECS = (
 )
 
 PARAMETER_MODULES = (models, cart_models, adaptive_models)
+# virtual-population calibrations (``clinsim calibrate NAME``; clinsim.core.calibration)
+CALIBRATIONS = {"checkmate067": "clinsim.immunosim.calibration:calibrate_checkmate067",
+                "adaptive_melanoma": "clinsim.immunosim.calibration:calibrate_adaptive",
+                "zuma1": "clinsim.immunosim.cart_calibration:calibrate_zuma1"}
 
-__all__ = ["PARAMETER_MODULES", "SPECS"]
+__all__ = ["CALIBRATIONS", "PARAMETER_MODULES", "SPECS"]

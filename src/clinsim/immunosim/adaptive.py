@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 from gymnasium import spaces
 
-from clinsim.core import clinical
+from clinsim.core import clinical, safety
+from clinsim.core.calibration import VirtualPopulation
 from clinsim.core.clinical import ICPD, ICR, IPR, IRECIST, ISD, IUPD, NONE  # noqa: F401 - the observation's codes
 from clinsim.core.env import TaskEnv, TaskVectorEnv
 from clinsim.core.jit import jit
@@ -21,7 +24,6 @@ from clinsim.immunosim.models import (
     ELIMINATED_TUMOUR_CELLS,
     HOLD_WEEKS_BY_GRADE,
     LETHAL_TUMOUR_CELLS,
-    LOG_EFFECTOR_RANGE,
     STEROID_WEEKS_BY_GRADE,
     TOXICITY_PENALTY,
 )
@@ -84,6 +86,28 @@ def read_scan(diameter, baseline, nadir, previous, upd_diameter) -> np.ndarray:
                                                                        upd_diameter)
 
 
+COHORT_PATH = Path(__file__).parent / "cohorts" / "adaptive_melanoma"
+
+
+@functools.cache
+def cohort() -> VirtualPopulation:
+    """The calibrated virtual population (``clinsim calibrate adaptive_melanoma`` rebuilds it)."""
+    return VirtualPopulation.load(COHORT_PATH)
+
+
+def noise_draws(rng: np.random.Generator, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """One patient's scan reader noise (standard normal, horizon + 1: the last is the baseline scan's) and
+    irAE event and grade uniforms (2 * horizon)."""
+    return rng.standard_normal(horizon + 1), rng.random(2 * horizon)
+
+
+def seeded_noise(seeds: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`noise_draws` of each virtual patient from its stored seed: (n, horizon + 1), (n, 2 * horizon)."""
+    draws = [noise_draws(np.random.default_rng(int(seed)), horizon) for seed in seeds]
+    return (np.array([d[0] for d in draws]).reshape(-1, horizon + 1),
+            np.array([d[1] for d in draws]).reshape(-1, 2 * horizon))
+
+
 @jit
 def outcome_code(tumour: float, baseline_cells: float) -> int:  # pragma: no cover - compiled
     """Index into ``OUTCOMES``: escaped, eliminated, progressing (true tumour above baseline) or controlled."""
@@ -117,6 +141,8 @@ def _before(a, c, s, t):  # pragma: no cover - compiled
     t.inputs[am.STEROID] = 1.0 if s.steroid_visits > 0 else 0.0
     return DAYS_PER_STEP
 
+
+_SAFETY_FIELDS, _SAFETY_INFOS = safety.declarations(("severe_irae",))
 
 @jit
 def _after(a, c, s, t):  # pragma: no cover - compiled
@@ -161,16 +187,20 @@ def _after(a, c, s, t):  # pragma: no cover - compiled
     t.terminated = escaped or eliminated
     remaining = HORIZON_VISITS - next_visit
     shrunk = np.cbrt(tumour / c.baseline_cells) <= clinical.PR_DIAMETER_RATIO
+    harm, burden = -TOXICITY_PENALTY[grade], -DRUG_COST_PER_MG_PER_KG * dose
     r = (ALIVE_BONUS * (not escaped)
          - TUMOUR_LOG10_WEIGHT * (np.log10(tumour + 1.0) - np.log10(tumour_before + 1.0))
          + REDUCTION_BONUS * shrunk
-         - TOXICITY_PENALTY[grade]
-         - DRUG_COST_PER_MG_PER_KG * dose)
+         + harm
+         + burden)
     if escaped:
         r += ESCAPE_PENALTY
     elif eliminated:
         r += ELIMINATION_BONUS + (ALIVE_BONUS + REDUCTION_BONUS) * remaining
     t.reward = r
+    t.reward_efficacy, t.reward_safety, t.reward_burden = r - harm - burden, harm, burden
+    t.cost_severe_irae = 1.0 if grade >= 3 else 0.0
+    t.cost = t.cost_severe_irae
 
     t.day = next_visit * DAYS_PER_STEP
     t.cum_mg_per_kg = s.cum_mg_per_kg + dose
@@ -198,10 +228,13 @@ class AdaptiveDosingTask(Task):
     action_space = spaces.Discrete(len(ACTIONS))
     label_prefix: ClassVar[str] = "cohort"
     render_panels: ClassVar[tuple[Panel, ...]] = (
-        Panel("Lesion composition", ("tumour_cells", "infiltrate_cells", "effector_cells"), "cells", log=True),
-        Panel("Scan (sum of diameters)", ("scan_sum_ratio", "lesion_diameter_ratio"), "ratio to baseline"),
-        Panel("Nivolumab", ("nivolumab_mg_per_l",), "mg/L"),
-        Panel("Dose and toxicity", ("dose_mg_per_kg", "toxicity_grade"), "mg/kg | grade"),
+        Panel("Lesion composition", ("tumour_cells", "infiltrate_cells", "effector_cells"), "cells", log=True,
+              floor=1.0, span=(1e4, 1e9), thresholds=((LETHAL_TUMOUR_CELLS, "escape"),)),
+        Panel("Scan (sum of diameters)", ("scan_sum_ratio", "lesion_diameter_ratio"), "ratio to baseline",
+              span=(0.0, 1.5), thresholds=((0.7, "RECIST PR (-30 %)"), (1.2, "+20 % (PD if from the nadir)"))),
+        Panel("Nivolumab", ("nivolumab_mg_per_l",), "mg/L", span=(0.0, 100.0)),
+        Panel("Dose and toxicity", ("dose_mg_per_kg", "toxicity_grade"), "mg/kg | grade", span=(0.0, 10.0),
+              thresholds=((3.0, "severe irAE"),)),
     )
 
     parameter_set = am.ADAPTIVE_PARAMETERS
@@ -213,6 +246,7 @@ class AdaptiveDosingTask(Task):
         Field("u_grade", "f8", (HORIZON_VISITS,)),
     )
     clinical_fields = (
+        *_SAFETY_FIELDS,
         Field("y", "f8", (len(am.AdaptiveDosingModel.state_names),)),
         Field("day"),
         Field("level", "i8"),  # index into DOSE_LEVELS_MG_PER_KG
@@ -278,39 +312,32 @@ class AdaptiveDosingTask(Task):
         Info("butner_lambda", "params", am.LAMBDA_INF),
         Info("butner_mu", "params", am.MU_BUTNER),
         Info("outcome", "outcome", names=OUTCOMES),
+        *_SAFETY_INFOS,
     )
 
     # ------------------------------------------------------------------ patients
     def sample_patients(self, rngs) -> State:
-        n, pset, h = len(rngs), am.ADAPTIVE_PARAMETERS, self.horizon
-        reference = self.patient == "reference"
-        # parameters, then Butner's proliferation and therapy-amplification axes
-        z = np.zeros((n, len(pset) + 2))
-        uniform = np.empty((n, 2))  # tumour and effector presentation, on [0, 1)
-        z_scan, u_events = np.empty((n, h + 1)), np.empty((n, 2 * h))  # scan noise; irAE event, grade draws
-        ids = []
-        # each patient's draws, in order, from its own generator (merged calls, drawn into the rows: the same numbers)
-        for i, rng in enumerate(rngs):
-            if not reference:
-                rng.standard_normal(out=z[i])
-                rng.random(out=uniform[i])
-            ids.append(-1 if reference else int(rng.integers(0, 2**31 - 1)))
-            rng.standard_normal(out=z_scan[i])
-            rng.random(out=u_events[i])
-        z_butner = z[:, len(pset):]
-        if reference:
-            params = np.tile(pset.defaults, (n, 1))
-            tumour, effector = np.full(n, 2.0e8), np.full(n, 3.0e5)
-        else:
-            params = pset.from_standard_normal(z[:, :len(pset)])
-            for j, (col, cv) in enumerate(((am.ALPHA_BUTNER, BUTNER_ALPHA_CV), (am.MU_BUTNER, BUTNER_MU_CV))):
-                sigma = np.sqrt(np.log1p(cv**2))
-                value = pset.defaults[col] * np.exp(sigma * z_butner[:, j])
-                params[:, col] = np.clip(value, pset.low[col], pset.high[col])
-            (t_low, t_high), (e_low, e_high) = np.log10(PRESENTATION_TUMOUR_CELLS), LOG_EFFECTOR_RANGE
-            tumour = 10 ** (t_low + (t_high - t_low) * uniform[:, 0])  # Generator.uniform's arithmetic
-            effector = 10 ** (e_low + (e_high - e_low) * uniform[:, 1])
-        params = self.patient_parameters(params)
+        n, h = len(rngs), self.horizon
+        if self.patient == "reference":
+            draws = [noise_draws(rng, h) for rng in rngs]
+            z_scan = np.array([d[0] for d in draws]).reshape(n, h + 1)
+            u_events = np.array([d[1] for d in draws]).reshape(n, 2 * h)
+            params = np.tile(am.ADAPTIVE_PARAMETERS.defaults, (n, 1))
+            return self.patient_state([-1] * n, params, np.full(n, 2.0e8), np.full(n, 3.0e5), z_scan, u_events)
+        population = cohort()
+        # one weighted draw per patient from its own generator; scan noise and irAE draws from the virtual
+        # patient's stored seed (part of what the calibration simulated)
+        ids = np.array([population.draw(rng) for rng in rngs], dtype=np.int64)
+        params = np.stack([population.column(name)[ids] for name in am.ADAPTIVE_PARAMETERS.names], axis=-1)
+        z_scan, u_events = seeded_noise(population.column("noise_seed")[ids], h)
+        return self.patient_state(ids.tolist(), params, population.column("tumour_cells")[ids],
+                                  population.column("effector_cells")[ids], z_scan, u_events)
+
+    def patient_state(self, ids, params: np.ndarray, tumour: np.ndarray, effector: np.ndarray, z_scan: np.ndarray,
+                      u_events: np.ndarray) -> State:
+        """Initial records from parameters, presentation (cells), scan noise (n, h + 1) and irAE draws (n, 2h)."""
+        h = self.horizon
+        params = self.patient_parameters(np.array(params, dtype=np.float64))
         # untreated quasi-steady infiltrate at presentation
         infiltrate = params[:, am.LAMBDA_INF] * params[:, mdl.N] * effector * tumour / params[:, am.DELTA_INF]
         baseline_scan = np.cbrt(tumour + infiltrate) * np.exp(SCAN_NOISE_SD * z_scan[:, -1])
@@ -382,10 +409,12 @@ class AdaptiveDosingEnv(TaskEnv):
 
 """ + AdaptiveDosingTask.observation_table.markdown() + """
     ## Starting State
-    ``patient="cohort"`` (default) draws from ``self.np_random``: Kuznetsov/PK parameters log-normal
-    (CVs in the parameter tables; Butner's alpha = a with CV 0.25, mu = k_pd1 with CV 0.5, Lambda
-    with CV 1.2), tumour log-uniform 1e8-3.5e8 cells, effectors 1.5e5-8e5, infiltrate at its untreated steady
-    state, and all scan-noise and irAE random numbers. ``patient="reference"``: published values, 2e8/3e5.
+    ``patient="cohort"`` (default) draws a virtual patient from the population ``immunosim/cohorts/
+    adaptive_melanoma`` (``clinsim calibrate adaptive_melanoma``): candidates with Kuznetsov/PK parameters
+    log-normal (CVs in the parameter tables; Butner's alpha = a with CV 0.25, mu = k_pd1 with CV 0.5, Lambda
+    with CV 1.2), tumour log-uniform 1e8-3.5e8 cells, effectors 1.5e5-8e5 and their own scan-noise and irAE
+    random numbers, weighted so that pseudo-progression matches Hodi 2016 (7.3 % of patients imaged >= 28
+    weeks). Infiltrate at its untreated steady state. ``patient="reference"``: published values, 2e8/3e5.
 
     ## Rewards (per 2-week visit; CheckpointInhibitor-v0's weights per week)
     ``+2`` alive, ``-5 * delta log10(tumour cells)`` (true tumour, not the scan), ``+2`` while the true

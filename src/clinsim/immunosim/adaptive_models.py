@@ -43,7 +43,7 @@ ADAPTIVE_PARAMETERS = ParameterSet(
 )
 _I = {name: i for i, name in enumerate(ADAPTIVE_PARAMETERS.names)}
 # the shared checkpoint indices stay valid because the shared parameters come first, in order
-assert all(_I[name] == i for i, name in enumerate(mdl.CHECKPOINT_PARAMETERS.names))
+assert all(_I[p.name] == i for i, p in enumerate(mdl.KUZNETSOV_PARAMETERS + mdl.PK_PD_PARAMETERS))
 LAMBDA_INF, DELTA_INF = _I["lambda_inf"], _I["delta_inf"]
 ALPHA_BUTNER, MU_BUTNER = mdl.A, mdl.K_PD1  # Butner's alpha and mu in the shared parameter vector
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from functools import cache
+from importlib import resources
 from typing import ClassVar
 
 import numpy as np
 from gymnasium import spaces
 
-from clinsim.core import clinical
+from clinsim.core import clinical, safety
+from clinsim.core.calibration import VirtualPopulation
 from clinsim.core.env import TaskEnv, TaskVectorEnv
 from clinsim.core.integrate import CARRY_DERIVATIVE_VALID, carry_size
 from clinsim.core.jit import jit
@@ -24,9 +27,27 @@ HORIZON_DAYS = 90
 DOSE_LEVELS_CELLS = np.array([0.0, 2.0e5, 1.5e6, 5.0e6])  # none / low / standard / high
 # A manufactured CAR-T product is one lot: infusions beyond it are not available (dose withheld).
 PRODUCT_LOT_CELLS = 1.0e7  # two high doses
-LETHAL_TUMOUR_CELLS = 1.0e9  # ~20-200x the presentation burden; reached untreated in 40-90 days
-ELIMINATED_TUMOUR_CELLS = 1.0  # below one cell the tumour is extinct (set to 0: no regrowth from fractions)
-PRESENTATION_CELLS = (5.0e6, 5.0e7)  # log-uniform; Barros 2021: 2e6 cells grow to ~2e7 by day 42
+LETHAL_TUMOUR_CELLS = 1.0e9  # ~10-200x the presentation burden; reached untreated in 40-140 days
+ELIMINATED_TUMOUR_CELLS = 1.0  # below one cell a clone is extinct (set to 0: no regrowth from fractions)
+
+# Response by the Lugano 2014 classification (ZUMA-1's response criteria; Cheson et al. 2014 J Clin Oncol
+# 32:3059), read on the whole tumour with the product of diameters ~ cells^(2/3):
+# PR: >= 50 % decrease of the sum of products of diameters (SPD) from baseline; PD: >= 50 % increase of the
+# product of diameters from the nadir, or regrowth of a resolved lesion; CR: no detectable disease.
+LUGANO_PR_CELL_RATIO = 0.5**1.5  # SPD x0.5 <=> cells x0.354
+LUGANO_PD_CELL_RATIO = 1.5**1.5  # product of diameters x1.5 <=> cells x1.84
+# Imaging detection limit. SIMPLIFICATION: the model counts cells on the xenograft scale of the HDLM-2 fit, so
+# cells map to tumour volume through the presentation burden: the reference patient (2e7 cells) carries the
+# median baseline metabolic tumour volume of axi-cel recipients, 147.5 mL (Dean et al. 2020 Blood Adv 4:3268,
+# n = 96), and disease is no longer detectable once it fits in one 1-cm lesion (0.52 mL; PET/CT resolves
+# lesions of ~1 cm, and Lugano's CT complete response lets nodes regress to <= 1.5 cm, so this is the strict end).
+REFERENCE_TUMOUR_CELLS = 2.0e7
+MEDIAN_BASELINE_MTV_ML = 147.5
+DETECTABLE_LESION_ML = np.pi / 6.0  # a 1-cm sphere
+DETECTION_LIMIT_CELLS = REFERENCE_TUMOUR_CELLS * DETECTABLE_LESION_ML / MEDIAN_BASELINE_MTV_ML  # ~7.1e4
+# Best overall response is read at the protocol's scans: ZUMA-1 assessed response at week 4 and month 3
+# (Neelapu et al. 2017 NEJM 377:2531; the schedule is from the trial protocol, not re-read here).
+SCAN_DAYS = (28, 90)
 
 # CRS grade from the aggregate cytokine (paper eq. 10 thresholds, pg/mL) and its ASTCT reading.
 CRS_THRESHOLDS_PG_PER_ML = np.array([50.0, 200.0, 500.0, 1000.0])
@@ -44,7 +65,9 @@ TOCILIZUMAB_FROM_GRADE = 2
 STEROID_FROM_GRADE = 3
 STEROID_DAYS = 3
 HOLD_INFUSION_FROM_GRADE = 3
-# Grade-4 CRS can be fatal (ZUMA-1: 2 of 101 patients died of CRS/HLH; Neelapu 2017). Daily death
+# Grade-4 CRS can be fatal. ZUMA-1: 2 of 101 treated patients died of axi-cel-related events, one of
+# haemophagocytic lymphohistiocytosis and one of cardiac arrest (brain injury) in the setting of CRS
+# (Neelapu et al. 2023 Blood 141:2307, Table 3; a third death during treatment was unrelated). Daily death
 # probability at grade 4, drawn from pre-drawn uniforms.
 CRS_DEATH_PROBABILITY_PER_GRADE4_DAY = 0.15
 
@@ -88,6 +111,15 @@ OUTCOMES = ("controlled", "progressing", "escaped", "eliminated", "died_of_crs",
 TUMOUR_CONTROL = ("controlled", "eliminated")
 
 
+COHORT = "zuma1"  # the calibrated virtual population in ``clinsim/immunosim/cohorts`` (``cart_calibration``)
+
+
+@cache
+def cohort_population() -> VirtualPopulation:
+    """The calibrated ZUMA-1 virtual population (package data), loaded once."""
+    return VirtualPopulation.load(resources.files("clinsim.immunosim") / "cohorts" / COHORT)
+
+
 def crs_grade(cytokine_pg_per_ml: np.ndarray) -> np.ndarray:
     """Model CRS grade 0-4 from the aggregate cytokine (thresholds 50/200/500/1000 pg/mL)."""
     return np.searchsorted(CRS_THRESHOLDS_PG_PER_ML, cytokine_pg_per_ml, side="right")
@@ -96,6 +128,20 @@ def crs_grade(cytokine_pg_per_ml: np.ndarray) -> np.ndarray:
 def icans_grade(ice_points_lost: np.ndarray) -> np.ndarray:
     """Model ICANS grade 0-4 from the neurotoxicity index (ICE points lost; thresholds 1/4/8/12)."""
     return np.searchsorted(ICANS_THRESHOLDS_ICE_POINTS, ice_points_lost, side="right")
+
+
+@jit
+def lugano_category(cells: float, baseline_cells: float, nadir_cells: float) -> int:
+    """Lugano 2014 category (index into ``clinical.RECIST``: CR, PR, SD, PD) of a whole-tumour burden.
+
+    CR: below the imaging detection limit; PD: >= 1.84x the nadir (product of diameters +50 %; a nadir below
+    detection counts at the limit, so regrowth of a resolved tumour is progression); PR: <= 0.354x baseline
+    (SPD -50 %); else SD."""
+    if cells < DETECTION_LIMIT_CELLS:
+        return clinical.CR
+    if cells >= LUGANO_PD_CELL_RATIO * max(nadir_cells, DETECTION_LIMIT_CELLS):
+        return clinical.PD
+    return clinical.PR if cells <= LUGANO_PR_CELL_RATIO * baseline_cells else clinical.SD
 
 
 @jit
@@ -152,6 +198,8 @@ def _before(a, c, s, t):  # pragma: no cover - compiled
     return 0.0
 
 
+_SAFETY_FIELDS, _SAFETY_INFOS = safety.declarations(("severe_crs", "severe_icans"))
+
 @jit
 def _after(a, c, s, t):  # pragma: no cover - compiled
     """Graft loss and extinction, CRS/ICANS management and deaths, the day's reward and the books."""
@@ -161,10 +209,16 @@ def _after(a, c, s, t):  # pragma: no cover - compiled
         y[cm.INJECTED] = 0.0
         y[cm.EFFECTOR] = 0.0
         y[cm.MEMORY] = 0.0
-    eliminated = y[cm.TUMOUR] < ELIMINATED_TUMOUR_CELLS
-    if eliminated:
+    if y[cm.TUMOUR] < ELIMINATED_TUMOUR_CELLS:
         y[cm.TUMOUR] = 0.0
-    tumour = y[cm.TUMOUR]
+    # the CD19-negative clone grows at the tumour's rate, untouched by CAR-T (SIMPLIFICATION: exponential and
+    # integrated exactly; its logistic term b*T < 1.5e-3 below the lethal burden)
+    negative = s.antigen_negative_cells * np.exp(c.params[cm.R] * DAYS_PER_STEP)
+    if negative < ELIMINATED_TUMOUR_CELLS:
+        negative = 0.0
+    t.antigen_negative_cells = negative
+    tumour = y[cm.TUMOUR] + negative
+    eliminated = tumour == 0.0
     grade, neuro = t.crs_grade, t.icans_grade
     days = max(s.steroid_days - 1, 0)
     t.steroid_days = STEROID_DAYS if max(grade, neuro) >= STEROID_FROM_GRADE else days
@@ -182,22 +236,27 @@ def _after(a, c, s, t):  # pragma: no cover - compiled
     escaped = tumour >= LETHAL_TUMOUR_CELLS and not died
     terminated = escaped or died
     t.terminated = terminated
-    tumour_before = s.y[cm.TUMOUR]
+    tumour_before = s.y[cm.TUMOUR] + s.antigen_negative_cells
     newly_eliminated = eliminated and tumour_before > 0 and not died
     bonus = ELIMINATION_BONUS if newly_eliminated else 0.0
     log_tumour = np.log10(tumour + 1.0)
     log_change = log_tumour - np.log10(tumour_before + 1.0)
     credit = np.log10(c.baseline_cells + 1.0) - log_tumour if died else 0.0  # shrinkage credit so far
     dose = t.dose_cells
+    burden_term = -DOSE_COST_PER_1E6_CELLS * dose / 1.0e6
     t.reward = (
         ALIVE_BONUS * (not terminated)
         - TUMOUR_LOG10_WEIGHT * log_change
         - toxicity
-        - DOSE_COST_PER_1E6_CELLS * dose / 1.0e6
+        + burden_term
         + bonus
         + (DEATH_PENALTY if terminated else 0.0)
         - (TUMOUR_LOG10_WEIGHT * max(credit, 0.0) + s.bonus_paid if died else 0.0)
     )
+    t.reward_efficacy, t.reward_safety, t.reward_burden = t.reward + toxicity - burden_term, -toxicity, burden_term
+    t.cost_severe_crs = 1.0 if grade >= 3 else 0.0
+    t.cost_severe_icans = 1.0 if neuro >= 3 else 0.0
+    t.cost = t.cost_severe_crs + t.cost_severe_icans
     t.day = (d + 1) * DAYS_PER_STEP
     t.nadir_cells = min(s.nadir_cells, tumour)
     t.max_crs_grade = max(s.max_crs_grade, grade)
@@ -213,22 +272,28 @@ def _after(a, c, s, t):  # pragma: no cover - compiled
     t.on_tocilizumab = grade >= TOCILIZUMAB_FROM_GRADE
     t.on_corticosteroids = t.steroid_days > 0
     t.outcome = outcome_code(tumour, c.baseline_cells, died, dead_of_icans)
-    t.recist = clinical.recist_category(tumour, c.baseline_cells, max(t.nadir_cells, 1.0), ELIMINATED_TUMOUR_CELLS)
+    t.tumour_cells = tumour
+    response = lugano_category(tumour, c.baseline_cells, s.nadir_cells)
+    t.lugano = response
+    scanned = False
+    for day in SCAN_DAYS:
+        scanned = scanned or t.day == day
+    t.best_response = min(s.best_response, response) if scanned else s.best_response
 
 
 @jit
 def _measure(c, t):  # pragma: no cover - compiled
     y = t.y
-    return (y[cm.TUMOUR], y[cm.EFFECTOR] + y[cm.INJECTED], y[cm.MEMORY], y[cm.CYTOKINE], t.cum_dose_cells,
+    return (t.tumour_cells, y[cm.EFFECTOR] + y[cm.INJECTED], y[cm.MEMORY], y[cm.CYTOKINE], t.cum_dose_cells,
             float(t.elapsed))
 
 
 @jit
-def _presentation_codes(tumour, outcome, recist):  # pragma: no cover - compiled
-    """Outcome and RECIST codes of new patients (tumour at its baseline and nadir)."""
+def _presentation_codes(tumour, outcome, lugano):  # pragma: no cover - compiled
+    """Outcome and Lugano codes of new patients (tumour at its baseline and nadir)."""
     for b in range(tumour.shape[0]):
         outcome[b] = outcome_code(tumour[b], tumour[b], False, False)
-        recist[b] = clinical.recist_category(tumour[b], tumour[b], max(tumour[b], 1.0), ELIMINATED_TUMOUR_CELLS)
+        lugano[b] = lugano_category(tumour[b], tumour[b], tumour[b])
 
 
 class CARTCellTask(Task):
@@ -238,10 +303,13 @@ class CARTCellTask(Task):
     label_prefix: ClassVar[str] = "cohort"
     render_panels: ClassVar[tuple[Panel, ...]] = (
         Panel("Tumour and CAR-T cells", ("tumour_cells", "effector_cart_cells", "memory_cart_cells"), "cells",
-              log=True),
-        Panel("Cytokines (CRS)", ("cytokine_pg_per_ml",), "pg/mL", log=True),
-        Panel("CRS and ICANS grade", ("crs_grade", "icans_grade"), "grade"),
-        Panel("Cumulative CAR-T dose", ("cumulative_dose_cells",), "cells"),
+              log=True, floor=1.0, span=(1e3, 1e9),
+              thresholds=((DETECTION_LIMIT_CELLS, "detection limit"), (LETHAL_TUMOUR_CELLS, "lethal"))),
+        Panel("Cytokines (CRS)", ("cytokine_pg_per_ml",), "pg/mL", log=True, floor=1.0, span=(1.0, 2e3),
+              thresholds=((CRS_THRESHOLDS_PG_PER_ML[2], "CRS grade 3"),)),
+        Panel("CRS and ICANS grade", ("crs_grade", "icans_grade"), "grade", span=(0.0, 4.0),
+              thresholds=((3.0, "severe"),)),
+        Panel("Cumulative CAR-T dose", ("cumulative_dose_cells",), "cells", span=(0.0, 4e6)),
     )
     action_space = spaces.Discrete(4)
 
@@ -249,7 +317,10 @@ class CARTCellTask(Task):
     patient_fields = (Field("baseline_cells"), Field("u_death", "f8", (HORIZON_DAYS,)),
                       Field("u_icans_death", "f8", (HORIZON_DAYS,)))
     clinical_fields = (
-        Field("y", "f8", (len(cm.CARTModel.state_names),)),
+        *_SAFETY_FIELDS,
+        Field("y", "f8", (len(cm.CARTModel.state_names),)),  # y[TUMOUR]: the CD19-positive tumour
+        Field("antigen_negative_cells"),  # the CD19-negative clone (CAR-T cannot see it)
+        Field("tumour_cells"),  # both
         Field("inputs", "f8", (len(cm.CARTModel.input_names),)),  # the day's tocilizumab and steroid
         # the integrator's step size (days) and last derivative, carried across days; zeros: it picks its first step
         Field("integrator_carry", "f8", (carry_size(len(cm.CARTModel.state_names)),)),
@@ -273,7 +344,8 @@ class CARTCellTask(Task):
         Field("on_tocilizumab", "?"),
         Field("on_corticosteroids", "?"),
         Field("outcome", "i8"),
-        Field("recist", "i8"),
+        Field("lugano", "i8"),
+        Field("best_response", "i8"),  # best Lugano category at the scans so far (SD before the first)
     )
     integration = None  # before integrates the day itself (the adaptive integrator, four checks a day)
     before, after, measure = staticmethod(_before), staticmethod(_after), staticmethod(_measure)
@@ -288,7 +360,8 @@ class CARTCellTask(Task):
     )
     infos = (
         Info("day", "day"),
-        Info("tumour_cells", "y", cm.TUMOUR),
+        Info("tumour_cells", "tumour_cells"),
+        Info("antigen_negative_tumour_cells", "antigen_negative_cells"),
         Info("baseline_tumour_cells", "baseline_cells"),
         Info("effector_cart_cells", "effector_cart_cells"),
         Info("memory_cart_cells", "y", cm.MEMORY),
@@ -304,38 +377,52 @@ class CARTCellTask(Task):
         Info("dose_cells", "dose_cells"),
         Info("cumulative_dose_cells", "cum_dose_cells"),
         Info("dose_withheld", "withheld"),
-        Info("recist", "recist", names=clinical.RECIST),
+        Info("lugano", "lugano", names=clinical.RECIST),
+        Info("best_response", "best_response", names=clinical.RECIST),
         Info("outcome", "outcome", names=OUTCOMES),
+        *_SAFETY_INFOS,
     )
 
     def sample_patients(self, rngs) -> State:
+        """``patient="cohort"``: one plausible patient per generator drawn from the calibrated ZUMA-1 virtual
+        population with its weight (``cart_calibration``); ``"reference"``: the published values, 2e7 cells."""
         n, pset, h = len(rngs), cm.CART_PARAMETERS, self.horizon
         reference = self.patient == "reference"
-        z, uniform = np.zeros((n, len(pset))), np.empty(n)
+        population = None if reference else cohort_population()
         u_deaths = np.empty((n, 2 * h))  # CRS and ICANS death draws per day
         ids = []
-        # each patient's draws, in order, from its own generator (merged calls, drawn into the rows: the same numbers)
-        for i, rng in enumerate(rngs):
-            if reference:
-                ids.append(-1)
-            else:
-                rng.standard_normal(out=z[i])
-                uniform[i] = rng.random()
-                ids.append(int(rng.integers(0, 2**31 - 1)))
+        for i, rng in enumerate(rngs):  # each patient's draws, in order, from its own generator
+            ids.append(-1 if reference else population.draw(rng))
             rng.random(out=u_deaths[i])
-        params = self.patient_parameters(np.tile(pset.defaults, (n, 1)) if reference else pset.from_standard_normal(z))
-        low, high = np.log10(PRESENTATION_CELLS)
-        tumour = np.full(n, 2.0e7) if reference else 10 ** (low + (high - low) * uniform)  # Generator.uniform
+        params = np.tile(pset.defaults, (n, 1))
+        if reference:
+            return self.new_patients(params, np.full(n, REFERENCE_TUMOUR_CELLS), np.zeros(n), u_deaths, ids)
+        index = np.array(ids)
+        for name in pset.names:
+            if name in population.columns:
+                params[:, pset.names.index(name)] = population.column(name)[index]
+        return self.new_patients(params, population.column("baseline_cells")[index],
+                             population.column("antigen_negative_fraction")[index], u_deaths, ids)
+
+    def new_patients(self, params: np.ndarray, tumour_cells: np.ndarray, antigen_negative_fraction: np.ndarray,
+                 u_deaths: np.ndarray, ids: list[int]) -> State:
+        """New patients from their parameters (the constructor's fixed ``parameters`` applied), presentation
+        burden (cells), CD19-negative fraction of it and death uniforms ((n, 2 * horizon): CRS, then ICANS)."""
+        h = self.horizon
+        params = self.patient_parameters(np.array(params, dtype=np.float64))
+        tumour = np.asarray(tumour_cells, dtype=np.float64)
+        negative = tumour * np.asarray(antigen_negative_fraction, dtype=np.float64)
         state = self.new_state(ids)
         c, s = state.patient, state.clinical
         c["params"] = params
         c["baseline_cells"] = tumour
         c["u_death"], c["u_icans_death"] = u_deaths[:, :h], u_deaths[:, h:]
-        s["y"][:, cm.TUMOUR], s["y"][:, cm.CYTOKINE] = tumour, params[:, cm.BASELINE_L]
+        s["y"][:, cm.TUMOUR], s["y"][:, cm.CYTOKINE] = tumour - negative, params[:, cm.BASELINE_L]
+        s["antigen_negative_cells"], s["tumour_cells"] = negative, tumour
         s["nadir_cells"] = tumour
-        outcome, recist = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-        _presentation_codes(tumour, outcome, recist)
-        s["outcome"], s["recist"] = outcome, recist
+        outcome, lugano = np.empty(len(ids), dtype=np.int64), np.empty(len(ids), dtype=np.int64)
+        _presentation_codes(tumour, outcome, lugano)
+        s["outcome"], s["lugano"], s["best_response"] = outcome, lugano, lugano
         return state
 
     def clinical_metrics(self, final_info: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -344,6 +431,8 @@ class CARTCellTask(Task):
         return {
             "tumour_control": np.isin(outcome, ("controlled", "eliminated")).astype(float),
             "elimination": (outcome == "eliminated").astype(float),
+            "objective_response": np.isin(final_info["best_response"], ("CR", "PR")).astype(float),
+            "complete_response": (final_info["best_response"] == "CR").astype(float),
             "escape": (outcome == "escaped").astype(float),
             "died_of_crs": (outcome == "died_of_crs").astype(float),
             "crs_any_grade": (final_info["max_crs_grade"] >= 1).astype(float),
@@ -363,9 +452,11 @@ class CARTCellEnv(TaskEnv):
     ## Description
     Effector (C_T) and memory (C_M) CAR-T cells and tumour cells (T) follow CARTmath (Barros et al. 2021,
     published HDLM-2 fit): effectors kill tumour and are exhausted by it, form long-lived memory, and
-    memory cells turn back into effectors on meeting tumour antigen. Infused cells enter a pre-activation
-    compartment (activation ~1 day, paper eq. 6). An aggregate cytokine L (paper eq. 10,
-    dL/dt = kappa C_T T - delta_L L) measures cytokine release syndrome. CRS is managed as in clinic:
+    memory cells turn back into effectors on meeting tumour antigen. A CD19-negative clone, when the
+    patient carries one, grows unseen by CAR-T (antigen escape: a third of relapses after axi-cel).
+    Infused cells enter a pre-activation compartment (activation ~1 day, paper eq. 6). An aggregate
+    cytokine L (paper eq. 10, dL/dt = kappa C_T T - delta_L L) measures cytokine release syndrome. CRS is
+    managed as in clinic:
     tocilizumab from grade 2, dexamethasone from grade 3 (which also dampens CAR-T expansion), and no
     infusion while CRS is grade >= 3. Too little product lets the tumour escape, too much (or too much at
     once on a large tumour) gives severe CRS; fractionated infusions lower the CRS peak.
@@ -392,15 +483,21 @@ class CARTCellEnv(TaskEnv):
     ## Observation Space
 """ + CARTCellTask.observation_table.markdown() + """
     ## Starting State
-    ``patient="cohort"`` (default) draws a virtual patient from ``self.np_random``: alpha, r, gamma and
-    kappa log-normal around their values (CVs in the parameter table), tumour burden log-uniform in
-    5e6-5e7 cells, no CAR-T, cytokine at baseline. ``patient="reference"``: published values, 2e7 cells.
+    ``patient="cohort"`` (default) draws a virtual patient from ``self.np_random`` out of the calibrated
+    ZUMA-1 virtual population (``clinsim/immunosim/cohorts/zuma1``, rebuilt by ``clinsim calibrate zuma1``;
+    ``cart_calibration``): refractory, growing large B-cell lymphoma of 5e6-1e8 cells, some with a CD19-negative
+    clone that CAR-T cannot see, with CAR-T expansion, exhaustion, kill, CRS and neurotoxicity susceptibility
+    spread over their literature ranges and weighted to match ZUMA-1 under one standard infusion (ORR 82 %,
+    CR 54 %, CRS 93 / 13 %, neurologic events 64 / 28 %, toxic deaths 2 %). Untreated, nobody responds and
+    everybody progresses. No CAR-T, cytokine at baseline. ``patient="reference"``: published values, 2e7
+    cells, no CD19-negative clone.
 
     ## Rewards (per day; paper eq. 1 with a survival term)
-    ``+0.2`` alive, ``-2 * delta log10(tumour cells)``, ``-[0, 0.2, 1, 5, 15]`` per day at CRS grade 0-4,
-    ``-2`` per 1e6 cells infused, ``+100`` once on the day the tumour becomes extinct (< 1 cell, then 0).
-    Death (escape or fatal CRS): ``-50`` and the remaining days' alive bonus is lost; a fatal CRS also
-    takes back the shrinkage credit and any elimination bonus already paid.
+    ``+0.2`` alive, ``-2 * delta log10(tumour cells)``, ``-[0, 0.2, 1, 5, 15]`` per day at CRS and at ICANS
+    grade 0-4 (saturating at 50 over the course), ``-2`` per 1e6 cells infused, ``+100`` once on the day
+    the tumour becomes extinct (< 1 cell, then 0). Death (escape, fatal CRS or ICANS): ``-100`` and the
+    remaining days' alive bonus is lost; a fatal toxicity also takes back the shrinkage credit and any
+    elimination bonus already paid.
 
     ## Episode End
     Termination: escape (tumour >= 1e9 cells) or death from grade-4 CRS (probability 0.15 per day at
@@ -411,11 +508,14 @@ class CARTCellEnv(TaskEnv):
 
     ## Info
     ``patient``, ``day``, ``tumour_cells``, ``baseline_tumour_cells``, ``effector_cart_cells``,
+    ``antigen_negative_tumour_cells`` (the CD19-negative clone, part of ``tumour_cells``),
     ``memory_cart_cells`` (cells), ``cytokine_pg_per_ml`` (pg/mL), ``crs_grade`` and ``max_crs_grade``
     (0-4, ASTCT reading in ``ASTCT_GRADE``), ``on_tocilizumab``, ``on_corticosteroids``, ``steroid_days``,
-    ``dose_cells``, ``cumulative_dose_cells`` (cells), ``dose_withheld``, ``recist`` (CR/PR/SD/PD on
-    diameter ~ cells^(1/3)), ``outcome`` (controlled: alive, below baseline; progressing: alive, at or above
-    baseline; escaped; eliminated; died_of_crs).
+    ``dose_cells``, ``cumulative_dose_cells`` (cells), ``dose_withheld``, ``lugano`` (today's Lugano 2014 reading:
+    CR below the imaging detection limit ``DETECTION_LIMIT_CELLS`` ~7e4 cells, PR at -50 % of the sum of
+    products of diameters ~ cells^(2/3), PD at +50 % from the nadir), ``best_response`` (best Lugano reading at
+    the ZUMA-1 scans, week 4 and month 3; CR/PR = objective response), ``outcome`` (controlled: alive, below
+    baseline; progressing: alive, at or above baseline; escaped; eliminated; died_of_crs; died_of_icans).
 
     ## Arguments
     ``gym.make("immunosim/CARTCell-v0", patient="cohort" | "reference")``; ``gym.make_vec(...,

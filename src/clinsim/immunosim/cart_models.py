@@ -42,13 +42,13 @@ CARTMATH_HDLM2 = (
     Parameter("theta", 6.0e-6, "1/(cell*day)", 3.0e-6, 1.2e-5, BARROS_SOURCE + RANGE_NOTE,
               "memory -> effector conversion on tumour-antigen encounter"),
     Parameter("alpha", 4.5e-8, "1/(cell*day)", 2.25e-8, 9.0e-8, BARROS_SOURCE + RANGE_NOTE,
-              "effector inhibition/exhaustion by tumour cells", cv=0.25),
+              "effector inhibition/exhaustion by tumour cells"),
     Parameter("mu", 5.0e-3, "1/day", 2.5e-3, 1.0e-2, BARROS_SOURCE + RANGE_NOTE, "memory CAR-T death rate"),
-    Parameter("r", 0.0565, "1/day", 0.02825, 0.113, BARROS_SOURCE + RANGE_NOTE, "tumour growth rate", cv=0.2),
+    Parameter("r", 0.0565, "1/day", 0.02825, 0.113, BARROS_SOURCE + RANGE_NOTE, "tumour growth rate"),
     Parameter("b", 1.404e-12, "1/cell", 7.02e-13, 2.808e-12, BARROS_SOURCE + RANGE_NOTE,
               "inverse tumour carrying capacity"),
     Parameter("gamma", 3.716e-6, "1/(cell*day)", 1.858e-6, 7.432e-6, BARROS_SOURCE + RANGE_NOTE,
-              "tumour kill rate by effector CAR-T", cv=0.3),
+              "tumour kill rate by effector CAR-T"),
 )
 
 CART_EXTENSION = (
@@ -57,12 +57,14 @@ CART_EXTENSION = (
     # (ZUMA-1 median onset day 2; Neelapu et al. 2017 NEJM 377:2531).
     Parameter("k_act", 1.0, "1/day", 0.25, 4.0, "ImmunoSim paper eq. 6; assumption calibrated to ZUMA-1 CRS onset",
               "activation rate of infused CAR-T cells"),
-    # CRS: paper eq. (10). kappa is not published for this model; calibrated so that one standard
-    # infusion gives any-grade CRS in most patients and grade >= 3 in a minority (ZUMA-1: 93 % any
-    # grade, 13 % grade >= 3; Neelapu 2017). delta_L: cytokine falls within hours once the drive stops.
+    # CRS: paper eq. (10). kappa is not published for this model; the reference value was set by hand so
+    # that one standard infusion gives any-grade CRS in most patients and grade >= 3 in a minority; the
+    # range is the patient's CRS susceptibility, which the ZUMA-1 virtual population spreads over it and
+    # weights to the trial's rates (cart_calibration; ZUMA-1: grade >= 3 13 %, Neelapu 2017).
+    # delta_L: cytokine falls within hours once the drive stops.
     Parameter("kappa", 2.0e-10, "pg/(mL*cell^2)", 4.0e-11, 1.0e-9,
-              "ImmunoSim paper eq. 10; calibrated to ZUMA-1 CRS incidence", "cytokine release per CAR-T/tumour contact",
-              cv=0.6),
+              "ImmunoSim paper eq. 10; calibrated to ZUMA-1 CRS incidence",
+              "cytokine release per CAR-T/tumour contact"),
     Parameter("delta_L", 4.0, "1/day", 1.0, 10.0, "assumption (circulating IL-6 half-life of a few hours)",
               "cytokine clearance"),
     Parameter("baseline_L", 5.0, "pg/mL", 1.0, 10.0, "normal serum IL-6 (< 7 pg/mL)", "cytokine background"),
@@ -82,13 +84,13 @@ CART_EXTENSION = (
     # peak CAR-T expansion and with the infused dose, and can be fatal through cerebral oedema (Gust et
     # al. 2017 Cancer Discov 7:1404; Turtle et al. 2016 J Clin Invest 126:2123, deaths at 2e7 cells/kg;
     # Neelapu 2017: expansion associated with neurological events). k_icans carries the patient's
-    # susceptibility (endothelial activation, Gust 2017) with a wide spread; calibrated so that one
-    # standard infusion gives any-grade ICANS in about two thirds of patients and grade >= 3 in about one
-    # in five (CD19 CAR-T trials: ZUMA-1 64 % / 28 %, Neelapu 2017; JULIET 21 % / 12 %, Schuster et al.
-    # 2019 NEJM 380:45), with grade 4 rare.
+    # susceptibility (endothelial activation, Gust 2017) over a wide range; the reference value gives
+    # any-grade ICANS in about two thirds and grade >= 3 in about one in five of a cohort (CD19 CAR-T
+    # trials: ZUMA-1 64 % / 28 %, Neelapu 2017; JULIET 21 % / 12 %, Schuster et al. 2019 NEJM 380:45);
+    # the ZUMA-1 virtual population spreads it over the range, weighted to ZUMA-1 (cart_calibration).
     Parameter("k_icans", 0.6e-6, "ICE points/(cell*day)", 1.0e-8, 1.0e-4,
               "calibrated to ZUMA-1/JULIET neurological events; range: patient susceptibility",
-              "neurotoxicity drive per effector CAR-T cell", cv=2.0),
+              "neurotoxicity drive per effector CAR-T cell"),
     Parameter("delta_E", 0.15, "1/day", 0.05, 0.5,
               "ZUMA-1: neurological events resolve in ~2 weeks (median 17 days; Neelapu 2017)",
               "recovery rate of the neurotoxicity index"),

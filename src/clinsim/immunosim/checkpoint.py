@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 from gymnasium import spaces
 
-from clinsim.core import clinical
+from clinsim.core import clinical, safety
+from clinsim.core.calibration import VirtualPopulation
 from clinsim.core.env import TaskEnv, TaskVectorEnv
 from clinsim.core.jit import jit
 from clinsim.core.render import Panel
@@ -19,15 +22,14 @@ from clinsim.immunosim.models import (
     ELIMINATED_TUMOUR_CELLS,
     HOLD_WEEKS_BY_GRADE,
     LETHAL_TUMOUR_CELLS,
-    LOG_EFFECTOR_RANGE,
     STEROID_WEEKS_BY_GRADE,
     TOXICITY_PENALTY,
 )
 
 DAYS_PER_STEP = 7.0
 # DOP853 steps per week: relative error <= 1e-7 against scipy over one week on states recorded from both
-# checkpoint envs (tests/test_integration.py)
-STEPS_PER_WEEK = 4
+# checkpoint envs (tests/test_integration.py); 5, not 4, since immune memory drives tumours towards clearance
+STEPS_PER_WEEK = 5
 HORIZON_WEEKS = 26  # 182 days: the paper's 180-day course in whole weeks
 DOSE_LEVELS_MG_PER_KG = np.array([0.0, 1.0, 3.0])  # none / low / high (nivolumab 3 mg/kg = label dose)
 
@@ -49,10 +51,49 @@ EC50_PD1_MG_PER_L = mdl.CHECKPOINT_PARAMETERS["ec50_pd1"].value
 EC50_CTLA4_MG_PER_L = mdl.CHECKPOINT_PARAMETERS["ec50_ctla4"].value
 TOXICITY = mdl.TOXICITY_PARAMETERS.defaults
 
-# Bounds of the uniform presentation draws (log10 cells): an established tumour between the dormant
-# and the escape basins, with exhausted effectors, so that the untreated course mostly escapes and
-# treatment decides.
-LOG_TUMOUR_RANGE = (np.log10(1.0e8), np.log10(3.0e8))
+# CheckMate-067 tumour assessments (Larkin et al. 2015 NEJM 373:23, Methods): week 12, then every 6 weeks.
+# Progression-free survival reads RECIST progression at these scans (escape counts at once).
+SCAN_WEEKS = np.zeros(HORIZON_WEEKS + 1, dtype=np.bool_)
+SCAN_WEEKS[12::6] = True
+# Imaging detection limit (RECIST complete response: every target lesion gone). A lesion is no longer
+# measurable below ~10 % of its baseline diameter (clinical.CR_DIAMETER_RATIO: a 5-10 mm lesion on CT out of a
+# typical 5-10 cm baseline sum of diameters; RECIST 1.1, Eisenhauer et al. 2009 Eur J Cancer 45:228), i.e.
+# 1e-3 of the baseline cells (diameter ~ cells^(1/3)). A 5 mm lesion holds ~6e7 cells at 1e9 cells/cm^3 (Del
+# Monte 2009 Cell Cycle 8:505).
+# SIMPLIFICATION: the Kuznetsov model's 1e8-3.5e8 cells stand for the whole measured burden (a clinical
+# burden is ~1e10-1e11 cells), so the limit is set relative to the baseline rather than in absolute cells.
+DETECTABLE_FRACTION = clinical.CR_DIAMETER_RATIO**3
+# Baseline sum of target-lesion diameters: median 10.2 cm in advanced melanoma on PD-1 blockade (KEYNOTE-001,
+# Joseph et al. 2018 Clin Cancer Res 24:4960; the CheckMate-067 figure was not found). Used for RECIST's 5 mm
+# absolute increase required for progression.
+BASELINE_SUM_OF_DIAMETERS_MM = 102.0
+
+
+COHORT_PATH = Path(__file__).parent / "cohorts" / "checkmate067"
+
+
+@functools.cache
+def cohort() -> VirtualPopulation:
+    """The calibrated virtual population (CheckMate-067; ``clinsim calibrate checkmate067`` rebuilds it)."""
+    return VirtualPopulation.load(COHORT_PATH)
+
+
+def irae_draws(seeds: np.ndarray, horizon: int) -> np.ndarray:
+    """Each virtual patient's weekly irAE event and grade uniforms (n, 2 * horizon), from its stored seed."""
+    return np.stack([np.random.default_rng(int(seed)).random(2 * horizon) for seed in seeds]).reshape(-1, 2 * horizon)
+
+
+@jit
+def _recist(cells: float, baseline_cells: float, nadir_cells: float) -> int:
+    """RECIST 1.1 reading (index into ``clinical.RECIST``; diameter ~ cells^(1/3)): CR below the detection limit;
+    PD needs +20 % over the nadir's sum of diameters and an absolute increase of >= 5 mm (Eisenhauer et al. 2009
+    Eur J Cancer 45:228) on a ``BASELINE_SUM_OF_DIAMETERS_MM`` baseline; PR <= -30 % from baseline; else SD."""
+    if cells < baseline_cells * DETECTABLE_FRACTION:
+        return clinical.CR
+    diameter, nadir = np.cbrt(cells / baseline_cells), np.cbrt(nadir_cells / baseline_cells)
+    if diameter >= clinical.PD_DIAMETER_RATIO * nadir and (diameter - nadir) * BASELINE_SUM_OF_DIAMETERS_MM >= 5.0:
+        return clinical.PD
+    return clinical.PR if diameter <= clinical.PR_DIAMETER_RATIO else clinical.SD
 
 
 @jit
@@ -83,10 +124,13 @@ def _after(a, c, s, t):  # pragma: no cover - compiled
     w = s.elapsed
     c_nivo = 0.5 * (t.start_nivolumab_mg_per_l + y[mdl.NIVO_CENTRAL_MG] / p[mdl.NIVO_VC])
     c_ipi = 0.5 * (t.start_ipilimumab_mg_per_l + y[mdl.IPI_MG] / p[mdl.IPI_V])
-    event = c.u_event[w] < mdl.irae_probability(c_nivo, c_ipi, TOXICITY)
+    risk = min(p[mdl.IRAE_RISK] * mdl.irae_probability(c_nivo, c_ipi, TOXICITY), 1.0)
+    event = c.u_event[w] < risk
     grade = mdl.irae_grade(c.u_grade[w]) if event else 0
+    stop = event and mdl.irae_stops_treatment(grade, c.u_grade[w])
     tox, hold, steroid, disc = clinical.manage_toxicity(grade, s.tox_grade, s.hold_weeks, s.steroid_weeks,
-                                                        s.discontinued, HOLD_WEEKS_BY_GRADE, STEROID_WEEKS_BY_GRADE)
+                                                        s.discontinued or stop, HOLD_WEEKS_BY_GRADE,
+                                                        STEROID_WEEKS_BY_GRADE)
     t.tox_grade, t.hold_weeks, t.steroid_weeks, t.discontinued = tox, hold, steroid, disc
 
     tumour_before = s.y[mdl.T_CELLS]
@@ -96,16 +140,20 @@ def _after(a, c, s, t):  # pragma: no cover - compiled
     t.terminated = escaped or eliminated
     remaining = HORIZON_WEEKS - (w + 1)
     shrunk = np.cbrt(tumour / c.baseline_cells) <= 0.7
+    harm, burden = -TOXICITY_PENALTY[grade], -DRUG_COST_PER_MG_PER_KG * (nivo + ipi)
     r = (ALIVE_BONUS * (not escaped)
          - TUMOUR_LOG10_WEIGHT * (np.log10(tumour + 1.0) - np.log10(tumour_before + 1.0))
          + REDUCTION_BONUS * shrunk
-         - TOXICITY_PENALTY[grade]
-         - DRUG_COST_PER_MG_PER_KG * (nivo + ipi))
+         + harm
+         + burden)
     if escaped:
         r += ESCAPE_PENALTY
     elif eliminated:
         r += ELIMINATION_BONUS + (ALIVE_BONUS + REDUCTION_BONUS) * remaining
     t.reward = r
+    t.reward_efficacy, t.reward_safety, t.reward_burden = r - harm - burden, harm, burden
+    t.cost_severe_irae = 1.0 if grade >= 3 else 0.0
+    t.cost = t.cost_severe_irae
 
     t.day = (w + 1) * DAYS_PER_STEP
     t.nadir_cells = min(s.nadir_cells, tumour)
@@ -116,7 +164,10 @@ def _after(a, c, s, t):  # pragma: no cover - compiled
     t.ipilimumab_mg_per_l = y[mdl.IPI_MG] / p[mdl.IPI_V]
     t.treatment_held = hold > 0
     t.on_corticosteroids = steroid > 0
-    t.recist = clinical.recist_category(tumour, c.baseline_cells, t.nadir_cells, ELIMINATED_TUMOUR_CELLS)
+    t.recist = _recist(tumour, c.baseline_cells, t.nadir_cells)
+    detection = c.baseline_cells * DETECTABLE_FRACTION
+    t.complete_response = s.complete_response or tumour < detection
+    t.progressed = s.progressed or escaped or (SCAN_WEEKS[w + 1] and t.recist == clinical.PD)
     t.outcome = ESCAPED if escaped else ELIMINATED if eliminated else STOPPED_FOR_TOXICITY if disc else CONTROLLED
 
 
@@ -137,6 +188,7 @@ _OBSERVATIONS = {
     "cumulative_ipilimumab": Observation("cumulative_ipilimumab", "cumulative ipilimumab", "mg/kg", 24.0, high=1.0),
     "time": Observation("time", "time", "week", float(HORIZON_WEEKS)),
 }
+_SAFETY_FIELDS, _SAFETY_INFOS = safety.declarations(("severe_irae",))
 _INFOS = (
     Info("day", "day"),
     Info("tumour_cells", "y", mdl.T_CELLS),
@@ -152,7 +204,10 @@ _INFOS = (
     Info("dose_withheld", "withheld"),
     Info("cumulative_nivolumab_mg_per_kg", "cum_nivo_mg_per_kg"),
     Info("recist", "recist", names=clinical.RECIST),
+    Info("complete_response", "complete_response"),
+    Info("progressed", "progressed"),
     Info("outcome", "outcome", names=OUTCOMES),
+    *_SAFETY_INFOS,
 )
 
 
@@ -163,10 +218,13 @@ class _CheckpointTask(Task):
     step_unit: ClassVar[str] = "week"
     label_prefix: ClassVar[str] = "cohort"
     render_panels: ClassVar[tuple[Panel, ...]] = (
-        Panel("Cells", ("tumour_cells", "effector_cells"), "cells", log=True),
-        Panel("Drug concentration", ("nivolumab_mg_per_l", "ipilimumab_mg_per_l"), "mg/L"),
-        Panel("irAE grade", ("toxicity_grade",), "grade"),
-        Panel("Cumulative dose", ("cumulative_nivolumab_mg_per_kg", "cumulative_ipilimumab_mg_per_kg"), "mg/kg"),
+        Panel("Cells", ("tumour_cells", "effector_cells"), "cells", log=True, floor=1.0, span=(1e4, 1e9),
+              thresholds=((LETHAL_TUMOUR_CELLS, "escape"),)),
+        Panel("Drug concentration", ("nivolumab_mg_per_l", "ipilimumab_mg_per_l"), "mg/L", span=(0.0, 100.0),
+              thresholds=((EC50_PD1_MG_PER_L, "nivolumab EC50"),)),
+        Panel("irAE grade", ("toxicity_grade",), "grade", span=(0.0, 4.0), thresholds=((3.0, "severe"),)),
+        Panel("Cumulative dose", ("cumulative_nivolumab_mg_per_kg", "cumulative_ipilimumab_mg_per_kg"), "mg/kg",
+              span=(0.0, 50.0)),
     )
 
     parameter_set = mdl.CHECKPOINT_PARAMETERS
@@ -193,7 +251,10 @@ class _CheckpointTask(Task):
         Field("nivolumab_mg_per_l"),
         Field("ipilimumab_mg_per_l"),
         Field("outcome", "i8"),
+        *_SAFETY_FIELDS,
         Field("recist", "i8"),
+        Field("complete_response", "?"),  # best overall response CR: burden below the detection limit so far
+        Field("progressed", "?"),  # RECIST progression at a scan (or escape) so far: the end of PFS
     )
     integration = FixedStep(mdl.CheckpointModel, STEPS_PER_WEEK)
     before, after, measure = staticmethod(_before), staticmethod(_after), staticmethod(_measure)
@@ -201,36 +262,31 @@ class _CheckpointTask(Task):
 
     # ------------------------------------------------------------------ patients
     def sample_patients(self, rngs) -> State:
-        n, pset = len(rngs), mdl.CHECKPOINT_PARAMETERS
-        z = np.zeros((n, len(pset)))
-        uniform = np.empty((n, 2))  # tumour and effector presentation, on [0, 1)
-        u_events = np.empty((n, 2 * self.horizon))  # irAE event and grade draws per week
-        ids = []
-        # each patient's draws, in order, from its own generator (merged calls, drawn into the rows: the same numbers)
-        for i, rng in enumerate(rngs):
-            if self.patient == "reference":
-                ids.append(-1)
-            else:
-                rng.standard_normal(out=z[i])
-                rng.random(out=uniform[i])
-                ids.append(int(rng.integers(0, 2**31 - 1)))
-            rng.random(out=u_events[i])
+        n, horizon = len(rngs), self.horizon
         if self.patient == "reference":
-            params = np.tile(pset.defaults, (n, 1))
-            tumour, effector = np.full(n, 2.0e8), np.full(n, 3.0e5)
-        else:
-            params = pset.from_standard_normal(z)
-            (t_low, t_high), (e_low, e_high) = LOG_TUMOUR_RANGE, LOG_EFFECTOR_RANGE
-            tumour = 10 ** (t_low + (t_high - t_low) * uniform[:, 0])  # Generator.uniform's arithmetic
-            effector = 10 ** (e_low + (e_high - e_low) * uniform[:, 1])
+            params = np.tile(mdl.CHECKPOINT_PARAMETERS.defaults, (n, 1))
+            u_events = np.stack([rng.random(2 * horizon) for rng in rngs]) if n else np.empty((0, 2 * horizon))
+            return self.patient_state([-1] * n, params, np.full(n, 2.0e8), np.full(n, 3.0e5), u_events)
+        population = cohort()
+        # one weighted draw per patient from its own generator; the patient's irAE draws come from the virtual
+        # patient's stored seed (they are part of what the calibration simulated)
+        ids = np.array([population.draw(rng) for rng in rngs], dtype=np.int64)
+        params = np.stack([population.column(name)[ids] for name in mdl.CHECKPOINT_PARAMETERS.names], axis=-1)
+        return self.patient_state(ids.tolist(), params, population.column("tumour_cells")[ids],
+                                  population.column("effector_cells")[ids],
+                                  irae_draws(population.column("irae_seed")[ids], horizon))
+
+    def patient_state(self, ids, params: np.ndarray, tumour_cells: np.ndarray, effector_cells: np.ndarray,
+                      u_events: np.ndarray) -> State:
+        """Initial records of patients given their parameters, presentation (cells) and irAE draws (n, 2 * horizon)."""
         state = self.new_state(ids)
         c, s = state.patient, state.clinical
-        c["params"] = self.patient_parameters(params)
-        c["baseline_cells"] = tumour
+        c["params"] = self.patient_parameters(np.array(params, dtype=np.float64))
+        c["baseline_cells"] = tumour_cells
         c["u_event"], c["u_grade"] = u_events[:, :self.horizon], u_events[:, self.horizon:]
-        s["y"][:, mdl.E_CELLS], s["y"][:, mdl.T_CELLS] = effector, tumour
-        s["nadir_cells"] = tumour
-        s["recist"] = np.where(tumour >= ELIMINATED_TUMOUR_CELLS, clinical.SD, clinical.CR)
+        s["y"][:, mdl.E_CELLS], s["y"][:, mdl.T_CELLS] = effector_cells, tumour_cells
+        s["nadir_cells"] = tumour_cells
+        s["recist"] = clinical.SD
         return state
 
     def clinical_metrics(self, final_info: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -268,10 +324,12 @@ class CombinationTherapyTask(_CheckpointTask):
 
 _COMMON_DOC = """
     ## Starting State
-    ``patient="cohort"`` (default) draws a virtual patient from ``self.np_random``: Kuznetsov, PK and
-    body-weight parameters log-normal around the published values (CVs in the parameter table), tumour
-    log-uniform in 1e8-3e8 cells and effectors in 1.5e5-8e5 cells, i.e. between the dormant and the
-    escape basins. ``patient="reference"`` uses the published parameters, 2e8 tumour and 3e5 effector cells.
+    ``patient="cohort"`` (default) draws a virtual patient from the CheckMate-067 virtual population
+    (``immunosim/cohorts/checkmate067``, rebuilt by ``clinsim calibrate checkmate067``): plausible patients
+    from literature parameter ranges who progress untreated (tumour 1e8-3e8 cells, exhausted effectors),
+    weighted to the trial's nivolumab and nivolumab + ipilimumab arms (ORR, CR, grade 3-4 TRAE,
+    discontinuation, PFS ordering). ``patient="reference"`` uses the published parameters, 2e8 tumour and
+    3e5 effector cells.
 
     ## Rewards (per week; paper eq. 1 with a survival term)
     ``+1`` alive, ``-5 * delta log10(tumour cells)``, ``+1`` while the diameter is >= 30 % below baseline
@@ -281,14 +339,17 @@ _COMMON_DOC = """
     ## Episode End
     Termination: escape (tumour >= 3.5e8 cells, below the untreated escape state ~4.5e8) or elimination
     (< 1 cell). Truncation: 26 weekly decisions (182 days) through the registration's ``TimeLimit``.
-    Toxicity never ends an episode: grade 2 holds doses 1 week, grade 3 3 weeks, grade 4 stops all
-    checkpoint inhibitors for good (the patient's course continues untreated).
+    Toxicity never ends an episode: grade 2 holds doses 1 week, grade 3 3 weeks, grade 4 and a share of
+    grade 3 events (ASCO 2018) stop all checkpoint inhibitors for good (the course continues untreated).
 
     ## Info
     ``patient``, ``day``, ``tumour_cells``, ``effector_cells``, ``baseline_tumour_cells`` (cells),
     ``nivolumab_mg_per_l`` (mg/L), ``toxicity_grade`` (0-4), ``severe_irae_count``, ``treatment_held``,
     ``treatment_discontinued``, ``dose_withheld``, ``cumulative_nivolumab_mg_per_kg`` (mg/kg), ``recist``
-    (CR/PR/SD/PD, diameter ~ cells^(1/3)), ``outcome`` (controlled/escaped/eliminated/stopped_for_toxicity).
+    (CR/PR/SD/PD, diameter ~ cells^(1/3); CR below the imaging limit of 1e-3 of the baseline cells; PD +20 %
+    and +5 mm over the nadir), ``complete_response`` (CR reached), ``progressed`` (RECIST progression at a
+    CheckMate-067 scan, week 12 then every 6, or escape), ``outcome``
+    (controlled/escaped/eliminated/stopped_for_toxicity).
 
     ## Arguments
     ``gym.make(ID, patient="cohort" | "reference")``; ``gym.make_vec(ID, num_envs=n,
@@ -303,7 +364,8 @@ class CheckpointInhibitorEnv(TaskEnv):
     Effector (E) and tumour (T) cells follow Kuznetsov et al. 1994 (BCL1 lymphoma, published
     parameters). Nivolumab (two-compartment PK, Bajaj 2017) raises the tumour-kill rate
     n -> n (1 + 0.8 C/(5 mg/L + C)); its concentration is integrated with the cells. The system is
-    bistable: treatment pulls tumours from the escape basin into immune-controlled dormancy.
+    bistable: treatment pulls tumours from the escape basin into immune-controlled dormancy. Killing added
+    by blockade builds a tumour-specific memory pool that recruits effectors, so responses can be durable.
     Immune-related adverse events occur with a flat weekly probability under PD-1 exposure (Shulgin 2020).
 
     ## Action Space

@@ -69,6 +69,31 @@ PK_PD_PARAMETERS = (
     Parameter("body_weight", 75.0, "kg", 40.0, 150.0, "adult oncology population", "body weight", cv=0.18),
 )
 
+# CORRECTION: in Kuznetsov 1994 every tumour-specific effector is short-lived, so a response to checkpoint
+# blockade ends in the dormant focus (a weakly damped ~99-day oscillation) and regrows once the drug is gone;
+# clinically, responses to PD-1/CTLA-4 blockade are durable and persist after stopping treatment (Robert et
+# al. 2018 JCO 36:1668, pembrolizumab stopped after CR; Jansen et al. 2019 Ann Oncol 30:1154), attributed to
+# tumour-specific memory T cells formed during treatment (Ribas & Wolchok 2018 Science 359:1350; PD-1 blockade
+# expands TCF1+ progenitor/memory-like CD8 cells: Siddiqui et al. 2019 Immunity 50:195).
+# SIMPLIFICATION: one memory pool M (cells), formed in proportion to the tumour killing that blockade adds
+# (phi * (n_eff - n) E T, so untreated natural history is Kuznetsov's), decaying with a one-year lifetime, and
+# recruiting effectors at k_recall * M (cells/day). Only the product phi * k_recall shapes the dynamics; phi
+# is fixed and k_recall varies between patients (its spread is set by the virtual-population calibration).
+MEMORY_PARAMETERS = (
+    Parameter("memory_yield", 1.0e-3, "-", 1.0e-4, 1.0e-2, "assumption (scale of M only; see k_recall)",
+              "memory cells formed per tumour cell killed through checkpoint blockade"),
+    Parameter("k_recall", 0.02, "1/day", 5.0e-4, 0.5, "assumption; spread calibrated to CheckMate-067 (Larkin 2015)",
+              "effector recruitment per memory cell per day"),
+    Parameter("memory_lifetime", 365.0, "day", 90.0, 3650.0,
+              "assumption; durable responses years after stopping (Robert 2018 JCO 36:1668)",
+              "mean lifetime of the tumour-specific memory pool"),
+    # between-patient irAE susceptibility: a patient-specific multiplier on the weekly irAE probability
+    # (risk factors vary between patients: Chennamadhavuni et al. 2022 Front Immunol 13:779691); assumed
+    # log-uniform spread, calibrated to the CheckMate-067 grade 3-4 rates.
+    Parameter("irae_risk", 1.0, "-", 0.25, 4.0, "assumption; Chennamadhavuni 2022 (risk factors)",
+              "patient multiplier on the weekly irAE probability"),
+)
+
 # Toxicity (weekly event probabilities, drawn from the env's RNG): Shulgin et al. 2020 found
 # PD-1 inhibitor adverse-event incidence flat in dose and CTLA-4 incidence exposure dependent;
 # calibrated to CheckMate-067 grade 3-4 treatment-related AEs (nivolumab 21 %, ipilimumab 28 %,
@@ -83,12 +108,23 @@ TOXICITY_PARAMETERS = ParameterSet("Immune-related adverse events (per week of e
     Parameter("combo_factor", 2.0, "-", 1.0, 4.0, "Shulgin 2020; CheckMate-067 combination arm",
               "multiplier on the CTLA-4 term when PD-1 blockade is present"),
     Parameter("exposure_threshold", 1.0, "mg/L", 0.1, 5.0, "assumption", "concentration counted as exposure"),
+    # ASCO 2018 guideline (Brahmer et al. 2018 JCO 36:1714) and the labels: checkpoint blockade is stopped for
+    # good after any grade 4 irAE and after organ-specific grade 3 ones (Opdivo/Opdivo + Yervoy: pneumonitis
+    # grade 3-4 "permanently discontinue", opdivohcp.com treatment modifications; Keytruda label: neurological
+    # grade 3-4 and myocarditis discontinue, colitis grade 3 and endocrinopathies withhold); the other grade 3
+    # events (many laboratory abnormalities) are held and resumed.
+    # SIMPLIFICATION: one share for every grade 3 event, PD-1 alone or with CTLA-4 blockade; set from the
+    # CheckMate-067 nivolumab arm (7.7 % stopped for AEs of 16.3 % with grade 3-4 treatment-related AEs, of
+    # which ~20 % are grade 4: (7.7/16.3 - 0.2) / 0.8 ~ 0.35; Larkin et al. 2015 NEJM 373:23).
+    Parameter("grade3_stop_fraction", 0.35, "-", 0.0, 1.0, "Brahmer 2018; Larkin 2015 (see comment)",
+              "share of grade 3 irAEs that stop checkpoint blockade for good"),
 ))
 # Grade distribution of an irAE (grades 1-4), CheckMate-067 (about 40 % of events grade 3-4).
 GRADE_PROBABILITIES = np.array([0.30, 0.30, 0.32, 0.08])
+GRADE3_STOP_FRACTION = TOXICITY_PARAMETERS["grade3_stop_fraction"].value
 
 CHECKPOINT_PARAMETERS = ParameterSet("Kuznetsov tumour-immune model with checkpoint blockade",
-                                     KUZNETSOV_PARAMETERS + PK_PD_PARAMETERS)
+                                     KUZNETSOV_PARAMETERS + PK_PD_PARAMETERS + MEMORY_PARAMETERS)
 KUZNETSOV = ParameterSet("Kuznetsov 1994 tumour-immune model", KUZNETSOV_PARAMETERS)
 
 _I = {name: i for i, name in enumerate(CHECKPOINT_PARAMETERS.names)}
@@ -98,9 +134,11 @@ IPI_CL, IPI_V = _I["ipi_cl"], _I["ipi_v"]
 K_PD1, EC50_PD1, K_CTLA4, EC50_CTLA4 = _I["k_pd1"], _I["ec50_pd1"], _I["k_ctla4"], _I["ec50_ctla4"]
 K_STEROID = _I["k_steroid"]
 BODY_WEIGHT = _I["body_weight"]
+MEMORY_YIELD, K_RECALL, MEMORY_LIFETIME, IRAE_RISK = (_I[k] for k in ("memory_yield", "k_recall", "memory_lifetime",
+                                                                   "irae_risk"))
 
 # state and input indices of the checkpoint model
-E_CELLS, T_CELLS, NIVO_CENTRAL_MG, NIVO_PERIPH_MG, IPI_MG = range(5)
+E_CELLS, T_CELLS, NIVO_CENTRAL_MG, NIVO_PERIPH_MG, IPI_MG, MEMORY_CELLS = range(6)
 STEROID = 0
 
 
@@ -120,9 +158,11 @@ def checkpoint_rhs(y, u, p, dy):  # pragma: no cover - compiled
     c_nivo = y[NIVO_CENTRAL_MG] / p[NIVO_VC]
     c_ipi = y[IPI_MG] / p[IPI_V]
     n_eff = p[N] * (1.0 + p[K_PD1] * c_nivo / (p[EC50_PD1] + c_nivo))
-    s_eff = p[S] * (1.0 + p[K_CTLA4] * c_ipi / (p[EC50_CTLA4] + c_ipi))
+    memory = y[MEMORY_CELLS]
+    s_eff = p[S] * (1.0 + p[K_CTLA4] * c_ipi / (p[EC50_CTLA4] + c_ipi)) + p[K_RECALL] * memory
     d_eff = p[D] * (1.0 + p[K_STEROID] * u[STEROID])
     _kuznetsov(y[E_CELLS], y[T_CELLS], s_eff, n_eff, d_eff, p, dy)
+    dy[MEMORY_CELLS] = p[MEMORY_YIELD] * (n_eff - p[N]) * y[E_CELLS] * y[T_CELLS] - memory / p[MEMORY_LIFETIME]
     k10 = p[NIVO_CL] / p[NIVO_VC]
     k12 = p[NIVO_Q] / p[NIVO_VC]
     k21 = p[NIVO_Q] / p[NIVO_VP]
@@ -189,14 +229,14 @@ class CheckpointModel(ODEModel):
     """Kuznetsov dynamics with nivolumab (2-compartment PK) and ipilimumab (1-compartment PK).
 
     States: effector cells, tumour cells, nivolumab central and peripheral amounts (mg), ipilimumab
-    amount (mg). Input: high-dose corticosteroids (0/1) for severe irAEs. Doses are IV boluses added to
-    the drug amounts between integrations, so drug concentrations (and their effects) evolve continuously
-    inside each decision step.
+    amount (mg), tumour-specific memory cells (formed by blockade-driven killing, recruiting effectors).
+    Input: high-dose corticosteroids (0/1) for severe irAEs. Doses are IV boluses added to the drug amounts
+    between integrations, so drug concentrations (and their effects) evolve continuously inside each step.
     """
 
     parameters = CHECKPOINT_PARAMETERS
     state_names = ("effector_cells", "tumour_cells", "nivolumab_central_mg", "nivolumab_peripheral_mg",
-                   "ipilimumab_mg")
+                   "ipilimumab_mg", "memory_cells")
     input_names = ("high_dose_corticosteroids",)
     kernel = staticmethod(checkpoint_rhs)
 
@@ -217,6 +257,15 @@ def irae_probability(c_nivo_mg_per_l: float, c_ipi_mg_per_l: float, tox: np.ndar
 
 
 _GRADE_CDF = np.cumsum(GRADE_PROBABILITIES)
+
+
+@jit
+def irae_stops_treatment(grade: int, u_grade: float) -> bool:
+    """Whether an irAE stops checkpoint blockade for good: grade 4, or a grade 3 event whose grade draw lies in
+    the top ``GRADE3_STOP_FRACTION`` of the grade-3 band (no extra random number; see the parameter)."""
+    if grade == 3:
+        return u_grade >= _GRADE_CDF[2] - GRADE3_STOP_FRACTION * GRADE_PROBABILITIES[2]
+    return grade >= 4
 
 
 @jit

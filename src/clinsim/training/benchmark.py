@@ -57,36 +57,47 @@ def run_baselines(env_id: str, root: Path, episodes: int) -> dict[str, dict[str,
     return out
 
 
+def agent_name(algo: str, overrides: dict[str, Any] | None = None) -> str:
+    """``ppo``, or ``ppo[learning_rate=0.0001]`` for an agent with hyperparameters other than the defaults."""
+    return algo + (f"[{','.join(f'{k}={v}' for k, v in sorted(overrides.items()))}]" if overrides else "")
+
+
 def run_agent(env_id: str, algo: str, seed: int, root: Path, episodes: int, timesteps: int | None,
-              progress: bool) -> dict[str, Any]:
+              progress: bool, n_envs: int = 1, overrides: dict[str, Any] | None = None,
+              first_seed: int = 0, name: str | None = None) -> dict[str, Any]:
     """Train (or resume) one agent and evaluate it on the evaluation patients.
 
     ``train`` refuses a run directory made with other settings, so a result is never reported under
-    settings it was not made with.
+    settings it was not made with. ``n_envs`` applies to PPO (off-policy agents train on one env);
+    ``overrides``: hyperparameters other than the defaults (their own run directory, or ``name``);
+    ``first_seed``: the first evaluation patient (tuning evaluates on patients the benchmark never uses).
     """
-    run_dir = root / slug(env_id) / f"{algo}_seed{seed}"
-    config = train_config(env_id, algo, seed, total_timesteps=timesteps,
-                          checkpoint_every=max(1_000, (timesteps or 100_000) // 10))
+    run_dir = root / slug(env_id) / (name or f"{agent_name(algo, overrides)}_seed{seed}")
+    n = n_envs if algo == "ppo" else 1
+    config = train_config(env_id, algo, seed, total_timesteps=timesteps, overrides=overrides,
+                          checkpoint_every=max(1_000, (timesteps or 100_000) // 10) // n * n, n_envs=n)
     train(run_dir, config, progress=progress)
-    key = {"env_id": env_id, "policy": algo, "seed": seed, "timesteps": config["hyperparameters"]["total_timesteps"],
-           "episodes": episodes, "first_seed": 0, "clinsim": __version__}
+    key = {"env_id": env_id, "policy": agent_name(algo, overrides), "seed": seed,
+           "timesteps": config["hyperparameters"]["total_timesteps"],
+           "episodes": episodes, "first_seed": first_seed, "clinsim": __version__}
     return _cached(RunDir(run_dir).result_path("eval"), key,
-                   lambda: evaluate_policy(env_id, trained_policy(run_dir, env_id), episodes))
+                   lambda: evaluate_policy(env_id, trained_policy(run_dir, env_id), episodes, seed=first_seed))
 
 
 def run_benchmark(env_ids: Sequence[str], root: str | Path, algos: Sequence[str] = ("ppo",),
                   seeds: Sequence[int] = (42,), timesteps: int | None = None, episodes: int | None = None,
-                  progress: bool = True) -> list[dict[str, Any]]:
+                  progress: bool = True, n_envs: int = 1) -> list[dict[str, Any]]:
     """Everything for every environment; writes and returns the summary rows."""
     root = Path(root)
     with locked(root):
-        rows = _benchmark_rows(env_ids, root, algos, seeds, timesteps, episodes, progress)
+        rows = _benchmark_rows(env_ids, root, algos, seeds, timesteps, episodes, progress, n_envs)
         write_summary(rows, root)
     return rows
 
 
 def _benchmark_rows(env_ids: Sequence[str], root: Path, algos: Sequence[str], seeds: Sequence[int],
-                    timesteps: int | None, episodes: int | None, progress: bool) -> list[dict[str, Any]]:
+                    timesteps: int | None, episodes: int | None, progress: bool,
+                    n_envs: int) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for env_id in env_ids:
         n = default_episodes(env_id) if episodes is None else episodes
@@ -97,7 +108,7 @@ def _benchmark_rows(env_ids: Sequence[str], root: Path, algos: Sequence[str], se
             if algo == "dqn" and isinstance(space, gym.spaces.Box) or algo == "sac" and not isinstance(
                     space, gym.spaces.Box):
                 continue
-            results = [run_agent(env_id, algo, s, root, n, timesteps, progress) for s in seeds]
+            results = [run_agent(env_id, algo, s, root, n, timesteps, progress, n_envs) for s in seeds]
             rows.append(_row(env_id, algo, seed_summary(results), n_seeds=len(seeds)))
     return rows
 

@@ -31,6 +31,8 @@ def evaluate_policy(env_id: str, policy: Policy, episodes: int | None = None, se
     res = evaluate_cohort(env_id, policy, episodes, seed=seed)
     task = gym.make(env_id).unwrapped.task
     metrics = task.clinical_metrics(res.final_info)
+    if "episode_cost" in res.final_info:
+        metrics["episode_cost"] = res.final_info["episode_cost"]
     return {"env_id": env_id, "episodes": episodes, "first_seed": seed, "returns": res.returns.tolist(),
             "lengths": res.lengths.tolist(), "metrics": {k: np.asarray(v).tolist() for k, v in metrics.items()}}
 

@@ -112,8 +112,14 @@ def validate_config(config: Any, source: object = "configuration") -> dict[str, 
     from clinsim.training.hyperparameters import ALGORITHMS, VEC_NORMALIZE
 
     keys = {"env_id", "algo", "seed", "hyperparameters", "vec_normalize", "checkpoint_every", "n_envs", "clinsim"}
-    if not isinstance(config, dict) or set(config) != keys:
-        raise ValueError(f"{source}: a configuration needs exactly the keys {', '.join(sorted(keys))}")
+    if not isinstance(config, dict) or not keys <= set(config) <= keys | {"constraint"}:
+        raise ValueError(f"{source}: a configuration needs exactly the keys {', '.join(sorted(keys))} "
+                         f"(and optionally constraint)")
+    constraint = config.get("constraint")
+    if constraint is not None and (not isinstance(constraint, dict) or set(constraint) != {"budget", "multiplier_lr"}
+                                   or not all(map(_number, constraint.values())) or constraint["budget"] < 0
+                                   or constraint["multiplier_lr"] <= 0):
+        raise ValueError(f"{source}: constraint must be {{\"budget\": >= 0, \"multiplier_lr\": > 0}} or absent")
     check_env_id(config["env_id"], source)
     if config["algo"] not in ALGORITHMS:
         raise ValueError(f"{source}: unknown algorithm {config['algo']!r}; valid: {', '.join(ALGORITHMS)}")
@@ -126,6 +132,10 @@ def validate_config(config: Any, source: object = "configuration") -> dict[str, 
                         ("total_timesteps", hp.get("total_timesteps"))):
         if not _count(value):
             raise ValueError(f"{source}: {name} must be a positive integer, not {value!r}")
+    n_envs = config["n_envs"]
+    if n_envs > 1 and (hp["total_timesteps"] % n_envs or config["checkpoint_every"] % n_envs):
+        raise ValueError(f"{source}: with n_envs = {config['n_envs']}, total_timesteps and checkpoint_every must be "
+                         f"multiples of it (the batch advances n_envs steps at a time)")
     if config["vec_normalize"] != VEC_NORMALIZE[config["algo"]]:
         raise ValueError(f"{source}: vec_normalize must be {VEC_NORMALIZE[config['algo']]!r} for {config['algo']}")
     if not isinstance(config["clinsim"], str):
@@ -262,9 +272,11 @@ class RunDir:
         except FileNotFoundError:
             raise FileNotFoundError(f"checkpoint model {path} is missing") from None
         episodes = record.get("monitor_episodes") if isinstance(record, dict) else None
-        if (not isinstance(record, dict) or set(record) != {"steps", "sha256", "monitor_episodes", "vec_normalize"}
+        base = {"steps", "sha256", "monitor_episodes", "vec_normalize"}
+        multiplier = record.get("multiplier", 0.0) if isinstance(record, dict) else None
+        if (not isinstance(record, dict) or not base <= set(record) <= base | {"multiplier"}
                 or record["steps"] != steps or not isinstance(episodes, list)
-                or not all(_count(e, minimum=0) for e in episodes)):
+                or not all(_count(e, minimum=0) for e in episodes) or not _number(multiplier) or multiplier < 0):
             raise ValueError(f"{self.record_path(steps)} is not a checkpoint record of step {steps}")
         if record.get("sha256") != hashlib.sha256(data).hexdigest():
             raise ValueError(f"{path} does not match its checkpoint record (corrupt or replaced file)")

@@ -16,6 +16,7 @@ import numpy as np
 
 from clinsim.training.agents import algorithm_class, env_wrappers
 from clinsim.training.hyperparameters import VEC_NORMALIZE, hyperparameters
+from clinsim.training.lagrangian import Multiplier, PenalisedReward, dual_ascent_callback
 from clinsim.training.runs import RunDir, truncate_monitor, validate_config
 
 VN_KEYS = ("obs_mean", "obs_var", "obs_count", "ret_mean", "ret_var", "ret_count", "clip_obs", "clip_reward",
@@ -23,17 +24,38 @@ VN_KEYS = ("obs_mean", "obs_var", "obs_count", "ret_mean", "ret_var", "ret_count
 
 
 def train_config(env_id: str, algo: str, seed: int, total_timesteps: int | None = None,
-                 checkpoint_every: int = 10_000, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The full, JSON-serialisable configuration of a training run (validated)."""
+                 checkpoint_every: int = 10_000, overrides: dict[str, Any] | None = None,
+                 n_envs: int = 1, constraint: dict[str, float] | None = None) -> dict[str, Any]:
+    """The full, JSON-serialisable configuration of a training run (validated).
+
+    ``n_envs > 1`` (PPO only) collects from the native vector env with the papers' rollout unchanged:
+    ``n_steps`` per environment becomes ``n_steps / n_envs``, so every update still sees ``n_steps`` transitions
+    in minibatches of ``batch_size`` for the same epochs; only the transitions come from ``n_envs`` patients at a
+    time instead of one patient after another.
+
+    ``constraint`` (``{"budget": B, "multiplier_lr": lr}``): train under E[episode cost] <= B with a Lagrange
+    multiplier (:mod:`clinsim.training.lagrangian`; one environment).
+    """
     import clinsim
 
     hp = hyperparameters(env_id, algo)
     hp.update(overrides or {})
     if total_timesteps is not None:
         hp["total_timesteps"] = total_timesteps
-    return validate_config({"env_id": env_id, "algo": algo, "seed": seed, "hyperparameters": hp,
-                            "vec_normalize": VEC_NORMALIZE[algo], "checkpoint_every": checkpoint_every,
-                            "n_envs": 1, "clinsim": clinsim.__version__})
+    if n_envs > 1:
+        if algo != "ppo":
+            raise ValueError(f"n_envs > 1 is for PPO (the rollout is split between patients); {algo} trains on 1")
+        if hp["n_steps"] % n_envs:
+            raise ValueError(f"n_envs must divide PPO's n_steps ({hp['n_steps']}) so that the rollout size is "
+                             f"unchanged, got {n_envs}")
+        hp["n_steps"] //= n_envs
+    if constraint is not None and n_envs > 1:
+        raise ValueError("a cost constraint trains on one environment (n_envs = 1)")
+    config = {"env_id": env_id, "algo": algo, "seed": seed, "hyperparameters": hp, "vec_normalize": VEC_NORMALIZE[algo],
+              "checkpoint_every": checkpoint_every, "n_envs": n_envs, "clinsim": clinsim.__version__}
+    if constraint is not None:
+        config["constraint"] = dict(constraint)
+    return validate_config(config)
 
 
 def _build(config: dict[str, Any], venv, tensorboard: str | None = None):
@@ -116,7 +138,8 @@ def _restore_vn(venv, stats: Any, training: bool, source: Path):
     return vn
 
 
-def _monitored_venv(run: RunDir, config: dict[str, Any], episodes: list[int] | None):
+def _monitored_venv(run: RunDir, config: dict[str, Any], episodes: list[int] | None,
+                    multiplier: Multiplier | None = None):
     """The training envs, each under an SB3 Monitor: a new file with its header lines on a fresh run; on
     resume, the file cut to the episodes the checkpoint saw and appended to with the original clock."""
     from stable_baselines3.common.env_util import make_vec_env
@@ -126,7 +149,7 @@ def _monitored_venv(run: RunDir, config: dict[str, Any], episodes: list[int] | N
     flatten = env_wrappers(env_id, algo)
     monitors: list[Monitor] = []
     run.monitor.mkdir(parents=True, exist_ok=True)
-    if episodes is not None and len(episodes) != config["n_envs"]:
+    if episodes is not None and len(episodes) != (1 if config["n_envs"] > 1 else config["n_envs"]):
         raise ValueError(f"{run.root}: checkpoint monitor counts do not match n_envs")
 
     def wrap(env):
@@ -136,10 +159,37 @@ def _monitored_venv(run: RunDir, config: dict[str, Any], episodes: list[int] | N
         if t_start is not None:
             monitor.t_start = t_start  # "t" keeps growing, so readers that sort by time keep the order
         monitors.append(monitor)
-        return flatten(monitor) if flatten else monitor
+        env = PenalisedReward(monitor, multiplier) if multiplier is not None else monitor  # monitor: true reward
+        return flatten(env) if flatten else env
 
+    if config["n_envs"] > 1:
+        return _native_monitored_venv(run, config, episodes)
     venv = make_vec_env(env_id, n_envs=config["n_envs"], seed=config["seed"], wrapper_class=wrap)
     return venv, monitors
+
+
+def _native_monitored_venv(run: RunDir, config: dict[str, Any], episodes: list[int] | None):
+    """The native vector env (one batch of ``n_envs`` patients) under one SB3 ``VecMonitor`` file."""
+    from stable_baselines3.common.monitor import ResultsWriter
+    from stable_baselines3.common.vec_env import VecMonitor
+
+    from clinsim.training.vec import NativeVecEnv
+
+    native = NativeVecEnv(config["env_id"], config["n_envs"])
+    native.seed(config["seed"])
+    path = run.monitor_file(0)
+    monitor = VecMonitor(native)
+    t_start = truncate_monitor(path, episodes[0]) if episodes is not None else monitor.t_start
+    monitor.t_start = t_start
+    monitor.episode_count = episodes[0] if episodes is not None else 0
+    monitor.results_writer = ResultsWriter(str(path), header={"t_start": t_start, "env_id": config["env_id"]},
+                                           override_existing=episodes is None)
+    return monitor, [monitor]
+
+
+def _episodes_seen(monitor) -> int:
+    """Episodes a Monitor (one env) or a VecMonitor (a batch) has written."""
+    return monitor.episode_count if hasattr(monitor, "episode_count") else len(monitor.get_episode_rewards())
 
 
 def _progress_callback(total: int, done: int, desc: str):
@@ -183,8 +233,11 @@ def train(run_dir: str | Path, config: dict[str, Any], progress: bool = True, to
             raise ValueError(f"{run.root} holds a checkpoint at {done} steps, beyond the run's {total}")
         torch.set_num_threads(torch_threads)
         record, data = run.read_checkpoint(done) if done else (None, b"")
-        venv, monitors = _monitored_venv(run, config, record["monitor_episodes"] if record else None)
-        base = record["monitor_episodes"] if record else [0] * len(monitors)
+        constraint = config.get("constraint")
+        multiplier = None if constraint is None else Multiplier(
+            constraint["budget"], constraint["multiplier_lr"], record.get("multiplier", 0.0) if record else 0.0)
+        venv, monitors = _monitored_venv(run, config, record["monitor_episodes"] if record else None, multiplier)
+        base = [0] * len(monitors) if config["n_envs"] > 1 or not record else record["monitor_episodes"]
         vn_cfg = config["vec_normalize"]
         if record and vn_cfg:
             venv = _restore_vn(venv, record["vec_normalize"], True, run.record_path(done))
@@ -199,9 +252,10 @@ def train(run_dir: str | Path, config: dict[str, Any], progress: bool = True, to
 
         def save(steps: int) -> None:
             vn = model.get_env() if vn_cfg else None
+            extra = {} if multiplier is None else {"multiplier": multiplier.value}
             run.write_checkpoint(steps, _tensors(model), {
-                "monitor_episodes": [b + len(m.get_episode_rewards()) for b, m in zip(base, monitors, strict=True)],
-                "vec_normalize": _vn_stats(vn) if vn is not None else None})
+                "monitor_episodes": [b + _episodes_seen(m) for b, m in zip(base, monitors, strict=True)],
+                "vec_normalize": _vn_stats(vn) if vn is not None else None, **extra})
 
         class Checkpoint(BaseCallback):
             """A checkpoint every ``checkpoint_every`` steps; stops at the budget (PPO would finish its rollout)."""
@@ -212,6 +266,8 @@ def train(run_dir: str | Path, config: dict[str, Any], progress: bool = True, to
                 return self.num_timesteps < total
 
         callbacks: list[BaseCallback] = [Checkpoint()]
+        if multiplier is not None:
+            callbacks.insert(0, dual_ascent_callback(multiplier))
         if progress:
             desc = f"{config['algo']} {config['env_id']} seed {config['seed']}"
             callbacks.append(_progress_callback(total, done, desc))
