@@ -68,20 +68,21 @@ def test_cart_integrator_with_a_carried_step_matches_scipy(first_step_day: float
 
 @pytest.mark.parametrize("tier", sepsis.TIERS)
 def test_sepsis_presentation_matches_scipy(tier: str) -> None:
-    """New patients' untreated course before the first decision, at the corners of the initial variation."""
+    """New patients' untreated course before the first decision, from the shortest to the longest presentation."""
     task = sepsis.SepsisManagementTask(tier=tier)
     params = task.sample_patients([np.random.default_rng(seed) for seed in range(4)])["params"]
-    low, high = 1.0 - sepsis.INITIAL_VARIATION, 1.0 + sepsis.INITIAL_VARIATION
     u = np.zeros(len(sm.SepsisModel.input_names))
     worst = 0.0
+    population = sepsis.cohort(tier)
     for p in params:
-        for vary in (low, high):
-            y0 = sm.SepsisModel.initial_state(task.pathogen_by_tier[tier] * vary, 0.125 * vary, p[sm.LAC0] * vary)
-            for hours in (sepsis.PRESENTATION_DELAY_H * low, sepsis.PRESENTATION_DELAY_H * high):
+        for load in (population.column("pathogen").min(), population.column("pathogen").max()):
+            y0 = sm.SepsisModel.initial_state(load, 0.125, p[sm.LAC_PROD] / p[sm.LAC_CL])
+            for hours in (population.column("presentation_h").min(), sepsis.MAX_PRESENTATION_H):
                 y = y0.copy()
                 sm.SepsisModel.integrate_patient(y, u, p, hours, sepsis.PRESENTATION_STEPS)
                 ref = solve_reference(sm.SepsisModel.kernel, y0, u, p, (0.0, hours), rtol=1e-12, atol=1e-12).y[:, -1]
-                worst = max(worst, (np.abs(y - ref) / np.maximum(np.abs(ref), 1e-6)).max())
+                # floor 1e-3: a cleared pathogen (~1e-7 after 36 h at the lowest load) has only round-off left
+                worst = max(worst, (np.abs(y - ref) / np.maximum(np.abs(ref), 1e-3)).max())
     assert worst <= 1e-8, worst
 
 

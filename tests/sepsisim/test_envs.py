@@ -63,12 +63,15 @@ def test_observations_inside_box_and_info(env_id):
 
 def test_outcome_and_death_hour():
     res = evaluate_cohort("sepsisim/FluidResuscitationHard-v0", lambda o: np.zeros((len(o), 1), np.float32), 50)
-    died = res.final_info["outcome"] == "died"
-    assert died.any() and (~died).any()
-    assert set(np.unique(res.final_info["outcome"])) <= {"died", "survived"}
-    np.testing.assert_array_equal(res.final_info["death_hour"][died], res.lengths[died])
+    outcome, death_hour = res.final_info["outcome"], res.final_info["death_hour"]
+    died, late, survived = outcome == "died", outcome == "died_by_day_28", outcome == "survived"
+    assert died.any() and survived.any()
+    assert (died | late | survived).all()
+    np.testing.assert_array_equal(death_hour[died], res.lengths[died])
     assert (res.final_info["damage"][died] >= 10.0).all()
-    assert (res.lengths[~died] == 72).all() and (res.final_info["death_hour"][~died] == -1).all()
+    assert (res.lengths[~died] == 72).all() and (death_hour[survived] == -1).all()
+    assert ((death_hour[late] > 72) & (death_hour[late] <= 28 * 24)).all()  # in the day-28 continuation
+    assert (res.returns[died | late].max() < res.returns[survived].min())  # a late death costs a death
 
 
 def test_antibiotic_irreversible():

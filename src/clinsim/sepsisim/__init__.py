@@ -40,7 +40,9 @@ def _specs() -> tuple[EnvSpec, ...]:
 
 
 SPECS = _specs()
+# ``clinsim calibrate sepsis``: the tiers' trial-calibrated virtual populations (cohorts/sepsis-<tier>)
+CALIBRATIONS = {"sepsis": "clinsim.sepsisim.calibration:calibrate_sepsis"}
 TIER_IDS = {spec.id: spec.kwargs.get("tier", "medium") for spec in SPECS}
 PARAMETER_MODULES = (models,)
 
-__all__ = ["PARAMETER_MODULES", "SPECS", "TIER_IDS", "TIERS"]
+__all__ = ["CALIBRATIONS", "PARAMETER_MODULES", "SPECS", "TIER_IDS", "TIERS"]

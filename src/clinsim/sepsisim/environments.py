@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -9,6 +11,7 @@ from gymnasium import spaces
 
 from clinsim.core import clinical
 from clinsim.core.batch import PARALLEL_MIN_BATCH, BatchKernel
+from clinsim.core.calibration import VirtualPopulation
 from clinsim.core.env import TaskEnv, TaskVectorEnv
 from clinsim.core.jit import jit
 from clinsim.core.render import Panel
@@ -33,15 +36,23 @@ DEATH_DAMAGE = 10.0
 MAX_FLUID_ML_PER_H = 1000.0
 MAX_NOREPINEPHRINE = 1.0  # ug/kg/min; dose range of the titration (higher doses: refractory shock)
 MAX_DOSE_CHANGE = 0.1  # ug/kg/min per hour
-# SIMPLIFICATION: patients present 6 h (+-20 %) after infection onset, the untreated course integrated
-# at reset, so the inflammatory response is under way (Reynolds' model starts from N* = D = 0).
-PRESENTATION_DELAY_H = 6.0  # untreated hours between infection onset and the first decision
-INITIAL_VARIATION = 0.2  # +-20 % uniform variation of the initial state (paper sec. 5)
+# SIMPLIFICATION: patients present hours after infection onset (the tier's virtual population gives the
+# delay, 3-12 h), the untreated course integrated at reset, so the inflammatory response is under way
+# (Reynolds' model starts from N* = D = 0). patient="reference" presents after PRESENTATION_DELAY_H.
+PRESENTATION_DELAY_H = 6.0  # untreated hours between infection onset and the first decision (reference)
+MAX_PRESENTATION_H = 36.0
 # DOP853 steps over the presentation delay, the same number for every patient (so that new patients
-# integrate together in SIMD blocks). The untreated course is smoother than a treated hour: 3 steps per
-# hour at the longest delay keep it within 1e-8 of scipy (tests/test_integration.py).
-PRESENTATION_STEPS_PER_HOUR = 3
-PRESENTATION_STEPS = int(np.ceil(PRESENTATION_DELAY_H * (1.0 + INITIAL_VARIATION) * PRESENTATION_STEPS_PER_HOUR))
+# integrate together in SIMD blocks): 6 steps per hour of the longest delay (the decision steps' rate; the fast
+# lactate kinetics need it) keep the untreated course within 1e-8 of scipy (tests/test_integration.py).
+PRESENTATION_STEPS_PER_HOUR = 6
+PRESENTATION_STEPS = int(np.ceil(MAX_PRESENTATION_H * PRESENTATION_STEPS_PER_HOUR))
+# Day-28 outcome: after the 72 decision hours the course continues under a standard-of-care continuation
+# (antibiotics, no further bolus fluid, norepinephrine titrated to MAP 65-75 mmHg every block) to day 28,
+# the trials' mortality horizon (ARISE 28-day mortality; ProCESS 60 d, ARISE/ProMISe 90 d primary).
+DAY_28_H = 28 * 24
+CONTINUATION_BLOCK_H = 2.0  # hours per titration block (one DOP853 step of the course model)
+CONTINUATION_BLOCKS = int((DAY_28_H - 72) / CONTINUATION_BLOCK_H)
+CONTINUATION_DOSE_STEP = 0.05  # ug/kg/min per block
 MAP_NOISE_MMHG = 2.0
 URINE_NOISE_ML_PER_KG_H = 0.05
 
@@ -66,9 +77,24 @@ STABILISATION_BONUS = 10.0  # once: MAP >= 65, lactate < 2, SOFA <= 3 after >= 6
 STABILISATION_MIN_H = 6
 DEATH_PENALTY = 50.0
 
-OUTCOMES = ("in_progress", "survived", "died")
-IN_PROGRESS, SURVIVED, DIED = range(len(OUTCOMES))
+# survived: alive at day 28; died: within the 72 decision hours; died_by_day_28: in the continuation
+OUTCOMES = ("in_progress", "survived", "died", "died_by_day_28")
+IN_PROGRESS, SURVIVED, DIED, DIED_BY_DAY_28 = range(len(OUTCOMES))
 TIERS = ("easy", "medium", "hard")
+# a virtual patient: initial pathogen load and anti-inflammatory mediator (Reynolds units), hours from infection
+# onset to presentation, and the parameters that vary between patients (the rest at their published values)
+PATIENT_PARAMETERS = ("k_pg", "map0", "body_weight", "d50_map", "mu_d", "k_nd")
+PATIENT_COLUMNS = ("pathogen", "anti_inflammatory", "presentation_h", *PATIENT_PARAMETERS)
+# the state at presentation, stored with the population (the untreated course is deterministic given the
+# columns): a reset then integrates nothing unless the env's ``parameters`` override the population's
+PRESENTED_COLUMNS = tuple(f"presented_{name}" for name in mdl.SepsisModel.state_names)
+COHORT_DIR = Path(__file__).parent / "cohorts"
+
+
+@functools.cache
+def cohort(tier: str) -> VirtualPopulation:
+    """The tier's calibrated virtual population (package data, written by clinsim.sepsisim.calibration)."""
+    return VirtualPopulation.load(COHORT_DIR / f"sepsis-{tier}")
 
 # DOP853 steps per decision (an integer step count for the compiled integrator)
 N_STEPS = int(STEPS_PER_HOUR * HOURS_PER_STEP)
@@ -78,28 +104,64 @@ N_STEPS = int(STEPS_PER_HOUR * HOURS_PER_STEP)
 FLUID_TASK, VASOPRESSOR_TASK, MANAGEMENT_TASK = range(3)
 
 
+HYPOTENSION_MMHG = 65.0
+HIGH_LACTATE = 4.0  # mmol/L: the SSC bundle's trigger of the 30 mL/kg bolus (Levy 2018 hour-1 bundle)
+BOLUS_STARTED_L = 0.4  # intravascular excess after an hour of bolus
+
+
 @jit
-def protocol_fluid_ml(hour, body_weight):  # pragma: no cover - compiled
-    """Background crystalloid: 30 mL/kg over the first 3 h (SSC 2021), then 1.5 mL/kg/h maintenance.
+def protocol_fluid_ml(hour, body_weight, mean_ap, lactate, volume):  # pragma: no cover - compiled
+    """Background crystalloid: 30 mL/kg over the first 3 h for hypotension or lactate >= 4 mmol/L (the SSC
+    bundle's indication; SSC 2021 rec. 5: >= 30 mL/kg within 3 h for sepsis-induced hypoperfusion), completed
+    once started (intravascular excess >= BOLUS_STARTED_L), then 250 mL per hour for persistent hypoperfusion
+    while the intravascular excess is below 2 L, otherwise none (the model takes maintenance intake as balanced
+    by the basal output).
 
     CORRECTION: the paper's fixed 250 mL/h would give 18 L in 72 h, itself a harmful fluid overload.
     """
-    return (10.0 if hour < 3 else 1.5) * body_weight
+    hypoperfused = mean_ap < HYPOTENSION_MMHG or lactate >= HIGH_LACTATE
+    if hour < 3 and (hypoperfused or volume >= BOLUS_STARTED_L):
+        return 10.0 * body_weight
+    return 250.0 if hypoperfused and volume < 2.0 else 0.0
+
+
+@jit
+def protocol_norepinephrine(dose, mean_ap, hour, volume):  # pragma: no cover - compiled
+    """Background norepinephrine (FluidResuscitation): titrated hourly towards MAP 65-75 mmHg (SSC 2021 target;
+    +0.1 below 60, +0.05 below 65, -0.05 above 75, -0.1 above 85 ug/kg/min), started for hypotension that
+    persists after 3 h or 1 L of fluid (septic shock, Sepsis-3: vasopressor need after fluid resuscitation)."""
+    if dose <= 0.0 and hour < 3 and volume < 1.0:
+        return 0.0
+    if mean_ap < 60.0:
+        change = 0.1
+    elif mean_ap < 65.0:
+        change = 0.05
+    elif mean_ap > 85.0:
+        change = -0.1
+    elif mean_ap > 75.0:
+        change = -0.05
+    else:
+        change = 0.0
+    return min(max(dose + change, 0.0), MAX_NOREPINEPHRINE)
 
 
 @jit(inline="always")
-def _decode(task, action, hour, dose, antibiotic, body_weight):  # pragma: no cover - compiled
+def _decode(task, action, s, body_weight):  # pragma: no cover - compiled
     """Fluid (mL over the hour), norepinephrine dose (ug/kg/min) and antibiotic flag for the next hour."""
+    dose, antibiotic = s.norepinephrine, s.antibiotic
     if task == FLUID_TASK:
-        return action[0], 0.0, True
+        return action[0], protocol_norepinephrine(dose, s.map_measured, s.elapsed, s.y[mdl.VOLUME_L]), True
     if task == VASOPRESSOR_TASK:
-        return protocol_fluid_ml(hour, body_weight), min(max(dose + action[0], 0.0), MAX_NOREPINEPHRINE), True
+        fluid = protocol_fluid_ml(s.elapsed, body_weight, s.map_measured, s.y[mdl.LACTATE],
+                                  s.y[mdl.VOLUME_L])
+        return fluid, min(max(dose + action[0], 0.0), MAX_NOREPINEPHRINE), True
     return action[0], min(max(dose + action[1], 0.0), MAX_NOREPINEPHRINE), antibiotic or action[2] > 0.5
 
 
 @jit(inline="always")
 def _extra_penalty(task, hour, dose, antibiotic):  # pragma: no cover - compiled
-    """Task-specific hourly penalties: vasopressor stewardship, late antibiotics (SepsisManagement)."""
+    """Task-specific hourly penalties: vasopressor stewardship (the agent's doses), late antibiotics
+    (SepsisManagement)."""
     if task == FLUID_TASK:
         return 0.0
     penalty = VASOPRESSOR_PENALTY * max(dose - HIGH_DOSE, 0.0)
@@ -155,6 +217,35 @@ def _presented(c, s):  # pragma: no cover - compiled
         _vitals(cb, sb, 0)
 
 
+_advance_course = mdl.CourseModel.integrate_patient
+N_COURSE = len(mdl.CourseModel.state_names)
+N_INPUTS = len(mdl.SepsisModel.input_names)
+
+
+@jit
+def continue_to_day_28(y, dose, p):  # pragma: no cover - compiled
+    """Hour of death (> 72) under the standard-of-care continuation from the state ``y`` at hour 72 with the
+    norepinephrine ``dose`` running, or -1 if alive at day 28. Antibiotics are given (by the ward if the
+    agent did not), no further bolus fluid (maintenance balanced by output), norepinephrine titrated by
+    0.05 ug/kg/min every 2 h towards MAP 65-75 mmHg (SSC 2021 target; at most 1 ug/kg/min)."""
+    z = np.empty(N_COURSE)
+    for i in range(N_COURSE):
+        z[i] = y[i]
+    u = np.zeros(N_INPUTS)
+    u[mdl.ANTIBIOTIC] = 1.0
+    for block in range(CONTINUATION_BLOCKS):
+        mean_ap = mdl.patient_map(z, dose, p)
+        if mean_ap < 65.0:
+            dose = min(dose + CONTINUATION_DOSE_STEP, MAX_NOREPINEPHRINE)
+        elif mean_ap > 75.0:
+            dose = max(dose - CONTINUATION_DOSE_STEP, 0.0)
+        u[mdl.NOREPINEPHRINE] = dose
+        _advance_course(z, u, p, CONTINUATION_BLOCK_H, 1)
+        if z[mdl.DAMAGE] >= DEATH_DAMAGE:
+            return int(HORIZON_HOURS + (block + 1) * CONTINUATION_BLOCK_H)
+    return -1
+
+
 def _dynamics(task: int, stabilisation_bonus: float, death_penalty: float):
     """A task's compiled ``before(a, c, s, t)`` (the hour's decision and the model inputs) and
     ``after(a, c, s, t)`` (bookkeeping, vitals, reward, death)."""
@@ -162,8 +253,7 @@ def _dynamics(task: int, stabilisation_bonus: float, death_penalty: float):
 
     @jit(key=key)
     def before(a, c, s, t):  # pragma: no cover - compiled
-        fluid_ml, dose, antibiotic = _decode(task, a, s.elapsed, s.norepinephrine, s.antibiotic,
-                                             c.params[mdl.BODY_WEIGHT])
+        fluid_ml, dose, antibiotic = _decode(task, a, s, c.params[mdl.BODY_WEIGHT])
         t.norepinephrine = dose
         t.antibiotic = antibiotic
         t.fluid_total_l = s.fluid_total_l + fluid_ml / 1000.0
@@ -202,7 +292,14 @@ def _dynamics(task: int, stabilisation_bonus: float, death_penalty: float):
             t.stabilised = s.stabilised or earn
         t.reward = -death_penalty if dead else r
         t.terminated = dead
-        t.outcome = DIED if dead else SURVIVED if next_hour >= HORIZON_HOURS else IN_PROGRESS
+        t.outcome = DIED if dead else IN_PROGRESS
+        if next_hour >= HORIZON_HOURS and not dead:
+            # the day-28 outcome: a death after the horizon costs the same as a death within it
+            late_death = continue_to_day_28(y, dose, c.params)
+            t.death_hour = late_death
+            t.outcome = SURVIVED if late_death < 0 else DIED_BY_DAY_28
+            if late_death >= 0:
+                t.reward = -death_penalty
 
     return before, after
 
@@ -254,7 +351,7 @@ _INFOS = (
     Info("hours_map_at_least_65", "hours_map_ok"),
     Info("antibiotics_given", "antibiotic"),
     Info("antibiotic_hour", "antibiotic_hour"),
-    Info("death_hour", "death_hour"),
+    Info("death_hour", "death_hour"),  # -1: alive at day 28 (or in progress); > 72: in the continuation
     Info("outcome", "outcome", names=OUTCOMES),
 )
 
@@ -322,30 +419,45 @@ class _SepsisTask(Task):
 
     # ------------------------------------------------------------------ patients
     def sample_patients(self, rngs) -> State:
-        n, pset = len(rngs), mdl.SEPSIS_PARAMETERS
-        reference = self.patient == "reference"  # published parameters, no initial variation
-        z = np.zeros((n, len(pset)))
-        uniform = np.empty((n, 4))  # initial pathogen, C_A, lactate and presentation delay, on [0, 1)
+        """Each patient drawn from the tier's calibrated virtual population (clinsim.sepsisim.calibration), then
+        the monitors' noise, from the patient's own generator; ``patient="reference"``: published parameters."""
+        n = len(rngs)
+        reference = self.patient == "reference"
+        population = None if reference else cohort(self.tier)
+        rows = np.zeros(n, dtype=np.int64)
         z_noise = np.empty((n, 2 * (self.horizon + 1)))  # MAP and urine measurement noise per hour
         ids = []
-        # each patient's draws, in order, from its own generator (merged calls, drawn into the rows: the same numbers)
         for i, rng in enumerate(rngs):
-            if not reference:
-                rng.standard_normal(out=z[i])
-                rng.random(out=uniform[i])
+            if population is not None:
+                rows[i] = population.draw(rng)
             rng.standard_normal(out=z_noise[i])
             ids.append(-1 if reference else int(rng.integers(0, 2**31 - 1)))
-        low, high = 1.0 - INITIAL_VARIATION, 1.0 + INITIAL_VARIATION
-        vary = np.ones((n, 4)) if reference else low + (high - low) * uniform  # Generator.uniform's arithmetic
-        params = self.patient_parameters(np.tile(pset.defaults, (n, 1)) if reference else pset.from_standard_normal(z))
+        if population is None:
+            columns = {"pathogen": np.full(n, self.pathogen_by_tier[self.tier]),
+                       "presentation_h": np.full(n, PRESENTATION_DELAY_H)}
+        else:
+            names = PATIENT_COLUMNS + (PRESENTED_COLUMNS if not len(self._override_index) else ())
+            columns = {name: population.column(name)[rows] for name in names}
+        return self.present(columns, z_noise, ids)
+
+    def present(self, columns: dict[str, np.ndarray], z_noise: np.ndarray, ids: list[int]) -> State:
+        """The patients of ``columns`` (PATIENT_COLUMNS; absent parameters at their published values) after
+        their untreated course (integrated here, or taken from the PRESENTED_COLUMNS), at the first decision."""
+        n, pset = len(ids), mdl.SEPSIS_PARAMETERS
+        params = np.tile(pset.defaults, (n, 1))
+        for name in PATIENT_PARAMETERS:
+            if name in columns:
+                params[:, pset.names.index(name)] = columns[name]
+        params = self.patient_parameters(params)
         y = np.zeros((n, len(mdl.SepsisModel.state_names)))
-        y[:, mdl.PATHOGEN] = self.pathogen_by_tier[self.tier] * vary[:, 0]
-        y[:, mdl.ANTI_INFLAMMATORY] = 0.125 * vary[:, 1]
-        y[:, mdl.LACTATE] = params[:, mdl.LAC0] * vary[:, 2]
-        # presentation: the infection has run untreated for presentation_h (the same numbers either way)
-        presentation_h = PRESENTATION_DELAY_H * vary[:, 3]
+        y[:, mdl.PATHOGEN] = columns["pathogen"]
+        y[:, mdl.ANTI_INFLAMMATORY] = columns.get("anti_inflammatory", np.full(n, 0.125))
+        y[:, mdl.LACTATE] = params[:, mdl.LAC_PROD] / params[:, mdl.LAC_CL]  # steady state before infection
+        presentation_h = np.asarray(columns["presentation_h"], dtype=np.float64)
         untreated = np.zeros((n, len(mdl.SepsisModel.input_names)))
-        if n < PARALLEL_MIN_BATCH:
+        if PRESENTED_COLUMNS[0] in columns:
+            y = np.stack([columns[name] for name in PRESENTED_COLUMNS], axis=1).astype(np.float64)
+        elif n < PARALLEL_MIN_BATCH:
             UNTREATED_COURSE(n, y, untreated, params, presentation_h)
         else:
             mdl.SepsisModel.integrate(y, untreated, params, presentation_h, PRESENTATION_STEPS)
@@ -361,9 +473,11 @@ class _SepsisTask(Task):
         return state
 
     def clinical_metrics(self, final_info: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """72 h survival, hours with MAP >= 65 mmHg, lactate < 2 mmol/L at the end, fluids, peak vasopressor."""
+        """72-h and 28-day survival, hours with MAP >= 65 mmHg, lactate < 2 mmol/L at the end, fluids, peak
+        vasopressor."""
         return {
             "survival_72h": (final_info["outcome"] != "died").astype(float),
+            "survival_28d": (final_info["outcome"] == "survived").astype(float),
             "hours_map_at_least_65": final_info["hours_map_at_least_65"].astype(float),
             "lactate_below_2_at_end": (final_info["lactate_mmol_per_l"] < 2.0).astype(float),
             "total_fluid_l": final_info["fluid_total_l"].astype(float),
@@ -417,20 +531,25 @@ _COMMON_DOC = """
     A living hour earns ``1`` (alive) ``+ 0.5`` if 65 <= MAP <= 90 mmHg ``+ 0.25`` if lactate < 2 mmol/L
     ``+ 0.25`` if urine >= 0.5 mL/kg/h, minus penalties capped at 1 in total: ``0.25`` per litre of
     intravascular volume above 4 L (overload){extra_penalties}. A living hour therefore scores 0 to 2.{bonus}
-    Death (terminal) scores ``-{death:g}`` = -(50 + 2 x 72{bonus_term}): it forfeits the remaining hours and is
-    worse than any surviving course.
+    Death (terminal, or by day 28 in the continuation after the last decision) scores ``-{death:g}``
+    = -(50 + 2 x 72{bonus_term}): it forfeits the remaining hours and is worse than any surviving course.
 
     ## Starting State
-    A virtual patient: Reynolds pathogen growth rate, baseline MAP and body weight log-normal around the
-    published values (CVs in the parameter table); initial pathogen load ``{loads}`` (easy/medium/hard,
-    Reynolds units, around the recovery threshold), anti-inflammatory mediator and lactate, each with
-    +-20 % uniform variation; the infection then runs untreated for 6 h (+-20 %) before the first decision.
-    All randomness of the episode (patient and measurement noise) is drawn from ``self.np_random`` at reset.
-    ``patient="reference"``: published parameters and the tier's nominal initial state.
+    A virtual patient drawn from the tier's trial-calibrated virtual population (``cohorts/sepsis-<tier>``,
+    docs/sepsisim.md "Tiers"): initial pathogen load, anti-inflammatory mediator, pathogen growth rate, damage
+    repair and damage-driven activation, vasoplegic susceptibility, baseline MAP and body weight, and the
+    untreated course up to presentation (easy: sepsis without shock; medium: MAP < 65 mmHg or lactate >= 4
+    mmol/L, the ProCESS/ARISE/ProMISe enrolment; hard: Sepsis-3 septic shock). All randomness of the episode
+    (patient and measurement noise) is drawn from ``self.np_random`` at reset. ``patient="reference"``:
+    published parameters, the nominal initial load ``{loads}`` (easy/medium/hard, Reynolds units) and 6 h
+    of untreated course.
 
     ## Episode End
     Termination: death, Reynolds damage D >= 10 (organ failure; the model's death states sit at D ~17).
-    Truncation: 72 hourly decisions through the registration's ``TimeLimit``.
+    Truncation: 72 hourly decisions through the registration's ``TimeLimit``. At the last decision the
+    patient's course continues under a standard-of-care continuation to day 28 (antibiotics, no further
+    bolus, norepinephrine titrated to MAP 65-75 mmHg) in the same compiled step: a death by day 28 scores
+    the death penalty at the last step.
 
     ## Info
     ``patient``, ``hour``, ``map_mmhg`` (true) and ``map_measured_mmhg``, ``lactate_mmol_per_l``,
@@ -439,7 +558,8 @@ _COMMON_DOC = """
     excess), ``interstitial_fluid_l``, ``fluid_total_l``, ``norepinephrine_ug_per_kg_min``,
     ``hours_on_vasopressor``, ``peak_norepinephrine_ug_per_kg_min``, ``hours_map_at_least_65`` (h),
     ``pathogen``, ``damage`` (Reynolds units), ``antibiotics_given``,
-    ``antibiotic_hour`` (-1 = not given), ``outcome`` (in_progress / survived / died), ``death_hour`` (-1 alive).
+    ``antibiotic_hour`` (-1 = not given), ``outcome`` (in_progress / survived (alive at day 28) / died
+    (within 72 h) / died_by_day_28), ``death_hour`` (-1 alive at day 28; > 72: in the continuation).
 
     ## Arguments
     ``gym.make(ID, tier="easy" | "medium" | "hard", patient="cohort" | "reference")`` (default medium;
@@ -461,9 +581,10 @@ class FluidResuscitationEnv(TaskEnv):
     ## Description
     Inflammation follows Reynolds et al. 2006 (pathogen, activated phagocytes, damage D, anti-inflammatory
     mediator; published parameters, hours) with antibiotic killing. MAP is the paper's eq. 5: damage-driven
-    vasoplegia, infused volume with Frank-Starling saturation (8 mmHg/L) and norepinephrine (none here).
-    Infused volume redistributes to the interstitium at 0.15/h. Hypoperfusion (MAP < 65 mmHg) adds damage,
-    interstitial fluid above 5 L (oedema) adds damage: too little fluid and too much both kill.
+    vasoplegia, infused volume with Frank-Starling saturation (8 mmHg/L) and norepinephrine (titrated in the
+    background to MAP 65-75 mmHg once 3 h or 1 L of fluid have passed). Infused volume redistributes to the
+    interstitium at 0.15/h. Hypoperfusion (MAP < 60 mmHg) adds damage, interstitial fluid above 5 L (oedema)
+    adds damage: too little fluid and too much both kill.
 
     ## Action Space
     ``Box(0, 1000, (1,), float32)``; out-of-range finite values are clipped:
@@ -481,8 +602,9 @@ class VasopressorTitrationEnv(TaskEnv):
     __doc__ = """Hourly norepinephrine titration with protocol fluids and antibiotics.
 
     ## Description
-    As FluidResuscitation-v0, but fluids follow the SSC protocol (30 mL/kg over the first 3 h, then
-    1.5 mL/kg/h) and the agent titrates norepinephrine (MAP gain 15 mmHg per ug/kg/min, paper eq. 5).
+    As FluidResuscitation-v0, but fluids follow the SSC protocol (30 mL/kg over the first 3 h for hypotension
+    or lactate >= 4 mmol/L, then 250 mL/h for persistent hypoperfusion while the volume is low) and the agent
+    titrates norepinephrine (MAP gain 40 mmHg per ug/kg/min).
     Doses above 0.5 ug/kg/min cause ischaemic injury (added damage), too little pressure causes
     hypoperfusion injury.
 

@@ -3,9 +3,10 @@
 Reynolds et al. 2006 reduced model of the acute inflammatory response (BioModels BIOMD0000000714;
 pathogen P, activated phagocytes N*, tissue damage D, anti-inflammatory mediator C_A; time in hours)
 with antibiotic killing of the pathogen (SepsiSim paper eq. 1), coupled in one compiled kernel to
-the paper's hemodynamics (eq. 5), lactate kinetics (eq. 6), intravascular and interstitial volume
-and cumulative urine output. Hypoperfusion, interstitial fluid overload and excessive vasopressor
-feed back into the damage D, so resuscitation changes organ injury and survival.
+the paper's hemodynamics (eq. 5), lactate with the kinetics measured in septic patients (Levraut 1998),
+intravascular and interstitial volume and cumulative urine output. Hypoperfusion below a harm threshold,
+interstitial fluid overload and excessive vasopressor feed back into the damage D, so resuscitation changes
+organ injury and survival while a normally perfused patient keeps Reynolds' natural history.
 Units: hours, L, mmHg, mmol/L, mL/kg, ug/kg/min (norepinephrine).
 """
 
@@ -33,7 +34,7 @@ def _reynolds(name: str, value: float, unit: str, description: str, cv: float = 
 # D -> damage D, which is unbounded: its death states sit at D ~17) and the paper's antibiotic kill
 # -alpha_abx * P added to dP/dt (eq. 1).
 REYNOLDS_PARAMETERS = (
-    _reynolds("k_pm", 0.6, "1/(P-units*h)", "pathogen killing by the local non-specific response"),
+    _reynolds("k_pm", 0.6, "1/(M-units*h)", "pathogen killing by the local non-specific response"),
     _reynolds("k_mp", 0.01, "1/(P-units*h)", "exhaustion of the local response by the pathogen"),
     _reynolds("s_m", 0.005, "M-units/h", "source of the local non-specific response"),
     _reynolds("mu_m", 0.002, "1/h", "decay of the local non-specific response"),
@@ -43,11 +44,11 @@ REYNOLDS_PARAMETERS = (
     _reynolds("p_inf", 20.0, "10^6 cells/cc", "pathogen carrying capacity"),
     _reynolds("k_pn", 1.8, "1/(N*-units*h)", "pathogen killing by activated phagocytes"),
     _reynolds("k_np", 0.1, "1/(P-units*h)", "phagocyte activation by the pathogen"),
-    _reynolds("k_nn", 0.01, "1/h", "phagocyte activation by activated phagocytes (cytokines)"),
+    _reynolds("k_nn", 0.01, "N*-units/(N*-units*h)", "phagocyte activation by activated phagocytes (cytokines)"),
     _reynolds("s_nr", 0.08, "N*-units/h", "source of resting phagocytes"),
     _reynolds("mu_nr", 0.12, "1/h", "decay of resting phagocytes"),
     _reynolds("mu_n", 0.05, "1/h", "decay of activated phagocytes"),
-    _reynolds("k_nd", 0.02, "1/h", "phagocyte activation by damage"),
+    _reynolds("k_nd", 0.02, "N*-units/(D-units*h)", "phagocyte activation by damage"),
     _reynolds("k_dn", 0.35, "D-units/h", "maximal damage production by activated phagocytes"),
     _reynolds("x_dn", 0.06, "N*-units", "half-saturation of damage production (Hill exponent 6)"),
     _reynolds("mu_d", 0.02, "1/h", "damage repair rate"),
@@ -74,9 +75,19 @@ TREATMENT_PARAMETERS = (
               "maximal fractional MAP drop from damage (vasoplegia)"),
     Parameter("d50_map", 6.0, "D-units", 3.0, 12.0, "assumption (calibration above)",
               "damage giving half the maximal MAP drop"),
-    Parameter("g_f", 8.0, "mmHg/L", 4.0, 16.0, PAPER + " eq. 5; CLOVERS (Shapiro 2023)", "fluid MAP gain"),
+    # Pierrakos 2012 (Intensive Care Med 38:422): +8 mmHg MAP (69 -> 77) in fluid responders after 1 L
+    # crystalloid, ~49 % of patients responding; the population mean per litre is lower (non-responders'
+    # change not reported): 8 mmHg/L at small volumes is the responders' figure, an upper estimate.
+    Parameter("g_f", 8.0, "mmHg/L", 4.0, 16.0, PAPER + " eq. 5; Pierrakos 2012 (+8 mmHg per 1 L in responders)",
+              "fluid MAP gain"),
     Parameter("fs_sat", 0.3, "1/L", 0.1, 0.6, PAPER + " eq. 5", "Frank-Starling saturation of the volume effect"),
-    Parameter("g_v", 15.0, "mmHg/(ug/kg/min)", 7.5, 30.0, PAPER + " eq. 5", "norepinephrine MAP gain"),
+    # CORRECTION: the paper's 15 mmHg per ug/kg/min lets 1 ug/kg/min (a dose at which ICU mortality reaches
+    # 90 %, Martin 2015 Shock 44:305) raise MAP by only 14 mmHg, so norepinephrine could not restore MAP 65 in
+    # shock. Usual septic-shock doses (start 0.05-0.1, titrated within ~0.1-0.5 ug/kg/min) restore MAP 65 from
+    # the 50s: 40 mmHg per ug/kg/min (+~10 mmHg at 0.25) is an assumption within that practice, not a measured
+    # dose-response.
+    Parameter("g_v", 40.0, "mmHg/(ug/kg/min)", 15.0, 80.0, PAPER + " eq. 5 (15); value: assumption (above)",
+              "norepinephrine MAP gain"),
     Parameter("vp_sat", 0.05, "1/(ug/kg/min)", 0.0, 0.2, PAPER + " eq. 5", "saturation of the vasopressor effect"),
     Parameter("k_redist", 0.15, "1/h", 0.05, 0.3, PAPER + " sec. 3.2",
               "redistribution of infused volume to the interstitium"),
@@ -86,17 +97,28 @@ TREATMENT_PARAMETERS = (
               "mobilisation of interstitial fluid"),
     Parameter("map_thresh", 65.0, "mmHg", 60.0, 70.0, "SSC 2021 MAP target; " + PAPER + " eq. 6",
               "perfusion threshold of hypoperfusion h(MAP) = max(0, 1 - MAP/map_thresh)"),
-    Parameter("r_lac", 3.0, "mmol/(L*h)", 1.0, 6.0, PAPER + " eq. 6; value: assumption (Bakker 2022)",
-              "maximal lactate production under hypoperfusion"),
-    Parameter("g_lac", 0.2, "mmol/(L*h)", 0.05, 0.5, PAPER + " eq. 6; value: assumption",
-              "lactate production per unit normalised damage"),
-    Parameter("c_lac", 0.3, "1/h", 0.1, 1.0, PAPER + " eq. 6; Hernandez 2020 (lactate clearance)",
-              "lactate clearance rate at full perfusion and liver function"),
-    Parameter("lac0", 1.0, "mmol/L", 0.5, 1.5, "normal plasma lactate", "baseline lactate"),
-    # SIMPLIFICATION: the paper's lactate production g_d * D and liver function max(0.3, 1 - 0.5 D) take D in
-    # [0, 1]; Reynolds' D is divided by d_unit (= the death threshold) first.
-    Parameter("d_unit", 10.0, "D-units", 5.0, 17.0, "death threshold (see environments.DEATH_DAMAGE)",
-              "Reynolds damage mapped onto the paper's unit damage (lactate, liver function)"),
+    # CORRECTION: the paper's eq. 6 (production 3 mmol/L/h x h(MAP) + 0.2 x D, first-order clearance 0.3/h)
+    # has no published kinetics. Lactate is here one compartment with the measured kinetics of septic
+    # patients (Levraut 1998, Am J Respir Crit Care Med 157:1021): production ~1.2 mmol/kg/h, clearance
+    # ~1.0 L/kg/h when lactate is normal and ~0.47 L/kg/h in hyperlactataemic patients (impaired clearance,
+    # not overproduction, explains mild hyperlactataemia), distribution volume ~0.3 L/kg. Clearance falls
+    # with hepatic perfusion (MAP below the threshold) and with organ damage (liver dysfunction); anaerobic
+    # (dysoxic) production rises under hypoperfusion.
+    Parameter("lac_prod", 1.2, "mmol/(kg*h)", 0.6, 2.0, "Levraut 1998 (1,181-1,194 umol/kg/h, septic patients)",
+              "basal lactate production"),
+    Parameter("lac_cl", 1.0, "L/(kg*h)", 0.7, 1.3, "Levraut 1998 (1,002 +- 284 mL/kg/h, normolactataemic septic)",
+              "lactate clearance at normal perfusion and no organ damage"),
+    Parameter("lac_vd", 0.3, "L/kg", 0.27, 0.35, "healthy-volunteer distribution volume 270-300 mL/kg (1979)",
+              "lactate distribution volume"),
+    # Levraut 1998: 473 mL/kg/h (about half) in stable hyperlactataemic septic patients; the damage that halves
+    # clearance is an assumption (the organ damage of established shock, between the curated healthy course's
+    # peak D ~3.3 and the death threshold 10).
+    Parameter("d_liver", 4.0, "D-units", 2.0, 8.0, "assumption; Levraut 1998 (clearance halved in sepsis)",
+              "damage halving lactate clearance (hepatic dysfunction)"),
+    # Dysoxic production is chosen so that lactate passes 4 mmol/L at MAP ~58 mmHg with established damage and
+    # reaches 10-20 mmol/L in uncontrolled shock, and falls back within hours once MAP is restored.
+    Parameter("lac_dys", 15.0, "-", 5.0, 30.0, "assumption (lactate > 4 mmol/L in uncontrolled shock)",
+              "dysoxic production multiple per unit hypoperfusion h(MAP)"),
     # SIMPLIFICATION: urine output is a perfusion-pressure curve (renal autoregulation fails below
     # ~60 mmHg) times a damage (acute kidney injury) factor; it does not deplete the volume
     # (basal diuresis assumed balanced by maintenance intake).
@@ -106,12 +128,18 @@ TREATMENT_PARAMETERS = (
     Parameter("uo_width", 5.0, "mmHg", 2.0, 10.0, "assumption", "width of the urine-pressure curve"),
     Parameter("d_aki", 6.0, "D-units", 3.0, 12.0, "assumption", "damage halving urine output (AKI)"),
     # SIMPLIFICATION: organ injury from inadequate perfusion, fluid overload and vasopressor toxicity
-    # is added to Reynolds' damage D, which then activates phagocytes (k_nd) like any tissue damage.
-    # Hypoperfusion: sustained MAP < 65 mmHg is associated with AKI and death (Maheshwari 2018);
-    # oedema: positive fluid balance predicts mortality (Boyd 2011, VASST); vasopressor: high doses
-    # (> 0.5 ug/kg/min) cause digital/mesenteric ischaemia and arrhythmias (Scheeren 2019).
-    Parameter("k_hypo", 2.0, "D-units/h", 0.5, 5.0, "assumption; Maheshwari 2018 (MAP < 65 harm)",
-              "damage per hour of full hypoperfusion (h = 1)"),
+    # is added to Reynolds' damage D, which then activates phagocytes (k_nd) like any tissue damage. Each
+    # acts only beyond a harm threshold, so that a normally perfused patient keeps Reynolds' natural
+    # history. Hypoperfusion: in septic ICU patients the risk of death and AKI rises with exposure to
+    # MAP < 65 mmHg and steeply below 60 (Maheshwari 2018); renal and cerebral autoregulation fail below
+    # ~60 mmHg. Oedema: positive fluid balance predicts mortality (Boyd 2011, VASST); vasopressor: high
+    # doses (> 0.5 ug/kg/min) cause digital/mesenteric ischaemia and arrhythmias (Scheeren 2019).
+    Parameter("map_harm", 60.0, "mmHg", 55.0, 65.0, "Maheshwari 2018 (harm below 65, steep below 60 mmHg)",
+              "MAP below which hypoperfusion injures organs"),
+    # The strength is scaled to Reynolds' own damage production: at MAP 45 mmHg (h = 0.25) ischaemic injury
+    # equals the maximal inflammatory damage production k_dn = 0.35 D-units/h.
+    Parameter("k_hypo", 1.4, "D-units/h", 0.35, 3.0, "assumption: 4 k_dn (Reynolds 2006); Maheshwari 2018",
+              "damage per hour of full hypoperfusion (1 - MAP/map_harm = 1)"),
     Parameter("f_safe", 5.0, "L", 2.0, 10.0, "assumption; Boyd 2011 (fluid balance > 5 L)",
               "interstitial fluid tolerated without injury"),
     Parameter("k_edema", 0.05, "D-units/(L*h)", 0.0, 0.2, "assumption", "damage per hour per litre of excess oedema"),
@@ -132,9 +160,11 @@ _I = {name: i for i, name in enumerate(SEPSIS_PARAMETERS.names)}
 ALPHA_ABX, MAP0, MAP_DROP_MAX, D50_MAP = _I["alpha_abx"], _I["map0"], _I["map_drop_max"], _I["d50_map"]
 G_F, FS_SAT, G_V, VP_SAT = _I["g_f"], _I["fs_sat"], _I["g_v"], _I["vp_sat"]
 K_REDIST, K_MOB, MAP_THRESH = _I["k_redist"], _I["k_mob"], _I["map_thresh"]
-R_LAC, G_LAC, C_LAC, LAC0, D_UNIT = _I["r_lac"], _I["g_lac"], _I["c_lac"], _I["lac0"], _I["d_unit"]
+LAC_PROD, LAC_CL, LAC_VD, D_LIVER, LAC_DYS = (_I["lac_prod"], _I["lac_cl"], _I["lac_vd"], _I["d_liver"],
+                                              _I["lac_dys"])
 UO_MAX, MAP_UO50, UO_WIDTH, D_AKI = _I["uo_max"], _I["map_uo50"], _I["uo_width"], _I["d_aki"]
-K_HYPO, F_SAFE, K_EDEMA, VP_SAFE, K_VP = _I["k_hypo"], _I["f_safe"], _I["k_edema"], _I["vp_safe"], _I["k_vp"]
+MAP_HARM, K_HYPO, F_SAFE = _I["map_harm"], _I["k_hypo"], _I["f_safe"]
+K_EDEMA, VP_SAFE, K_VP = _I["k_edema"], _I["vp_safe"], _I["k_vp"]
 BODY_WEIGHT = _I["body_weight"]
 assert SEPSIS_PARAMETERS.names[K_PG] == "k_pg" and SEPSIS_PARAMETERS.names[MU_C] == "mu_c"
 
@@ -192,23 +222,47 @@ def _urine(d, mean_ap, p):  # pragma: no cover - compiled
     return p[UO_MAX] * renal / (1.0 + d_rel * d_rel)
 
 
-@jit
-def sepsis_rhs(y, u, p, dy):  # pragma: no cover - compiled
-    d = y[DAMAGE]
-    v = y[VOLUME_L]
-    dose = u[NOREPINEPHRINE]
+@jit(inline="always")
+def _injury(d, v, interstitial, dose, p):  # pragma: no cover - compiled
+    """Organ injury (D-units/h) beyond the harm thresholds: hypoperfusion, oedema, vasopressor toxicity."""
     mean_ap = _map(d, v, dose, p)
-    hypo = _smax(1.0 - mean_ap / p[MAP_THRESH], EPS_FRACTION)  # paper eq. 6 h(MAP)
-    perfusion = 1.0 - hypo  # paper eq. 6 p(MAP) = min(1, MAP/thresh)
-    dn = d / p[D_UNIT]
-    liver = 0.3 + _smax(0.7 - 0.5 * dn, EPS_FRACTION)  # paper eq. 6 f(D) = max(0.3, 1 - 0.5 D)
-    injury = (p[K_HYPO] * hypo + p[K_EDEMA] * _smax(y[INTERSTITIAL_L] - p[F_SAFE], EPS_LITRE)
-              + p[K_VP] * _smax(dose - p[VP_SAFE], EPS_DOSE))
+    return (p[K_HYPO] * _smax(1.0 - mean_ap / p[MAP_HARM], EPS_FRACTION)
+            + p[K_EDEMA] * _smax(interstitial - p[F_SAFE], EPS_LITRE) + p[K_VP] * _smax(dose - p[VP_SAFE], EPS_DOSE))
+
+
+@jit(inline="always")
+def _course(y, u, p, dy):  # pragma: no cover - compiled
+    """Inflammation with injury and the fluid compartments (the states the outcome depends on)."""
+    d, v = y[DAMAGE], y[VOLUME_L]
+    injury = _injury(d, v, y[INTERSTITIAL_L], u[NOREPINEPHRINE], p)
     _reynolds(y[PATHOGEN], y[PHAGOCYTES], d, y[ANTI_INFLAMMATORY], p[ALPHA_ABX] * u[ANTIBIOTIC], injury, p, dy)
     dy[VOLUME_L] = u[FLUID_L_PER_H] - p[K_REDIST] * v
     dy[INTERSTITIAL_L] = p[K_REDIST] * v - p[K_MOB] * y[INTERSTITIAL_L]
-    dy[LACTATE] = p[R_LAC] * hypo + p[G_LAC] * dn - p[C_LAC] * perfusion * liver * (y[LACTATE] - p[LAC0])
+
+
+@jit(inline="always")
+def lactate_rate(lactate, d, mean_ap, p):  # pragma: no cover - compiled
+    """d lactate/dt (mmol/L/h): production (basal, plus dysoxic under hypoperfusion) minus clearance
+    (Levraut 1998 kinetics; clearance scaled by hepatic perfusion min(1, MAP/thresh) and by damage)."""
+    hypo = _smax(1.0 - mean_ap / p[MAP_THRESH], EPS_FRACTION)  # paper eq. 6 h(MAP)
+    perfusion = 1.0 - hypo  # paper eq. 6 p(MAP) = min(1, MAP/thresh)
+    production = p[LAC_PROD] * (1.0 + p[LAC_DYS] * hypo)
+    clearance = p[LAC_CL] * perfusion / (1.0 + d / p[D_LIVER])
+    return (production - clearance * lactate) / p[LAC_VD]
+
+
+@jit
+def sepsis_rhs(y, u, p, dy):  # pragma: no cover - compiled
+    _course(y, u, p, dy)
+    d = y[DAMAGE]
+    mean_ap = _map(d, y[VOLUME_L], u[NOREPINEPHRINE], p)
+    dy[LACTATE] = lactate_rate(y[LACTATE], d, mean_ap, p)
     dy[URINE_ML_PER_KG] = _urine(d, mean_ap, p)
+
+
+@jit
+def course_rhs(y, u, p, dy):  # pragma: no cover - compiled
+    _course(y, u, p, dy)
 
 
 class ReynoldsModel(ODEModel):
@@ -242,8 +296,20 @@ class SepsisModel(ODEModel):
     time_unit = "h"
 
     @staticmethod
-    def initial_state(pathogen: float, anti_inflammatory: float = 0.125, lactate: float = 1.0) -> np.ndarray:
+    def initial_state(pathogen: float, anti_inflammatory: float = 0.125, lactate: float = 1.2) -> np.ndarray:
         return np.array([pathogen, 0.0, 0.0, anti_inflammatory, 0.0, 0.0, lactate, 0.0])
+
+
+class CourseModel(ODEModel):
+    """The outcome states of :class:`SepsisModel` only (inflammation, damage, volumes): the day-28
+    continuation after the decision horizon. Lactate (time constant ~20 min, Levraut 1998) and urine do not
+    act on the course and are left out, so the continuation takes hour-long steps."""
+
+    parameters = SEPSIS_PARAMETERS
+    state_names = ("pathogen", "activated_phagocytes", "damage", "anti_inflammatory", "volume_l", "interstitial_l")
+    input_names = SepsisModel.input_names
+    kernel = staticmethod(course_rhs)
+    time_unit = "h"
 
 
 @jit

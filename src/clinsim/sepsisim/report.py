@@ -20,8 +20,8 @@ NO_TREATMENT = {"FluidResuscitation": [0.0], "VasopressorTitration": [0.0], "Sep
 
 
 def outcome_table(n_patients: int = 200, seed: int = 1000) -> str:
-    rows = ["| environment | tier | policy | 72-h survival | mean return | mean final damage D | "
-            "mean final SOFA | mean fluid (L) |", "|---|---|---|---|---|---|---|---|"]
+    rows = ["| environment | tier | policy | 72-h survival | 28-day survival | mean return | mean final damage D | "
+            "mean final SOFA | mean fluid (L) |", "|---|---|---|---|---|---|---|---|---|"]
     for env in ENVS:
         for tier in TIERS:
             env_id = f"sepsisim/{env}{tier}-v0"
@@ -31,7 +31,8 @@ def outcome_table(n_patients: int = 200, seed: int = 1000) -> str:
             for name, policy in policies.items():
                 res = evaluate_cohort(env_id, policy, n_patients, seed=seed)
                 info = res.final_info
-                rows.append(f"| {env} | {tier.lower()} | {name} | {np.mean(info['outcome'] == 'survived'):.2f} | "
+                rows.append(f"| {env} | {tier.lower()} | {name} | {np.mean(info['outcome'] != 'died'):.2f} | "
+                            f"{np.mean(info['outcome'] == 'survived'):.2f} | "
                             f"{res.returns.mean():.1f} | {info['damage'].mean():.2f} | {info['sofa'].mean():.1f} | "
                             f"{info['fluid_total_l'].mean():.1f} |")
     return "\n".join(rows) + "\n"
