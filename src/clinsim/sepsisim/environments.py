@@ -9,7 +9,7 @@ from typing import ClassVar
 import numpy as np
 from gymnasium import spaces
 
-from clinsim.core import clinical
+from clinsim.core import clinical, safety
 from clinsim.core.batch import PARALLEL_MIN_BATCH, BatchKernel
 from clinsim.core.calibration import VirtualPopulation
 from clinsim.core.env import TaskEnv, TaskVectorEnv
@@ -76,6 +76,13 @@ ANTIBIOTIC_GRACE_H = 3
 STABILISATION_BONUS = 10.0  # once: MAP >= 65, lactate < 2, SOFA <= 3 after >= 6 h (paper sec. 4.3)
 STABILISATION_MIN_H = 6
 DEATH_PENALTY = 50.0
+# Safety costs (clinsim.core.safety), per hour: MAP < 65 mmHg (SSC target; Maheshwari 2018: harm below 65);
+# fluid overload, a positive balance (here: the model's intravascular plus interstitial excess) above 10 % of
+# body weight (the definitions run 5-10 %: Frontiers review PMC8275824); high-dose norepinephrine above
+# 1 ug/kg/min (Auchet et al. 2017 Ann Intensive Care 7:43, 28-day mortality 60 % above it; Martin et al. 2015
+# Shock 44:305, ICU mortality 90 %).
+FLUID_OVERLOAD_FRACTION_OF_WEIGHT = 0.10  # L per kg
+HIGH_DOSE_VASOPRESSOR_UG_PER_KG_MIN = 1.0
 
 # survived: alive at day 28; died: within the 72 decision hours; died_by_day_28: in the continuation
 OUTCOMES = ("in_progress", "survived", "died", "died_by_day_28")
@@ -282,9 +289,14 @@ def _dynamics(task: int, stabilisation_bonus: float, death_penalty: float):
         lactate = y[mdl.LACTATE]
         bonus = (MAP_REWARD * (mean_ap >= 65.0 and mean_ap <= 90.0) + LACTATE_REWARD * (lactate < 2.0)
                  + URINE_REWARD * (urine >= 0.5))
-        penalty = (OVERLOAD_PENALTY_PER_L * max(y[mdl.VOLUME_L] - OVERLOAD_VOLUME_L, 0.0)
-                   + _extra_penalty(task, hour, dose, antibiotic))
-        r = ALIVE_REWARD + bonus - min(penalty, 1.0)
+        overload = OVERLOAD_PENALTY_PER_L * max(y[mdl.VOLUME_L] - OVERLOAD_VOLUME_L, 0.0)
+        penalty = overload + _extra_penalty(task, hour, dose, antibiotic)
+        applied = min(penalty, 1.0)
+        # the harm penalties (overload, vasopressor above HIGH_DOSE) are the safety objective, shared pro rata
+        # when the cap applies; a late antibiotic's penalty counts towards efficacy (the infection's course)
+        harmful = overload + (0.0 if task == FLUID_TASK else VASOPRESSOR_PENALTY * max(dose - HIGH_DOSE, 0.0))
+        harm_term = -applied * harmful / penalty if penalty > 0.0 else 0.0
+        r = ALIVE_REWARD + bonus - applied
         if stabilisation_bonus:
             stable = next_hour >= STABILISATION_MIN_H and mean_ap >= 65.0 and lactate < 2.0 and t.sofa <= 3
             earn = stable and not s.stabilised and not dead
@@ -300,6 +312,15 @@ def _dynamics(task: int, stabilisation_bonus: float, death_penalty: float):
             t.outcome = SURVIVED if late_death < 0 else DIED_BY_DAY_28
             if late_death >= 0:
                 t.reward = -death_penalty
+        # objectives (no drug or fluid cost in this reward: the burden objective is zero) and safety costs
+        t.reward_safety = 0.0 if t.reward == -death_penalty else harm_term
+        t.reward_burden = 0.0
+        t.reward_efficacy = t.reward - t.reward_safety
+        t.cost_hypotension = 1.0 if mean_ap < 65.0 else 0.0
+        overload_l = FLUID_OVERLOAD_FRACTION_OF_WEIGHT * c.params[mdl.BODY_WEIGHT]
+        t.cost_fluid_overload = 1.0 if y[mdl.VOLUME_L] + y[mdl.INTERSTITIAL_L] > overload_l else 0.0
+        t.cost_high_vasopressor = 1.0 if dose > HIGH_DOSE_VASOPRESSOR_UG_PER_KG_MIN else 0.0
+        t.cost = t.cost_hypotension + t.cost_fluid_overload + t.cost_high_vasopressor
 
     return before, after
 
@@ -329,6 +350,7 @@ _OBSERVATIONS = {
     "antibiotic": Observation("antibiotic", "antibiotics given (0 / 1)", "flag", 1.0),
     "time": Observation("time", "elapsed time", "h", float(HORIZON_HOURS)),
 }
+_SAFETY_FIELDS, _SAFETY_INFOS = safety.declarations(("hypotension", "fluid_overload", "high_vasopressor"))
 _INFOS = (
     Info("hour", "elapsed"),
     Info("map_mmhg", "map_mmhg"),
@@ -353,6 +375,7 @@ _INFOS = (
     Info("antibiotic_hour", "antibiotic_hour"),
     Info("death_hour", "death_hour"),  # -1: alive at day 28 (or in progress); > 72: in the continuation
     Info("outcome", "outcome", names=OUTCOMES),
+    *_SAFETY_INFOS,
 )
 
 
@@ -399,6 +422,7 @@ class _SepsisTask(Task):
         Field("sofa_metabolic", "i8"),
         Field("stabilised", "?"),
         Field("outcome", "i8"),
+        *_SAFETY_FIELDS,
     )
     integration = FixedStep(mdl.SepsisModel, N_STEPS)
     measure = staticmethod(_measure)
