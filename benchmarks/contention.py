@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 
-ENV_ID = "immunosim/CheckpointInhibitor-v0"
+ENV_ID = "immunosim/CheckpointInhibitor-v1"
 MEASURE = """
 import json, time, numpy as np, gymnasium as gym, clinsim, numba
 v = gym.make_vec({env!r}, num_envs={n}, vectorization_mode="vector_entry_point", num_threads={threads!r})
@@ -30,7 +30,7 @@ LEARNER = """
 import torch; torch.set_num_threads(1)
 import gymnasium as gym, clinsim
 from stable_baselines3 import PPO
-PPO("MlpPolicy", gym.make("immunosim/CheckpointInhibitor-v0"), n_steps=2048, batch_size=64, device="cpu").learn(10**8)
+PPO("MlpPolicy", gym.make("immunosim/CheckpointInhibitor-v1"), n_steps=2048, batch_size=64, device="cpu").learn(10**8)
 """
 CONFIGS = {  # name: (environment variables, num_threads)
     "omp, spinning waiters, all threads": ({"NUMBA_THREADING_LAYER": "omp", "OMP_WAIT_POLICY": "ACTIVE"}, None),

@@ -1,4 +1,4 @@
-"""Outcome tables for CARTCell-v0 and AdaptiveDosing-v0 (docs/immunosim-cart-adaptive.md).
+"""Outcome tables for CARTCell-v1 and AdaptiveDosing-v1 (docs/immunosim-cart-adaptive.md).
 
 Run: ``python benchmarks/immunosim_cart_adaptive.py [n_patients]`` (default 1000, seed 0).
 """
@@ -24,7 +24,7 @@ def _day(obs):
 
 def cart_policies():
     return {
-        "protocol (ZUMA-1: standard on day 0)": HEURISTICS["immunosim/CARTCell-v0"],
+        "protocol (ZUMA-1: standard on day 0)": HEURISTICS["immunosim/CARTCell-v1"],
         "random": random_policy(gym.spaces.Discrete(4), seed=0),
         "none": constant_policy(0),
         "max (high every day)": constant_policy(3),
@@ -45,7 +45,7 @@ def adaptive_policies():
         return np.rint(table.decode(o, "dose_level")).astype(np.int64)
 
     return {
-        "protocol (iRECIST-guided)": HEURISTICS["immunosim/AdaptiveDosing-v0"],
+        "protocol (iRECIST-guided)": HEURISTICS["immunosim/AdaptiveDosing-v1"],
         "random": random_policy(ad.AdaptiveDosingTask.action_space, seed=0),
         "none (holiday throughout)": constant_policy(ad.HOLIDAY),
         "max (escalate to 10 mg/kg)": constant_policy(ad.ESCALATE),
@@ -61,7 +61,7 @@ def cart_table(n):
             "died of ICANS | CRS >= 3 | CRS 4 | ICANS any | ICANS >= 3 | ICANS 4 | mean cells infused |",
             "|---" * 14 + "|"]
     for name, pol in cart_policies().items():
-        r = evaluate_cohort("immunosim/CARTCell-v0", pol, n, seed=0)
+        r = evaluate_cohort("immunosim/CARTCell-v1", pol, n, seed=0)
         crs, icans = r.final_info["max_crs_grade"], r.final_info["max_icans_grade"]
         rows.append(
             f"| {name} | {r.returns.mean():.1f} ± {r.returns.std():.1f} | {r.rate('outcome', 'eliminated'):.0%} | "
@@ -74,7 +74,7 @@ def cart_table(n):
 
 
 def adaptive_table(n):
-    results = {name: evaluate_cohort("immunosim/AdaptiveDosing-v0", pol, n, seed=0)
+    results = {name: evaluate_cohort("immunosim/AdaptiveDosing-v1", pol, n, seed=0)
                for name, pol in adaptive_policies().items()}
     pp = results["protocol (iRECIST-guided)"].final_info["pseudo_progression"]
     rows = ["| policy | return (mean ± sd) | controlled | progressing | escaped | eliminated | pseudo-progression "
@@ -93,5 +93,5 @@ def adaptive_table(n):
 
 if __name__ == "__main__":
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
-    print(f"### CARTCell-v0 ({n} patients, seed 0)\n\n{cart_table(n)}\n")
-    print(f"### AdaptiveDosing-v0 ({n} patients, seed 0)\n\n{adaptive_table(n)}")
+    print(f"### CARTCell-v1 ({n} patients, seed 0)\n\n{cart_table(n)}\n")
+    print(f"### AdaptiveDosing-v1 ({n} patients, seed 0)\n\n{adaptive_table(n)}")

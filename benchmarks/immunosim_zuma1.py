@@ -1,4 +1,4 @@
-"""ZUMA-1 trial vs the calibrated CARTCell-v0 cohort: calibrated targets, untreated natural history and held-out
+"""ZUMA-1 trial vs the calibrated CARTCell-v1 cohort: calibrated targets, untreated natural history and held-out
 validation, on fresh patients drawn by the environment (not the calibration's own simulations).
 
 Run: ``python benchmarks/immunosim_zuma1.py [n_patients]`` (default 1000, seed 0).
@@ -16,7 +16,7 @@ from clinsim.core import clinical
 from clinsim.core.evaluation import constant_policy, evaluate_cohort
 from clinsim.immunosim import cart, cart_calibration
 
-ID = "immunosim/CARTCell-v0"
+ID = "immunosim/CARTCell-v1"
 METRIC = {"neurologic_any_grade": "icans_any_grade", "neurologic_grade_3_plus": "icans_grade_3_plus"}
 
 

@@ -26,7 +26,7 @@ from clinsim.immunosim import cart_models as cm
 from clinsim.immunosim import models as mdl
 from clinsim.sepsisim import environments as sepsis
 
-PAPER_IDS = [i for i in clinsim.ENV_IDS if not i.endswith(("Easy-v0", "Medium-v0", "Hard-v0"))]
+PAPER_IDS = [i for i in clinsim.ENV_IDS if not i.endswith(("Easy-v1", "Medium-v1", "Hard-v1"))]
 
 
 # one decision step's integration as each fixed-step environment does it: (model, duration, steps)
@@ -68,7 +68,7 @@ def integration_time(env_id: str, n: int) -> float:
     """Seconds for the integration part of one step of ``n`` patients (inputs held at zero), on the path the
     environment takes: one patient at a time for a single env, SIMD blocks for a vector env (CARTCell:
     its four adaptive 6-hour intervals per day, with the patients' carried step sizes)."""
-    name = env_id.split("/")[1].removesuffix("-v0")
+    name = env_id.split("/")[1].rsplit("-v", 1)[0]
     state = _vector_env(env_id, n).unwrapped.state
     y, p = np.ascontiguousarray(state["y"]), np.ascontiguousarray(state["params"])  # record fields: strided views
     if name == "CARTCell":

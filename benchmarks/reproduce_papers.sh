@@ -5,10 +5,10 @@
 # Resumable: rerunning continues from the last checkpoint of every unfinished run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-IMMUNO=(--env immunosim/CheckpointInhibitor-v0 --env immunosim/CombinationTherapy-v0
-        --env immunosim/CARTCell-v0 --env immunosim/AdaptiveDosing-v0)
-SEPSIS=(--env sepsisim/FluidResuscitation-v0 --env sepsisim/VasopressorTitration-v0
-        --env sepsisim/SepsisManagement-v0)
+IMMUNO=(--env immunosim/CheckpointInhibitor-v1 --env immunosim/CombinationTherapy-v1
+        --env immunosim/CARTCell-v1 --env immunosim/AdaptiveDosing-v1)
+SEPSIS=(--env sepsisim/FluidResuscitation-v1 --env sepsisim/VasopressorTitration-v1
+        --env sepsisim/SepsisManagement-v1)
 # two processes, one per core (torch uses one thread per process)
 clinsim reproduce "${IMMUNO[@]}" --seeds "${IMMUNO_SEEDS:-5}" --root results/reproduction/immunosim &
 clinsim reproduce "${SEPSIS[@]}" --seeds "${SEPSIS_SEEDS:-3}" --root results/reproduction/sepsisim &

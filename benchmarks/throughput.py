@@ -36,9 +36,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_VENV = ROOT / ".bench-venv"
-PAPER_IDS = ["immunosim/CheckpointInhibitor-v0", "immunosim/CombinationTherapy-v0", "immunosim/CARTCell-v0",
-             "immunosim/AdaptiveDosing-v0", "sepsisim/FluidResuscitation-v0", "sepsisim/VasopressorTitration-v0",
-             "sepsisim/SepsisManagement-v0"]
+PAPER_IDS = ["immunosim/CheckpointInhibitor-v1", "immunosim/CombinationTherapy-v1", "immunosim/CARTCell-v1",
+             "immunosim/AdaptiveDosing-v1", "sepsisim/FluidResuscitation-v1", "sepsisim/VasopressorTitration-v1",
+             "sepsisim/SepsisManagement-v1"]
 VECTOR_SIZES = (1, 64, 1024, 4096)
 
 SINGLE = """

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from clinsim.cli import MAX_COUNT, MAX_SEED, main, parser
 
-ENV = "immunosim/CheckpointInhibitor-v0"
+ENV = "immunosim/CheckpointInhibitor-v1"
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -34,7 +34,7 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
     ["train", ENV, "--checkpoint-every", "0", "--run-dir", "r"],
     ["train", ENV, "--run-dir", ""],
     ["train", ENV, "--run-dir", " "],
-    ["train", "this:CheckpointInhibitor-v0", "--run-dir", "r"],
+    ["train", "this:CheckpointInhibitor-v1", "--run-dir", "r"],
     ["reproduce", "--seeds", "0"],
     ["benchmark", "--timesteps", "0"],
     ["benchmark", "--root", ""],

@@ -33,7 +33,7 @@ STEP_AND_REPORT = """
 import json, gymnasium as gym, clinsim
 from clinsim.core import task
 from clinsim.immunosim import models
-env = gym.make("immunosim/CheckpointInhibitor-v0"); env.reset(seed=0); obs = env.step(1)[0]
+env = gym.make("immunosim/CheckpointInhibitor-v1"); env.reset(seed=0); obs = env.step(1)[0]
 # the single env's fused step (engine closure over the task's pieces and the model's integrator)
 kernels = {"step": env.unwrapped.task._single, "integrator": models.CheckpointModel.integrate_patient,
            "rhs": models.checkpoint_rhs, "unrelated": task._integers_within}

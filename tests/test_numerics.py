@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import clinsim
 
 # one ID per task (from the registry) and the hardest sepsis tier
-PAPER_IDS = [*clinsim.FAMILY_IDS, "sepsisim/SepsisManagementHard-v0"]
+PAPER_IDS = [*clinsim.FAMILY_IDS, "sepsisim/SepsisManagementHard-v1"]
 COHORT_ONLY: dict[str, str] = {}  # env ID -> why its patients come from the cohort sampler only
 
 

@@ -56,7 +56,7 @@ def test_joint_constraints_are_enforced() -> None:
     import gymnasium as gym
 
     with pytest.raises(ParameterRangeError, match="phi < rho"):
-        gym.make("immunosim/CARTCell-v0", parameters={"phi": 0.5, "rho": 0.2})
+        gym.make("immunosim/CARTCell-v1", parameters={"phi": 0.5, "rho": 0.2})
     assert "phi < rho" in CART_PARAMETERS.markdown_table()
 
 

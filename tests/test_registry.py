@@ -40,8 +40,8 @@ def assert_same_info(info: dict, vinfo: dict, i: int) -> None:
             assert type(v) is type(expected.item()), k
 
 
-SHIPPED = {"immunosim/CheckpointInhibitor-v0", "immunosim/CombinationTherapy-v0", "immunosim/CARTCell-v0",
-           "immunosim/AdaptiveDosing-v0"} | {f"sepsisim/{task}{tier}-v0" for task in
+SHIPPED = {"immunosim/CheckpointInhibitor-v1", "immunosim/CombinationTherapy-v1", "immunosim/CARTCell-v1",
+           "immunosim/AdaptiveDosing-v1"} | {f"sepsisim/{task}{tier}-v1" for task in
                                             ("FluidResuscitation", "VasopressorTitration", "SepsisManagement")
                                             for tier in ("", "Easy", "Medium", "Hard")}
 
@@ -50,7 +50,7 @@ def test_import_registers_every_id_from_the_registry() -> None:
     """The disease packages' specs are the registry: every spec is registered with Gymnasium with the task's
     horizon, its native vector env, its protocol, hyperparameters and evaluation episodes."""
     assert set(clinsim.ENV_IDS) == set(clinsim.SPECS) == SHIPPED | {"glucose/InsulinDosing-v0"}
-    assert set(clinsim.PAPER_IDS) == {e for e in SHIPPED if not e.endswith(("Easy-v0", "Medium-v0", "Hard-v0"))}
+    assert set(clinsim.PAPER_IDS) == {e for e in SHIPPED if not e.endswith(("Easy-v1", "Medium-v1", "Hard-v1"))}
     for env_id, spec in clinsim.SPECS.items():
         gym_spec = gym.spec(env_id)
         assert gym_spec.max_episode_steps == spec.env.task_class.horizon
@@ -58,7 +58,7 @@ def test_import_registers_every_id_from_the_registry() -> None:
         assert spec.ppo["total_timesteps"] > 0 and spec.episodes >= 2
     assert {s.episodes for k, s in clinsim.SPECS.items() if k.startswith("immunosim/")} == {100}
     assert {s.episodes for k, s in clinsim.SPECS.items() if k.startswith("sepsisim/")} == {50}
-    with pytest.raises(KeyError, match="registered: immunosim/CheckpointInhibitor-v0"):
+    with pytest.raises(KeyError, match="registered: immunosim/CheckpointInhibitor-v1"):
         clinsim.spec("immunosim/Nothing-v0")
 
 

@@ -37,7 +37,7 @@ def test_costs_and_objectives_follow_the_convention(env_id: str) -> None:
 
 
 def test_safety_and_multi_objective_wrappers() -> None:
-    env_id = "immunosim/CombinationTherapy-v0"
+    env_id = "immunosim/CombinationTherapy-v1"
     safe = SafetyStep(gym.make(env_id))
     safe.reset(seed=0)
     obs, reward, cost, terminated, truncated, info = safe.step(np.array([2, 2]))
@@ -60,7 +60,7 @@ def test_lagrangian_training_follows_its_budget_and_resumes_with_its_multiplier(
     from clinsim.training.runs import RunDir
     from clinsim.training.train import train, train_config, trained_policy
 
-    env_id = "immunosim/CombinationTherapy-v0"
+    env_id = "immunosim/CombinationTherapy-v1"
     config = train_config(env_id, "ppo", seed=0, total_timesteps=1024, checkpoint_every=512,
                           overrides={"n_steps": 256, "batch_size": 64}, constraint={"budget": 0.0,
                                                                                     "multiplier_lr": 0.5})

@@ -34,8 +34,8 @@ def test_fixed_counts_and_clear_errors() -> None:
     for bad in (0, max_threads() + 1, "many", 1.5, True):
         with pytest.raises(ValueError, match=r"'auto' or an integer in 1\.\."):
             ThreadCount(bad)
-    with pytest.raises(ValueError, match="immunosim/CheckpointInhibitor-v0: num_threads"):
-        gym.make_vec("immunosim/CheckpointInhibitor-v0", num_envs=2, vectorization_mode="vector_entry_point",
+    with pytest.raises(ValueError, match="immunosim/CheckpointInhibitor-v1: num_threads"):
+        gym.make_vec("immunosim/CheckpointInhibitor-v1", num_envs=2, vectorization_mode="vector_entry_point",
                      num_threads=0)
 
 
@@ -43,7 +43,7 @@ def test_thread_counts_give_the_same_bits() -> None:
     """Patients are independent, so 1 or all threads (or the adaptive choice) step to identical states."""
     results = []
     for threads in (1, max_threads(), "auto"):
-        venv = gym.make_vec("sepsisim/SepsisManagement-v0", num_envs=96, vectorization_mode="vector_entry_point",
+        venv = gym.make_vec("sepsisim/SepsisManagement-v1", num_envs=96, vectorization_mode="vector_entry_point",
                             num_threads=threads)
         obs, _ = venv.reset(seed=3)
         venv.action_space.seed(0)

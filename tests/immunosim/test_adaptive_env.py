@@ -1,4 +1,4 @@
-"""AdaptiveDosing-v0: pseudo-progression in the dynamics, RECIST/iRECIST reading and the environment rules."""
+"""AdaptiveDosing-v1: pseudo-progression in the dynamics, RECIST/iRECIST reading and the environment rules."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from clinsim.immunosim import adaptive_models as am
 from clinsim.immunosim import models as mdl
 from clinsim.immunosim.adaptive import AdaptiveDosingEnv, AdaptiveDosingTask
 
-ID = "immunosim/AdaptiveDosing-v0"
+ID = "immunosim/AdaptiveDosing-v1"
 N = 200
 TABLE = AdaptiveDosingTask.observation_table
 

@@ -13,7 +13,7 @@ from clinsim.core.calibration import VirtualPopulation
 from clinsim.core.evaluation import constant_policy, evaluate_cohort
 from clinsim.immunosim import CALIBRATIONS, cart, cart_calibration
 
-ID = "immunosim/CARTCell-v0"
+ID = "immunosim/CARTCell-v1"
 N = 400
 # +-7 points on 400 patients (binomial SD <= 2.5 points): the old cohort (ORR 99.9 %, CR 83.7 %, grade >= 3
 # neurologic events 17.7 %) fails the response and neurologic targets by far

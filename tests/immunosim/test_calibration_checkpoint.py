@@ -1,4 +1,4 @@
-"""CheckMate-067 calibration of CheckpointInhibitor-v0 / CombinationTherapy-v0: the default cohort reproduces the
+"""CheckMate-067 calibration of CheckpointInhibitor-v1 / CombinationTherapy-v1: the default cohort reproduces the
 trial arms it was weighted to, presents as progressing disease, and the calibration rebuilds from its command."""
 
 import numpy as np
@@ -11,8 +11,8 @@ from clinsim.immunosim.checkpoint import DETECTABLE_FRACTION
 from clinsim.immunosim.heuristics import checkmate067, nivolumab_q2w
 
 N = 500  # patients per arm: binomial SD <= 2.3 points, inside the +-5-point band
-CPI = "immunosim/CheckpointInhibitor-v0"
-COMBO = "immunosim/CombinationTherapy-v0"
+CPI = "immunosim/CheckpointInhibitor-v1"
+COMBO = "immunosim/CombinationTherapy-v1"
 
 
 @pytest.fixture(scope="module")
@@ -67,13 +67,13 @@ def test_calibration_rebuilds_from_its_seed(tmp_path) -> None:
     assert population.metadata["command"].startswith("clinsim calibrate checkmate067")
 
 
-# ---------------------------------------------------------------------- AdaptiveDosing-v0
+# ---------------------------------------------------------------------- AdaptiveDosing-v1
 def test_adaptive_pseudo_progression_matches_hodi_2016() -> None:
     """Pseudo-progression under the label regimen read by iRECIST among patients imaged >= 28 weeks: 24/327 = 7.3 %
     (Hodi 2016), +-2 points (the old cohort: 9.3 %)."""
     from clinsim.immunosim.heuristics import irecist_guided
 
-    result = evaluate_cohort("immunosim/AdaptiveDosing-v0", irecist_guided, 1500, seed=1)
+    result = evaluate_cohort("immunosim/AdaptiveDosing-v1", irecist_guided, 1500, seed=1)
     o = cal.pseudo_progression_outcomes(result.final_info)
     rate = (o["pseudo_progression"] * o["imaged"]).sum() / o["imaged"].sum()
     assert cal.PSEUDO_PROGRESSION.met(rate), rate

@@ -1,4 +1,4 @@
-"""CARTCell-v0: CARTmath literature behaviour, integrator accuracy and the environment rules."""
+"""CARTCell-v1: CARTmath literature behaviour, integrator accuracy and the environment rules."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from clinsim.core.evaluation import constant_policy, evaluate_cohort, random_pol
 from clinsim.immunosim import cart
 from clinsim.immunosim import cart_models as cm
 
-ID = "immunosim/CARTCell-v0"
+ID = "immunosim/CARTCell-v1"
 N = 200
 HDLM2_T_AT_INJECTION = 2.0e6 * np.exp(0.0565 * 42)  # Barros 2021 Fig. 4: 2e6 cells engrafted, CAR-T on day 42
 
@@ -262,7 +262,7 @@ def test_too_stiff_patient_fails_fast_naming_the_parameter() -> None:
 
     from clinsim.core.task import NonFiniteStateError
 
-    env = gym.make("immunosim/CARTCell-v0", parameters={"phi": 30.0}, allow_out_of_range=True)
+    env = gym.make("immunosim/CARTCell-v1", parameters={"phi": 30.0}, allow_out_of_range=True)
     env.reset(seed=0)
     start = time.perf_counter()
     with pytest.raises(NonFiniteStateError, match="phi=30"):

@@ -8,8 +8,8 @@ from clinsim.core.evaluation import CohortResult, constant_policy, evaluate_coho
 from clinsim.immunosim.heuristics import checkmate067, nivolumab_q2w
 
 N_PATIENTS = 800
-CPI = "immunosim/CheckpointInhibitor-v0"
-COMBO = "immunosim/CombinationTherapy-v0"
+CPI = "immunosim/CheckpointInhibitor-v1"
+COMBO = "immunosim/CombinationTherapy-v1"
 
 
 def _week(obs: np.ndarray) -> np.ndarray:

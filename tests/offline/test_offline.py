@@ -10,9 +10,9 @@ from clinsim.offline.ope import Episode, episodes_from_dataset, estimate, true_v
 from clinsim.offline.policies import ClinicianPolicy, DeterministicPolicy, EpsilonMixture, UniformPolicy
 
 minari = pytest.importorskip("minari")
-CHECKPOINT = "immunosim/CheckpointInhibitor-v0"
-COMBINATION = "immunosim/CombinationTherapy-v0"
-FLUIDS = "sepsisim/SepsisManagement-v0"
+CHECKPOINT = "immunosim/CheckpointInhibitor-v1"
+COMBINATION = "immunosim/CombinationTherapy-v1"
+FLUIDS = "sepsisim/SepsisManagement-v1"
 
 
 def _obs(env_id: str, n: int = 64) -> np.ndarray:
@@ -62,7 +62,7 @@ def test_dataset_round_trip_is_reproducible_and_logs_the_behaviour_probabilities
         with minari_root(tmp_path / root):
             loaded.append(minari.load_dataset(dataset_id(CHECKPOINT, "mixed")))
     a, b = loaded
-    assert first.spec.dataset_id == "clinsim/immunosim-checkpointinhibitor-v0/mixed-v0"
+    assert first.spec.dataset_id == "clinsim/immunosim-checkpointinhibitor-v1/mixed-v0"
     assert a.recover_environment().spec.id == CHECKPOINT == a.recover_environment(eval_env=True).spec.id
     assert a.total_episodes == 4 and a.storage.metadata["ref_min_score"] < a.storage.metadata["ref_max_score"]
     from clinsim.offline.datasets import behaviour_policy

@@ -20,7 +20,7 @@ SEED = 2024
 
 @cache
 def run(tier: str) -> dict[str, np.ndarray]:
-    env = gym.make_vec(f"sepsisim/SepsisManagement{tier.capitalize()}-v0", num_envs=N_PATIENTS,
+    env = gym.make_vec(f"sepsisim/SepsisManagement{tier.capitalize()}-v1", num_envs=N_PATIENTS,
                        vectorization_mode="vector_entry_point")
     obs, info = env.reset(seed=SEED)
     out = {"map_0": info["map_mmhg"].copy(), "lactate_0": info["lactate_mmol_per_l"].copy(),

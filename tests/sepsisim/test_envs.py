@@ -13,9 +13,9 @@ from clinsim.sepsisim import TIER_IDS
 from clinsim.sepsisim import environments as sepsis
 
 SEPSIS_IDS = [i for i in clinsim.ENV_IDS if i.startswith("sepsisim/")]
-BASE_IDS = ["sepsisim/FluidResuscitation-v0", "sepsisim/VasopressorTitration-v0", "sepsisim/SepsisManagement-v0"]
-OBS_DIM = {"sepsisim/FluidResuscitation-v0": 7, "sepsisim/VasopressorTitration-v0": 8,
-           "sepsisim/SepsisManagement-v0": 10}
+BASE_IDS = ["sepsisim/FluidResuscitation-v1", "sepsisim/VasopressorTitration-v1", "sepsisim/SepsisManagement-v1"]
+OBS_DIM = {"sepsisim/FluidResuscitation-v1": 7, "sepsisim/VasopressorTitration-v1": 8,
+           "sepsisim/SepsisManagement-v1": 10}
 
 
 def test_registry():
@@ -42,8 +42,8 @@ def test_unknown_tier(env_id):
 
 
 def test_tier_ids_use_tier():
-    assert gym.make("sepsisim/FluidResuscitationHard-v0").unwrapped.task.tier == "hard"
-    assert gym.make("sepsisim/SepsisManagement-v0", tier="easy").unwrapped.task.tier == "easy"
+    assert gym.make("sepsisim/FluidResuscitationHard-v1").unwrapped.task.tier == "hard"
+    assert gym.make("sepsisim/SepsisManagement-v1", tier="easy").unwrapped.task.tier == "easy"
 
 
 @pytest.mark.parametrize("env_id", BASE_IDS)
@@ -62,7 +62,7 @@ def test_observations_inside_box_and_info(env_id):
 
 
 def test_outcome_and_death_hour():
-    res = evaluate_cohort("sepsisim/FluidResuscitationHard-v0", lambda o: np.zeros((len(o), 1), np.float32), 50)
+    res = evaluate_cohort("sepsisim/FluidResuscitationHard-v1", lambda o: np.zeros((len(o), 1), np.float32), 50)
     outcome, death_hour = res.final_info["outcome"], res.final_info["death_hour"]
     died, late, survived = outcome == "died", outcome == "died_by_day_28", outcome == "survived"
     assert died.any() and survived.any()
@@ -75,7 +75,7 @@ def test_outcome_and_death_hour():
 
 
 def test_antibiotic_irreversible():
-    env = gym.make("sepsisim/SepsisManagement-v0")
+    env = gym.make("sepsisim/SepsisManagement-v1")
     env.reset(seed=0)
     _, _, _, _, info = env.step(np.array([0.0, 0.0, 1.0], np.float32))
     assert info["antibiotics_given"] and info["antibiotic_hour"] == 0
@@ -84,7 +84,7 @@ def test_antibiotic_irreversible():
 
 
 def test_a_dead_patient_takes_no_more_steps():
-    env = gym.make("sepsisim/FluidResuscitationHard-v0")
+    env = gym.make("sepsisim/FluidResuscitationHard-v1")
     for seed in range(20):
         env.reset(seed=seed)
         terminated = truncated = False

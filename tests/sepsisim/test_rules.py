@@ -51,7 +51,7 @@ def _policies(env: str, env_id: str) -> dict:
 
 @cache
 def cohort(env: str, tier: str, policy: str):
-    env_id = f"sepsisim/{env}{tier}-v0"
+    env_id = f"sepsisim/{env}{tier}-v1"
     return evaluate_cohort(env_id, _policies(env, env_id)[policy], N_PATIENTS, seed=SEED)
 
 
@@ -81,7 +81,7 @@ def test_every_action_dimension_changes_outcome(env, tier):
         # not change the easy tier's 28-day survival (its infections are cleared by the host response: a
         # known limitation of the Reynolds core, reported in the calibration notes).
         for exploit in ("max_fluid", "max_vasopressor"):
-            if exploit in _policies(env, f"sepsisim/{env}{tier}-v0"):
+            if exploit in _policies(env, f"sepsisim/{env}{tier}-v1"):
                 assert _changes_outcome(heur, cohort(env, tier, exploit)), exploit
         return
     if env == "SepsisManagement":
@@ -95,14 +95,14 @@ def test_every_action_dimension_changes_outcome(env, tier):
 
 @pytest.mark.parametrize("env,tier", CASES)
 def test_dying_never_scores_better_than_surviving(env, tier):
-    runs = [cohort(env, tier, p) for p in _policies(env, f"sepsisim/{env}{tier}-v0")]
+    runs = [cohort(env, tier, p) for p in _policies(env, f"sepsisim/{env}{tier}-v1")]
     returns = np.concatenate([r.returns for r in runs])
     died = np.concatenate([r.final_info["outcome"] != "survived" for r in runs])  # by day 28
     assert died.any() and (~died).any()
     assert returns[died].max() < returns[~died].min()
     heuristic = cohort(env, tier, "heuristic").returns.mean()
     for exploit in ("none", "max_fluid", "max_vasopressor", "nothing"):
-        if exploit in _policies(env, f"sepsisim/{env}{tier}-v0"):
+        if exploit in _policies(env, f"sepsisim/{env}{tier}-v1"):
             assert cohort(env, tier, exploit).returns.mean() < heuristic, exploit
 
 
@@ -141,8 +141,8 @@ def _lactate_guided_fluid(obs):
     return np.where(((mean_ap < 65) | (lactate >= 3.0)) & (volume < 1.0), 750.0, 0.0)[:, None].astype(np.float32)
 
 
-@pytest.mark.parametrize("env_id,policy", [("sepsisim/VasopressorTitration-v0", _tuned_vasopressor),
-                                           ("sepsisim/FluidResuscitation-v0", _lactate_guided_fluid)])
+@pytest.mark.parametrize("env_id,policy", [("sepsisim/VasopressorTitration-v1", _tuned_vasopressor),
+                                           ("sepsisim/FluidResuscitation-v1", _lactate_guided_fluid)])
 def test_heuristic_is_beatable(env_id, policy):
     heur = evaluate_cohort(env_id, HEURISTICS[env_id], N_PATIENTS, seed=SEED)
     better = evaluate_cohort(env_id, policy, N_PATIENTS, seed=SEED)

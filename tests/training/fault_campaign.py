@@ -32,7 +32,7 @@ import torch
 from clinsim.cli import main, parser
 from clinsim.training.runs import RunDir, read_monitor
 
-ENV = "immunosim/CheckpointInhibitor-v0"
+ENV = "immunosim/CheckpointInhibitor-v1"
 VALUES = ["", " ", "\t", "0", "-0", "1", "-1", "-5", "+3", "1.5", "1e3", "0x10", "1_000", "nan", "inf", "abc",
           "\x00", "a\nb", "4294967295", "4294967296", "1000000000", "1000000001", "9" * 5000, "./x", "..", "é"]
 COMMANDS = {"evaluate": (["evaluate", ENV, "--policy", "none"], ["--episodes", "--seed", "--output"]),
@@ -123,9 +123,9 @@ def tampering(work: Path) -> tuple[int, int, int]:
         "negative variance": lambda r: _edit_json(
             r.record_path(300), lambda d: d["vec_normalize"].update(obs_var=[-1.0] * 5)),
         "config names a module": lambda r: _edit_json(
-            r.root / "config.json", lambda c: c.update(env_id="this:CheckpointInhibitor-v0")),
+            r.root / "config.json", lambda c: c.update(env_id="this:CheckpointInhibitor-v1")),
         "config names another environment": lambda r: _edit_json(
-            r.root / "config.json", lambda c: c.update(env_id="immunosim/CARTCell-v0")),
+            r.root / "config.json", lambda c: c.update(env_id="immunosim/CARTCell-v1")),
         "config passes policy_kwargs": lambda r: _edit_json(
             r.root / "config.json", lambda c: c["hyperparameters"].update(policy_kwargs={"net_arch": [4]})),
         "config has a negative budget": lambda r: _edit_json(

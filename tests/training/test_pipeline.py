@@ -19,12 +19,12 @@ from clinsim.training.runs import RunDir, RunLockedError, read_monitor
 from clinsim.training.stats import summarize
 from clinsim.training.train import train, train_config, trained_policy
 
-ENV = "immunosim/CheckpointInhibitor-v0"
+ENV = "immunosim/CheckpointInhibitor-v1"
 
 
 def test_paper_hyperparameters_are_the_single_source() -> None:
     assert hyperparameters(ENV, "ppo") == dict(clinsim.spec(ENV).ppo)
-    assert hyperparameters("immunosim/CombinationTherapy-v0", "ppo")["total_timesteps"] == 500_000
+    assert hyperparameters("immunosim/CombinationTherapy-v1", "ppo")["total_timesteps"] == 500_000
     with pytest.raises(ValueError, match="valid: ppo, dqn"):
         hyperparameters(ENV, "sac")
     with pytest.raises(ValueError, match="valid: ppo, dqn, sac"):
@@ -153,32 +153,32 @@ def test_corrupt_checkpoint_gives_a_clear_error(tmp_path: Path) -> None:
 
 def test_evaluate_refuses_a_run_of_another_environment(tmp_path: Path) -> None:
     train(tmp_path, train_config(ENV, "dqn", seed=1, total_timesteps=300, checkpoint_every=300), progress=False)
-    with pytest.raises(ValueError, match=f"trained on {ENV}, not immunosim/CombinationTherapy-v0"):
-        trained_policy(tmp_path, "immunosim/CombinationTherapy-v0")
+    with pytest.raises(ValueError, match=f"trained on {ENV}, not immunosim/CombinationTherapy-v1"):
+        trained_policy(tmp_path, "immunosim/CombinationTherapy-v1")
 
 
 def test_benchmark_writes_tables_and_figures(tmp_path: Path) -> None:
     from clinsim.cli import main
 
-    main(["benchmark", "--env", "immunosim/CombinationTherapy-v0", "--algo", "dqn", "--timesteps", "600",
+    main(["benchmark", "--env", "immunosim/CombinationTherapy-v1", "--algo", "dqn", "--timesteps", "600",
           "--episodes", "6", "--root", str(tmp_path), "--quiet"])
     rows = json.loads((tmp_path / "summary.json").read_text())
     assert {r["agent"] for r in rows} == {"random", "none", "protocol", "planner", "dqn"}
     assert (tmp_path / "summary.csv").exists() and "| planner |" in (tmp_path / "summary.md").read_text()
-    for name in ("comparison.png", "training_dqn.png", "trajectory_immunosim__CombinationTherapy-v0.png"):
+    for name in ("comparison.png", "training_dqn.png", "trajectory_immunosim__CombinationTherapy-v1.png"):
         assert (tmp_path / "figures" / name).stat().st_size > 10_000
     # a second invocation with the same settings reuses every finished piece
     start = time.perf_counter()
-    rows_again = run_benchmark(["immunosim/CombinationTherapy-v0"], tmp_path, ["dqn"], [42], 600, 6, progress=False)
+    rows_again = run_benchmark(["immunosim/CombinationTherapy-v1"], tmp_path, ["dqn"], [42], 600, 6, progress=False)
     assert rows_again == rows and time.perf_counter() - start < 10
 
 
 def test_benchmark_never_reports_results_made_with_other_settings(tmp_path: Path) -> None:
-    env = ["immunosim/CheckpointInhibitor-v0"]
+    env = ["immunosim/CheckpointInhibitor-v1"]
     first = run_benchmark(env, tmp_path, ["dqn"], [42], 300, 3, progress=False)
     again = run_benchmark(env, tmp_path, ["dqn"], [42], 300, 4, progress=False)  # more episodes: recomputed
     assert all(r != a for r, a in zip(first, again, strict=True))
-    assert json.loads((tmp_path / "immunosim__CheckpointInhibitor-v0" / "dqn_seed42" / "results" / "eval.json")
+    assert json.loads((tmp_path / "immunosim__CheckpointInhibitor-v1" / "dqn_seed42" / "results" / "eval.json")
                       .read_text())["episodes"] == 4
     with pytest.raises(ValueError, match=r"total_timesteps: 300 there, 600 requested"):
         run_benchmark(env, tmp_path, ["dqn"], [42], 600, 4, progress=False)
@@ -197,7 +197,7 @@ def test_planner_leaves_the_protocol_behind() -> None:
     from clinsim.baselines import HEURISTICS
     from clinsim.training.planner import RolloutPlanner
 
-    for env_id in ("immunosim/CheckpointInhibitor-v0", "immunosim/CombinationTherapy-v0"):
+    for env_id in ("immunosim/CheckpointInhibitor-v1", "immunosim/CombinationTherapy-v1"):
         planner = RolloutPlanner(gym.make(env_id).unwrapped.task, HEURISTICS[env_id])
         planned = np.mean(evaluate_policy(env_id, planner, episodes=60)["returns"])
         protocol = np.mean(evaluate_policy(env_id, HEURISTICS[env_id], episodes=60)["returns"])
@@ -205,7 +205,7 @@ def test_planner_leaves_the_protocol_behind() -> None:
 
 
 def test_sac_trains_and_evaluates_on_a_continuous_environment(tmp_path: Path) -> None:
-    env_id = "sepsisim/VasopressorTitration-v0"
+    env_id = "sepsisim/VasopressorTitration-v1"
     config = train_config(env_id, "sac", seed=3, total_timesteps=300, checkpoint_every=300,
                           overrides={"learning_starts": 100, "batch_size": 32})
     train(tmp_path / "sac", config, progress=False)

@@ -9,16 +9,16 @@ from clinsim.cli import main
 from clinsim.training.sweep import trials
 
 pytest.importorskip("ray")
-ENV = "immunosim/CheckpointInhibitor-v0"
+ENV = "immunosim/CheckpointInhibitor-v1"
 
 
 def test_grid_covers_environments_algorithms_hyperparameters_and_seeds() -> None:
-    grid = trials([ENV, "sepsisim/FluidResuscitation-v0"], ["ppo", "dqn", "sac"], [1, 2], {"learning_rate": [1, 2]})
+    grid = trials([ENV, "sepsisim/FluidResuscitation-v1"], ["ppo", "dqn", "sac"], [1, 2], {"learning_rate": [1, 2]})
     # CheckpointInhibitor: ppo and dqn; FluidResuscitation (Box): ppo and sac; 2 rates x 2 seeds each
     assert len(grid) == 2 * 2 * 2 * 2
     assert {(t["env_id"], t["algo"]) for t in grid} == {(ENV, "ppo"), (ENV, "dqn"),
-                                                       ("sepsisim/FluidResuscitation-v0", "ppo"),
-                                                       ("sepsisim/FluidResuscitation-v0", "sac")}
+                                                       ("sepsisim/FluidResuscitation-v1", "ppo"),
+                                                       ("sepsisim/FluidResuscitation-v1", "sac")}
 
 
 def test_tiny_sweep_on_local_ray_then_restored(tmp_path: Path, capsys) -> None:
@@ -30,7 +30,7 @@ def test_tiny_sweep_on_local_ray_then_restored(tmp_path: Path, capsys) -> None:
     assert set(agents) == {"random", "none", "protocol", "planner", "ppo[learning_rate=0.0003]",
                            "ppo[learning_rate=0.001]"}
     assert agents["ppo[learning_rate=0.001]"]["training_seeds"] == 2
-    finals = sorted((tmp_path / "immunosim__CheckpointInhibitor-v0").glob("ppo*/checkpoints/checkpoint_256_steps.json"))
+    finals = sorted((tmp_path / "immunosim__CheckpointInhibitor-v1").glob("ppo*/checkpoints/checkpoint_256_steps.json"))
     assert len(finals) == 4
     stamps = [p.stat().st_mtime_ns for p in finals]
     capsys.readouterr()

@@ -8,7 +8,7 @@ import pytest
 from clinsim.training import tuning
 
 pytest.importorskip("optuna")
-ENV = "immunosim/CheckpointInhibitor-v0"
+ENV = "immunosim/CheckpointInhibitor-v1"
 
 
 def test_tiny_search_scores_on_validation_patients_and_saves_the_best(tmp_path: Path, monkeypatch) -> None:

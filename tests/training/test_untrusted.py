@@ -20,8 +20,8 @@ from clinsim.cli import main
 from clinsim.training.runs import RunDir
 from clinsim.training.train import trained_policy
 
-ENV = "immunosim/CheckpointInhibitor-v0"
-SLUG = "immunosim__CheckpointInhibitor-v0"
+ENV = "immunosim/CheckpointInhibitor-v1"
+SLUG = "immunosim__CheckpointInhibitor-v1"
 ARGS = ["--algo", "ppo", "--timesteps", "200", "--quiet"]
 
 
@@ -110,15 +110,15 @@ def test_configuration_cannot_import_modules(root: Path, capsys) -> None:
     assert "this" not in sys.modules
     config_path = root / SLUG / "ppo_seed42" / "config.json"
     config = json.loads(config_path.read_text())
-    config_path.write_text(json.dumps({**config, "env_id": "this:CheckpointInhibitor-v0"}))
+    config_path.write_text(json.dumps({**config, "env_id": "this:CheckpointInhibitor-v1"}))
     code, err = cli(capsys, "evaluate", ENV, "--run", str(config_path.parent), "--episodes", "2")
-    assert code == 2 and "'this:CheckpointInhibitor-v0' is not a clinsim environment ID" in err
+    assert code == 2 and "'this:CheckpointInhibitor-v1' is not a clinsim environment ID" in err
     config_path.write_text(json.dumps({**config, "hyperparameters": {"total_timesteps": 200,
                                                                       "policy_kwargs": {"net_arch": [4]}}}))
     code, err = cli(capsys, "evaluate", ENV, "--run", str(config_path.parent), "--episodes", "2")
     assert code == 2 and "hyperparameters must be numbers" in err
     summary = root / "summary.json"
-    summary.write_text(json.dumps([{"env_id": "this:CheckpointInhibitor-v0", "agent": "ppo", "return": 1.0}]))
+    summary.write_text(json.dumps([{"env_id": "this:CheckpointInhibitor-v1", "agent": "ppo", "return": 1.0}]))
     code, err = cli(capsys, "plot", str(root))
     assert code == 2 and "is not a clinsim environment ID" in err
     assert "this" not in sys.modules

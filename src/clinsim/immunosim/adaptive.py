@@ -1,4 +1,4 @@
-"""AdaptiveDosing-v0: response-adapted nivolumab over 52 weeks with scans read by RECIST 1.1 / iRECIST."""
+"""AdaptiveDosing-v1: response-adapted nivolumab over 52 weeks with scans read by RECIST 1.1 / iRECIST."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ CONFIRM_INTERVAL_VISITS = 2
 SCAN_NOISE_SD = 0.05  # log-scale SD of a sum-of-diameters measurement (RECIST inter-reader variability)
 SCAN_REFERENCE_DIAMETER = float(np.cbrt(LETHAL_TUMOUR_CELLS))  # lesion of the lethal tumour burden
 
-# Reward per visit (paper eq. 1 with a survival term; weights as CheckpointInhibitor-v0 per week).
+# Reward per visit (paper eq. 1 with a survival term; weights as CheckpointInhibitor-v1 per week).
 # CORRECTION: escape forfeits the remaining visits' bonuses on top of the -50; toxicity never terminates.
 ALIVE_BONUS = 2.0
 TUMOUR_LOG10_WEIGHT = 5.0
@@ -74,7 +74,7 @@ def _weeks_to_visits(weeks: np.ndarray) -> np.ndarray:
     return np.ceil(np.asarray(weeks) / 2.0).astype(np.int64)
 
 
-# Clinical irAE management (ASCO 2018 guideline, simplified; CheckpointInhibitor-v0's weeks, in whole
+# Clinical irAE management (ASCO 2018 guideline, simplified; CheckpointInhibitor-v1's weeks, in whole
 # visits): held doses by grade, grade 4 = permanent discontinuation; high-dose corticosteroids by grade.
 HOLD_VISITS_BY_GRADE = _weeks_to_visits(HOLD_WEEKS_BY_GRADE)
 STEROID_VISITS_BY_GRADE = _weeks_to_visits(STEROID_WEEKS_BY_GRADE)
@@ -221,7 +221,7 @@ def _measure(c, t):  # pragma: no cover - compiled
 
 
 class AdaptiveDosingTask(Task):
-    env_id: ClassVar[str] = "immunosim/AdaptiveDosing-v0"
+    env_id: ClassVar[str] = "immunosim/AdaptiveDosing-v1"
     horizon: ClassVar[int] = HORIZON_VISITS
     step_unit: ClassVar[str] = "2 weeks"
     no_treatment_action: ClassVar[int] = HOLIDAY
@@ -382,7 +382,7 @@ class AdaptiveDosingEnv(TaskEnv):
 
     ## Description
     Tumour (T) and effector (E) cells follow Kuznetsov et al. 1994 with nivolumab two-compartment PK
-    (Bajaj 2017) raising the kill rate n -> n (1 + mu C/(5 mg/L + C)), as in CheckpointInhibitor-v0.
+    (Bajaj 2017) raising the kill rate n -> n (1 + mu C/(5 mg/L + C)), as in CheckpointInhibitor-v1.
     Each patient carries Butner et al. 2020's three axes: alpha (tumour proliferation = Kuznetsov's a),
     Lambda (immune infiltration = inflammatory cells recruited into the lesion per killed tumour cell)
     and mu (immunotherapy amplification = the PD-1 kill-rate gain). The scanned lesion is tumour plus
@@ -416,7 +416,7 @@ class AdaptiveDosingEnv(TaskEnv):
     random numbers, weighted so that pseudo-progression matches Hodi 2016 (7.3 % of patients imaged >= 28
     weeks). Infiltrate at its untreated steady state. ``patient="reference"``: published values, 2e8/3e5.
 
-    ## Rewards (per 2-week visit; CheckpointInhibitor-v0's weights per week)
+    ## Rewards (per 2-week visit; CheckpointInhibitor-v1's weights per week)
     ``+2`` alive, ``-5 * delta log10(tumour cells)`` (true tumour, not the scan), ``+2`` while the true
     tumour diameter is >= 30 % below baseline, ``-[0, 0.5, 2, 8, 20]`` for a new irAE of grade 0-4,
     ``-0.1`` per mg/kg. Terminal: ``-50`` on escape; ``+100`` on elimination plus the remaining bonuses.
@@ -438,7 +438,7 @@ class AdaptiveDosingEnv(TaskEnv):
     (controlled/escaped/eliminated/progressing).
 
     ## Arguments
-    ``gym.make("immunosim/AdaptiveDosing-v0", patient="cohort" | "reference")``; ``gym.make_vec(...,
+    ``gym.make("immunosim/AdaptiveDosing-v1", patient="cohort" | "reference")``; ``gym.make_vec(...,
     vectorization_mode="vector_entry_point")`` for the native batched version.
 """
     task_class = AdaptiveDosingTask

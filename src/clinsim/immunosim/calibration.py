@@ -1,5 +1,5 @@
-"""Virtual populations of the Kuznetsov-based ImmunoSim tasks: CheckMate-067 (CheckpointInhibitor-v0,
-CombinationTherapy-v0) and pseudo-progression (AdaptiveDosing-v0, :func:`calibrate_adaptive`).
+"""Virtual populations of the Kuznetsov-based ImmunoSim tasks: CheckMate-067 (CheckpointInhibitor-v1,
+CombinationTherapy-v1) and pseudo-progression (AdaptiveDosing-v1, :func:`calibrate_adaptive`).
 
 Allen, Rieger & Musante 2016 (CPT:PSP 5:140): plausible patients are drawn from literature ranges (priors
 below), kept when they present as CheckMate-067 patients do (measurable metastatic melanoma that progresses
@@ -169,7 +169,7 @@ IMAGED_DAYS = 28 * 7  # Hodi's denominator: patients with >= 28 weeks of imaging
 
 
 def adaptive_plausible_patients(seed: int, n: int) -> dict[str, np.ndarray]:
-    """Candidates for AdaptiveDosing-v0 from its priors: the shared parameters log-normal (CVs in models.py),
+    """Candidates for AdaptiveDosing-v1 from its priors: the shared parameters log-normal (CVs in models.py),
     Butner's alpha and mu log-normal (``adaptive.BUTNER_*_CV``), infiltration ``lambda_inf`` log-normal (CV 1.2),
     tumour log-uniform over ``adaptive.PRESENTATION_TUMOUR_CELLS``, effectors over ``models.LOG_EFFECTOR_RANGE``."""
     rng = np.random.default_rng(seed)
@@ -187,7 +187,7 @@ def adaptive_plausible_patients(seed: int, n: int) -> dict[str, np.ndarray]:
 
 def simulate_adaptive(columns: dict[str, np.ndarray], policy: Callable[[np.ndarray], np.ndarray]
                       ) -> dict[str, np.ndarray]:
-    """One AdaptiveDosing-v0 episode per candidate under ``policy``; the final info."""
+    """One AdaptiveDosing-v1 episode per candidate under ``policy``; the final info."""
     task = adaptive.AdaptiveDosingTask()
     n = len(columns["tumour_cells"])
     params = np.stack([columns[name] for name in am.ADAPTIVE_PARAMETERS.names], axis=-1)
@@ -221,7 +221,7 @@ def _holiday(obs: np.ndarray) -> np.ndarray:
 
 
 def calibrate_adaptive(seed: int = 0, plausible: int = 4000, out: Path | None = None) -> list[dict]:
-    """Rebuild the AdaptiveDosing-v0 population: candidates from the priors, weighted (maximum entropy) so that
+    """Rebuild the AdaptiveDosing-v1 population: candidates from the priors, weighted (maximum entropy) so that
     pseudo-progression under the label regimen read by iRECIST (``heuristics.irecist_guided``) matches Hodi 2016
     among patients imaged >= 28 weeks. The conditional rate is linearised for the weighting:
     mean(imaged * (pp - target)) = 0.

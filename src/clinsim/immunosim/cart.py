@@ -1,4 +1,4 @@
-"""CARTCell-v0: daily CAR-T infusion decisions over 90 days on CARTmath dynamics with CRS."""
+"""CARTCell-v1: daily CAR-T infusion decisions over 90 days on CARTmath dynamics with CRS."""
 
 from __future__ import annotations
 
@@ -297,7 +297,7 @@ def _presentation_codes(tumour, outcome, lugano):  # pragma: no cover - compiled
 
 
 class CARTCellTask(Task):
-    env_id: ClassVar[str] = "immunosim/CARTCell-v0"
+    env_id: ClassVar[str] = "immunosim/CARTCell-v1"
     horizon: ClassVar[int] = HORIZON_DAYS
     step_unit: ClassVar[str] = "day"
     label_prefix: ClassVar[str] = "cohort"
@@ -518,7 +518,7 @@ class CARTCellEnv(TaskEnv):
     baseline; progressing: alive, at or above baseline; escaped; eliminated; died_of_crs; died_of_icans).
 
     ## Arguments
-    ``gym.make("immunosim/CARTCell-v0", patient="cohort" | "reference")``; ``gym.make_vec(...,
+    ``gym.make("immunosim/CARTCell-v1", patient="cohort" | "reference")``; ``gym.make_vec(...,
     vectorization_mode="vector_entry_point")`` for the native batched version.
     """
 

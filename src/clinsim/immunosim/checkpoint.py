@@ -1,4 +1,4 @@
-"""CheckpointInhibitor-v0 and CombinationTherapy-v0: weekly checkpoint-blockade decisions over 180 days."""
+"""CheckpointInhibitor-v1 and CombinationTherapy-v1: weekly checkpoint-blockade decisions over 180 days."""
 
 from __future__ import annotations
 
@@ -308,14 +308,14 @@ class _CheckpointTask(Task):
 
 
 class CheckpointInhibitorTask(_CheckpointTask):
-    env_id = "immunosim/CheckpointInhibitor-v0"
+    env_id = "immunosim/CheckpointInhibitor-v1"
     action_space = spaces.Discrete(3)
     observations = tuple(_OBSERVATIONS[k] for k in ("tumour", "effector", "nivolumab", "toxicity", "time"))
     infos = _INFOS
 
 
 class CombinationTherapyTask(_CheckpointTask):
-    env_id = "immunosim/CombinationTherapy-v0"
+    env_id = "immunosim/CombinationTherapy-v1"
     action_space = spaces.MultiDiscrete([3, 3])
     observations = tuple(_OBSERVATIONS.values())
     infos = (*_INFOS, Info("ipilimumab_mg_per_l", "ipilimumab_mg_per_l"),
@@ -386,7 +386,7 @@ class CombinationTherapyEnv(TaskEnv):
     __doc__ = """Dual checkpoint blockade (nivolumab + ipilimumab) with asymmetric toxicity.
 
     ## Description
-    As CheckpointInhibitor-v0, plus ipilimumab (one-compartment PK) which amplifies effector priming
+    As CheckpointInhibitor-v1, plus ipilimumab (one-compartment PK) which amplifies effector priming
     s -> s (1 + 2 C/(10 mg/L + C)). The two mechanisms act synergistically (more primed effectors, each
     killing harder under PD-1 blockade; Nikolopoulou 2021). irAE probability is flat for PD-1 and rises
     with ipilimumab concentration, doubled under combination (Shulgin 2020, CheckMate-067).

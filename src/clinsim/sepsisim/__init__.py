@@ -35,7 +35,7 @@ def _specs() -> tuple[EnvSpec, ...]:
         base = env.task_class.env_id
         out.append(EnvSpec(env, vec, protocol, ppo, EPISODES, frozenset({PAPER})))
         out += [EnvSpec(env, vec, protocol, ppo, EPISODES, frozenset({TIER, tier}),
-                        id=base.replace("-v0", f"{tier.capitalize()}-v0"), kwargs={"tier": tier}) for tier in TIERS]
+                        id=base.replace("-v1", f"{tier.capitalize()}-v1"), kwargs={"tier": tier}) for tier in TIERS]
     return tuple(out)
 
 

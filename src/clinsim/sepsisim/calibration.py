@@ -185,7 +185,7 @@ def calibrate_sepsis(seed: int = 0, plausible: int = 8000, out: Path | None = No
 def measure(tier: str, n_patients: int = 1000, seed: int = 2024) -> dict[str, float]:
     """The tier's presentation and outcomes under the SSC protocol in the native vector env of SepsisManagement
     (patient i = ``reset(seed=seed + i)``), with the held-out lactate figures (validation, not calibrated)."""
-    venv = gym.make_vec(f"sepsisim/SepsisManagement{tier.capitalize()}-v0", num_envs=n_patients,
+    venv = gym.make_vec(f"sepsisim/SepsisManagement{tier.capitalize()}-v1", num_envs=n_patients,
                         vectorization_mode="vector_entry_point")
     obs, info = venv.reset(seed=seed)
     map_0, lactate_0 = info["map_mmhg"].copy(), info["lactate_mmol_per_l"].copy()

@@ -1,4 +1,4 @@
-"""FluidResuscitation-v0, VasopressorTitration-v0, SepsisManagement-v0: hourly sepsis decisions over 72 h."""
+"""FluidResuscitation-v1, VasopressorTitration-v1, SepsisManagement-v1: hourly sepsis decisions over 72 h."""
 
 from __future__ import annotations
 
@@ -438,8 +438,8 @@ class _SepsisTask(Task):
 
     @property
     def name(self) -> str:
-        """The tier's ID (e.g. ``sepsisim/FluidResuscitationEasy-v0``)."""
-        return self.env_id.replace("-v0", f"{self.tier.capitalize()}-v0")
+        """The tier's ID (e.g. ``sepsisim/FluidResuscitationEasy-v1``)."""
+        return self.env_id.replace("-v1", f"{self.tier.capitalize()}-v1")
 
     # ------------------------------------------------------------------ patients
     def sample_patients(self, rngs) -> State:
@@ -516,7 +516,7 @@ def _death_penalty(stabilisation_bonus: float) -> float:
 
 
 class FluidResuscitationTask(_SepsisTask):
-    env_id = "sepsisim/FluidResuscitation-v0"
+    env_id = "sepsisim/FluidResuscitation-v1"
     pathogen_by_tier = {"easy": 0.9, "medium": 1.1, "hard": 1.3}
     action_space = spaces.Box(0.0, MAX_FLUID_ML_PER_H, shape=(1,), dtype=np.float32)
     observations = tuple(_OBSERVATIONS[k] for k in ("map", "lactate", "urine", "damage", "volume", "pathogen",
@@ -526,7 +526,7 @@ class FluidResuscitationTask(_SepsisTask):
 
 
 class VasopressorTitrationTask(_SepsisTask):
-    env_id = "sepsisim/VasopressorTitration-v0"
+    env_id = "sepsisim/VasopressorTitration-v1"
     pathogen_by_tier = {"easy": 0.95, "medium": 1.15, "hard": 1.35}
     action_space = spaces.Box(-MAX_DOSE_CHANGE, MAX_DOSE_CHANGE, shape=(1,), dtype=np.float32)
     # The paper's 8-D observation: the fluid observation without the volume (fluids follow the protocol;
@@ -538,7 +538,7 @@ class VasopressorTitrationTask(_SepsisTask):
 
 
 class SepsisManagementTask(_SepsisTask):
-    env_id = "sepsisim/SepsisManagement-v0"
+    env_id = "sepsisim/SepsisManagement-v1"
     pathogen_by_tier = {"easy": 0.95, "medium": 1.15, "hard": 1.35}
     action_space = spaces.Box(np.array([0.0, -MAX_DOSE_CHANGE, 0.0], dtype=np.float32),
                               np.array([MAX_FLUID_ML_PER_H, MAX_DOSE_CHANGE, 1.0], dtype=np.float32), dtype=np.float32)
@@ -587,7 +587,7 @@ _COMMON_DOC = """
 
     ## Arguments
     ``gym.make(ID, tier="easy" | "medium" | "hard", patient="cohort" | "reference")`` (default medium;
-    the IDs ``...Easy-v0``, ``...Medium-v0``, ``...Hard-v0`` fix the tier; ``patient="reference"`` uses
+    the IDs ``...Easy-v1``, ``...Medium-v1``, ``...Hard-v1`` fix the tier; ``patient="reference"`` uses
     the published parameters without initial variation); ``gym.make_vec(ID, num_envs=n,
     vectorization_mode="vector_entry_point")`` for the native batched version.
 """
@@ -626,7 +626,7 @@ class VasopressorTitrationEnv(TaskEnv):
     __doc__ = """Hourly norepinephrine titration with protocol fluids and antibiotics.
 
     ## Description
-    As FluidResuscitation-v0, but fluids follow the SSC protocol (30 mL/kg over the first 3 h for hypotension
+    As FluidResuscitation-v1, but fluids follow the SSC protocol (30 mL/kg over the first 3 h for hypotension
     or lactate >= 4 mmol/L, then 250 mL/h for persistent hypoperfusion while the volume is low) and the agent
     titrates norepinephrine (MAP gain 40 mmHg per ug/kg/min).
     Doses above 0.5 ug/kg/min cause ischaemic injury (added damage), too little pressure causes
@@ -649,7 +649,7 @@ class SepsisManagementEnv(TaskEnv):
     __doc__ = """Combined sepsis management: fluids, norepinephrine and antibiotic timing.
 
     ## Description
-    The full model of FluidResuscitation-v0 and VasopressorTitration-v0; antibiotics must be started by the
+    The full model of FluidResuscitation-v1 and VasopressorTitration-v1; antibiotics must be started by the
     agent (irreversible). Without antibiotics the pathogen is cleared by the immune response only.
 
     ## Action Space

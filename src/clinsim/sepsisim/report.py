@@ -24,7 +24,7 @@ def outcome_table(n_patients: int = 200, seed: int = 1000) -> str:
             "mean final SOFA | mean fluid (L) |", "|---|---|---|---|---|---|---|---|---|"]
     for env in ENVS:
         for tier in TIERS:
-            env_id = f"sepsisim/{env}{tier}-v0"
+            env_id = f"sepsisim/{env}{tier}-v1"
             space = gym.make(env_id).action_space
             policies = {"heuristic (SSC)": HEURISTICS[env_id], "random": random_policy(space, 0),
                         "none": constant_policy(np.array(NO_TREATMENT[env], dtype=np.float32))}

@@ -91,7 +91,7 @@ def plot_comparison(rows: Sequence[Mapping[str, Any]], out: Path) -> Path:
             errs.append(row.get("return_seed_std", 0.0) if row else 0.0)
         ax.bar(np.arange(len(env_ids)) + j * width, vals, width, yerr=errs, label=agent, capsize=2)
     ax.set_xticks(np.arange(len(env_ids)) + 0.4 - width / 2)
-    ax.set_xticklabels([e.split("/")[1].replace("-v0", "") for e in env_ids], fontsize=8, rotation=15)
+    ax.set_xticklabels([e.split("/")[1].rsplit("-v", 1)[0] for e in env_ids], fontsize=8, rotation=15)
     ax.set_ylabel("mean episode return")
     ax.axhline(0, color="k", lw=0.5)
     ax.legend(fontsize=7, ncol=len(agents))
