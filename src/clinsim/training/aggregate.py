@@ -3,7 +3,8 @@
 Returns are not comparable between environments, so each is normalised per environment: random = 0, the rollout
 planner = 1 (``(return - random) / (planner - random)``; the planner is an oracle that knows the patient, so 1 is
 the best we know to be reachable, not a ceiling). On the normalised scores of every agent (one score per
-training seed and environment; the deterministic baselines have one run), rliable gives the interquartile mean
+training seed and environment, the first k seeds where environments have different numbers; the
+deterministic baselines have one run), rliable gives the interquartile mean
 (IQM), mean, median and optimality gap with stratified bootstrap confidence intervals, performance profiles,
 and the probability that one agent improves on another.
 """
@@ -46,10 +47,8 @@ def normalised_scores(root: str | Path) -> tuple[list[str], dict[str, np.ndarray
             scores[agent].append([(float(np.mean(r["returns"])) - base["random"]) / scale for r in runs])
     out = {}
     for agent, per_env in scores.items():
-        if len({len(v) for v in per_env}) != 1:
-            counts = [len(v) for v in per_env]
-            raise ValueError(f"{agent}: different numbers of training seeds per environment ({counts})")
-        out[agent] = np.array(per_env, dtype=np.float64).T  # (runs, environments)
+        runs = min(len(v) for v in per_env)  # rliable needs a (runs, environments) matrix: the first seeds of each
+        out[agent] = np.array([v[:runs] for v in per_env], dtype=np.float64).T
     return env_ids, out
 
 
