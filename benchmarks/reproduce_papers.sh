@@ -10,6 +10,7 @@ IMMUNO=(--env immunosim/CheckpointInhibitor-v1 --env immunosim/CombinationTherap
 SEPSIS=(--env sepsisim/FluidResuscitation-v1 --env sepsisim/VasopressorTitration-v1
         --env sepsisim/SepsisManagement-v1)
 # two processes, one per core (torch uses one thread per process)
-clinsim reproduce "${IMMUNO[@]}" --seeds "${IMMUNO_SEEDS:-5}" --root results/reproduction/immunosim &
-clinsim reproduce "${SEPSIS[@]}" --seeds "${SEPSIS_SEEDS:-3}" --root results/reproduction/sepsisim &
+# PPO collects from the native vector env, 16 patients per batch, the papers' rollout kept (docs/benchmark.md)
+clinsim reproduce "${IMMUNO[@]}" --seeds "${IMMUNO_SEEDS:-5}" --n-envs 16 --root results/reproduction/immunosim &
+clinsim reproduce "${SEPSIS[@]}" --seeds "${SEPSIS_SEEDS:-5}" --n-envs 16 --root results/reproduction/sepsisim &
 wait
