@@ -1,5 +1,6 @@
 """Frame time of ``render_mode="rgb_array"`` on every paper environment: the first frame (figure built) and the
-frames after it (blitted), over one episode under random actions. Usage: ``python benchmarks/render_speed.py``."""
+frames after it (blitted), over one episode under the clinical protocol (patient seed 0).
+Usage: ``python benchmarks/render_speed.py``."""
 
 from __future__ import annotations
 
@@ -13,15 +14,15 @@ import clinsim
 
 def frame_times(env_id: str, seed: int = 0) -> tuple[float, np.ndarray, tuple[int, ...]]:
     env = gym.make(env_id, render_mode="rgb_array")
-    env.reset(seed=seed)
-    env.action_space.seed(seed)
+    obs, _ = env.reset(seed=seed)
+    protocol = clinsim.spec(env_id).protocol
     start = time.perf_counter()
     frame = env.render()
     first = time.perf_counter() - start
     times = []
     done = False
     while not done:
-        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        obs, _, terminated, truncated, _ = env.step(protocol(obs[None])[0])
         done = terminated or truncated
         start = time.perf_counter()
         frame = env.render()

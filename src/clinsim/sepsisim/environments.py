@@ -386,12 +386,15 @@ class _SepsisTask(Task):
     step_unit: ClassVar[str] = "hour"
     label_prefix: ClassVar[str] = "patient"
     render_panels: ClassVar[tuple[Panel, ...]] = (
-        Panel("Mean arterial pressure", ("map_mmhg",), "mmHg"),
-        Panel("Lactate", ("lactate_mmol_per_l",), "mmol/L"),
-        Panel("Urine output", ("urine_ml_per_kg_h",), "mL/kg/h"),
-        Panel("Inflammation", ("pathogen", "damage"), "Reynolds units"),
-        Panel("Fluids", ("volume_l", "fluid_total_l"), "L"),
-        Panel("Norepinephrine", ("norepinephrine_ug_per_kg_min",), "ug/kg/min"),
+        Panel("Mean arterial pressure", ("map_mmhg",), "mmHg", span=(0.0, 150.0), thresholds=((65.0, "MAP 65"),)),
+        Panel("Lactate", ("lactate_mmol_per_l",), "mmol/L", span=(0.0, 10.0),
+              thresholds=((2.0, "2 mmol/L"), (4.0, "4 mmol/L"))),
+        Panel("Urine output", ("urine_ml_per_kg_h",), "mL/kg/h", span=(0.0, 5.0), thresholds=((0.5, "oliguria"),)),
+        Panel("Inflammation", ("pathogen", "damage"), "Reynolds units", span=(0.0, 20.0),
+              thresholds=((DEATH_DAMAGE, "death"),)),
+        Panel("Fluids", ("volume_l", "fluid_total_l"), "L", span=(0.0, 20.0)),
+        Panel("Norepinephrine", ("norepinephrine_ug_per_kg_min",), "ug/kg/min", span=(0.0, 2.0),
+              thresholds=((HIGH_DOSE_VASOPRESSOR_UG_PER_KG_MIN, "high dose"),)),
     )
     # initial pathogen load (Reynolds units) per tier, around the recovery threshold of the task
     pathogen_by_tier: ClassVar[dict[str, float]]
