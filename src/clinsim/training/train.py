@@ -278,8 +278,9 @@ def train(run_dir: str | Path, config: dict[str, Any], progress: bool = True, to
             raise RuntimeError(f"training stopped at {model.num_timesteps} of {total} steps")
 
 
-def trained_policy(run_dir: str | Path, env_id: str | None = None):
-    """Deterministic batched policy of a run's final model; ``env_id``: refuse a run made for another one."""
+def trained_policy(run_dir: str | Path, env_id: str | None = None, steps: int | None = None):
+    """Deterministic batched policy of a run's final model (or of its checkpoint at ``steps``, for learning
+    curves); ``env_id``: refuse a run made for another one."""
     import gymnasium as gym
     from stable_baselines3.common.vec_env import DummyVecEnv
 
@@ -289,9 +290,10 @@ def trained_policy(run_dir: str | Path, env_id: str | None = None):
     config = run.config
     if env_id is not None and config["env_id"] != env_id:
         raise ValueError(f"{run.root} holds a run trained on {config['env_id']}, not {env_id}")
-    total = config["hyperparameters"]["total_timesteps"]
+    total = config["hyperparameters"]["total_timesteps"] if steps is None else steps
     if not run.record_path(total).exists():
-        raise FileNotFoundError(f"{run.root} has no final model ({total} steps; latest checkpoint: "
+        what = "final model" if steps is None else "checkpoint"
+        raise FileNotFoundError(f"{run.root} has no {what} at {total} steps (latest checkpoint: "
                                 f"{run.latest_checkpoint()}): finish it with `clinsim train` first")
     record, data = run.read_checkpoint(total)
     flatten = env_wrappers(config["env_id"], config["algo"])
