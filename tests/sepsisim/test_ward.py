@@ -43,7 +43,7 @@ def test_a_bed_is_the_sepsis_management_patient() -> None:
         patient, bed_reward, terminated = bed.step(patient, np.array([[ward.FLUID_ML[fluid],
                                                                        ward.DOSE_CHANGE[change], antibiotic]]))
         assert np.array_equal(state.clinical["beds"][0, 0]["y"], patient.clinical["y"][0])
-        assert reward[0] == bed_reward[0]
+        assert reward[0] == bed_reward[0] - ward.BED_FREED_PENALTY * terminated[0]
         assert state.clinical["nurse_minutes_used"][0] > 0 or (fluid == 0 and antibiotic == 0)
         if terminated[0]:
             assert state.clinical["died"][0] == 1 and state.clinical["census"][0] == 0
@@ -85,9 +85,24 @@ def test_nurse_time_limits_interventions() -> None:
 
 def test_a_death_never_pays() -> None:
     """A death frees a bed; what the bed can then earn (a saved diversion and the best SepsisManagement
-    episode) stays below the cost of the death."""
-    assert ward.DIVERSION_PENALTY + ward.BEST_BED_RETURN < ward.BED.death_penalty
-    assert ward.DIVERSION_PENALTY > 0
+    episode) stays below the cost of a death in the ward, also against a patient who would have died by day 28
+    after discharge (a death either way: only the extra cost of the death in the ward separates them)."""
+    freed_bed_gain = ward.DIVERSION_PENALTY + ward.BEST_BED_RETURN
+    assert 0 < ward.DIVERSION_PENALTY and freed_bed_gain < ward.BED.death_penalty
+    assert ward.BED_FREED_PENALTY >= freed_bed_gain
+    env = gym.make_vec(ID, num_envs=4, vectorization_mode="vector_entry_point")
+    env.reset(seed=0)
+    everything = np.tile([3, 4, 0], (4, ward.MAX_BEDS))  # maximal fluid and norepinephrine, no antibiotics: deaths
+    deaths = 0
+    for _ in range(72):
+        before = env.unwrapped.state.clinical["died"].copy()
+        _, reward, _, _, info = env.step(everything)
+        died = info["died"] - before
+        deaths += died.sum()
+        # a death hour: the death's cost plus the freed-bed cost, against at most 2 per other occupied bed
+        assert (reward[died > 0] <= -(ward.BED.death_penalty + ward.BED_FREED_PENALTY) * died[died > 0]
+                + ward.sepsis.MAX_HOURLY_REWARD * ward.MAX_BEDS + ward.sepsis.STABILISATION_BONUS * ward.MAX_BEDS).all()
+    assert deaths > 0
 
 
 @cache

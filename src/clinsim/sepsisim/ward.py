@@ -88,11 +88,15 @@ NO_DOSE_CHANGE = 2
 ACTIONS_PER_BED = 3
 
 # Reward: the beds' SepsisManagement rewards summed (a living hour 0-2, the stabilisation bonus, a death in the
-# ward or by day 28 -BED.death_penalty = -204) minus DIVERSION_PENALTY per diverted arrival. A death must never
-# pay: a death frees a bed, and the bed can save a diversion (25) and hold a patient who earns at most the best
-# SepsisManagement episode (2 x 72 + 10 = 154); 25 + 154 < 204, so letting a patient die never pays.
+# ward or by day 28 -BED.death_penalty = -204) minus DIVERSION_PENALTY per diverted arrival (assumption: a
+# patient turned away loses this unit's care; below a death's cost) minus BED_FREED_PENALTY per death in the
+# ward. A death must never pay, also for a patient who would die by day 28 anyway: dying in the ward frees the
+# bed at most 72 h earlier, time in which the bed can save a diversion (25) and hold a patient who earns at most
+# the best SepsisManagement episode (2 x 72 + 10 = 154); a death in the ward costs these 179 on top of the
+# death's own cost, so it scores below a survival and below a death after discharge.
 DIVERSION_PENALTY = 25.0
 BEST_BED_RETURN = sepsis.MAX_HOURLY_REWARD * BED_HOURS + sepsis.STABILISATION_BONUS
+BED_FREED_PENALTY = DIVERSION_PENALTY + BEST_BED_RETURN
 
 BED_STATUS = ("empty", "occupied", "closed")
 EMPTY, OCCUPIED, CLOSED = range(len(BED_STATUS))
@@ -229,7 +233,7 @@ def _ward_before(a, c, s, t):  # pragma: no cover - compiled
     t.nurse_minutes_used = used
     t.interventions_withheld = withheld
     diverted = _admit(c, t, s.elapsed + 1)
-    t.reward = reward - DIVERSION_PENALTY * diverted
+    t.reward = reward - DIVERSION_PENALTY * diverted - BED_FREED_PENALTY * died
     t.reward_safety = safety_reward
     t.reward_burden = 0.0
     t.reward_efficacy = t.reward - safety_reward
@@ -468,8 +472,9 @@ class WardEnv(TaskEnv):
     ## Rewards (per hour)
     The sum over occupied beds of SepsisManagement-v1's hourly reward (a living hour 0 to 2, +10 once for
     stabilisation, ``-{BED.death_penalty:g}`` for a death in the ward or, at discharge, by day 28), minus
-    ``{DIVERSION_PENALTY:g}`` per diverted arrival. A death frees a bed, but saving a diversion ({DIVERSION_PENALTY:g})
-    plus the best bed episode ({BEST_BED_RETURN:g}) stays below the death's cost: a death never pays.
+    ``{DIVERSION_PENALTY:g}`` per diverted arrival, minus ``{BED_FREED_PENALTY:g}`` more per death in the ward: the
+    most its freed bed could then earn (a saved diversion, {DIVERSION_PENALTY:g}, and the best bed episode,
+    {BEST_BED_RETURN:g}), so a death never pays, not even for a patient who would die by day 28 anyway.
     Safety costs (``clinsim.core.safety``): ``cost_hypotension`` (beds with MAP < 65 mmHg), ``cost_fluid_overload``,
     ``cost_high_vasopressor`` (per bed, as SepsisManagement-v1) and ``cost_diversion`` (diverted arrivals);
     ``reward_safety`` is the beds' harm penalties, ``reward_efficacy`` the rest (diversions included),
