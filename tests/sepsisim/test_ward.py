@@ -128,3 +128,16 @@ def test_protocol_beats_no_treatment_and_random(other: str) -> None:
 def test_bad_arguments_name_the_valid_range(kwargs) -> None:
     with pytest.raises(ValueError, match=r"Ward-v0: \w+ must be"):
         gym.make(ID, **kwargs)
+
+
+def test_trained_with_ppo_only_on_sepsis_managements_hyperparameters() -> None:
+    """Eight beds are 6.5e12 joint actions: no flattened DQN, no enumerating planner, a clear error instead."""
+    from clinsim.training.hyperparameters import algorithms_for, hyperparameters
+    from clinsim.training.planner import candidate_actions
+
+    assert algorithms_for(ID) == ("ppo",) and "dqn" in algorithms_for("immunosim/CombinationTherapy-v1")
+    assert hyperparameters(ID, "ppo") == hyperparameters("sepsisim/SepsisManagement-v1", "ppo")
+    with pytest.raises(ValueError, match="valid: ppo"):
+        hyperparameters(ID, "dqn")
+    with pytest.raises(ValueError, match="too many to plan"):
+        candidate_actions(gym.make(ID).action_space)
