@@ -13,20 +13,23 @@ transition: the physiology is not repeated here), and the ward couples the beds 
 
 Sources (docs/sepsisim.md "Ward"):
 
-* Sepsis share of ICU admissions: SOAP (Vincent et al. 2006 Crit Care Med 34:344) 37.4 % of 3,147 admissions
-  had sepsis, 24.7 % on admission; ICON (Sakr et al. 2018 Open Forum Infect Dis 5:ofy313) 29.5 %, 18.0 % on
-  admission. This ward is the septic patients' share of a unit: every arrival is septic.
-* Case mix: septic shock in 31.4 % of ICU patients with community-acquired sepsis (Markwart et al. 2020,
-  PMC8508729 Table 2); ``CASE_MIX`` puts 30 % in the hard tier (Sepsis-3 septic shock) and splits the rest
-  between sepsis without shock (easy, 40 %) and the trials' hypotension-or-lactate enrolment (medium, 30 %):
-  the split of the non-shock 70 % is an assumption.
+* Sepsis share of ICU admissions: SOAP (Vincent et al. 2006 Crit Care Med,
+  doi:10.1097/01.CCM.0000194725.48928.3A) 37.4 % of 3,147 admissions had sepsis, 24.7 % on admission; ICON
+  (Sakr et al. 2018 Open Forum Infect Dis 5:ofy313) 29.5 %, 18.0 % on admission. This ward is the septic
+  patients' share of a unit: every arrival is septic.
+* Case mix: septic shock in 31.4 % of ICU patients with community-acquired sepsis (Crit Care Med 2021 49:1883,
+  doi:10.1097/CCM.0000000000005169, PMC8508729 Table 2); ``CASE_MIX`` puts 30 % in the hard tier (Sepsis-3
+  septic shock) and splits the rest between sepsis without shock (easy, 40 %) and the trials'
+  hypotension-or-lactate enrolment (medium, 30 %): the split of the non-shock 70 % is an assumption.
 * Arrival rate: ``arrivals_per_day`` default 2.5 for 8 beds: with a bed held up to 72 h the offered load
-  is 2.5 x 3 / 8 = 0.94, just above the 85 % occupancy planning rule (e.g. Akbari-Moghaddam et al. 2025,
+  is 2.5 x 3 / 8 = 0.94, about the 85 % occupancy planning rule (e.g. Akbari-Moghaddam et al. 2025,
   arXiv:2510.02852), so beds are sometimes full (assumption: the rate of one unit; a kwarg).
-* Staffing: nurse:patient 1:1 or 1:2 in level-3 ICUs (WFSICCM, Marshall et al. 2017 J Crit Care 37:270,
-  Table 1); ``nurses`` default ``ceil(beds / 2)``.
-* Routine care: 144 min observed per patient per 8-h shift (median, time-and-motion in 7 Dutch ICUs,
-  Margadant et al. 2020 Neth J Crit Care 28:246), i.e. 18 min per occupied bed per hour.
+* Staffing: nurse:patient 1:1 or 1:2 in level-3 ICUs (WFSICCM task force, Marshall et al. 2017, as tabulated in
+  Scand J Trauma Resusc Emerg Med 2018, doi:10.1186/s13049-018-0568-0, Table 1); ``nurses`` default
+  ``ceil(beds / 2)``.
+* Routine care: a median 144.3 min observed per patient per 480-min shift (time and motion in 7 Dutch ICUs;
+  Margadant et al. 2020, Neth J Crit Care, "Validation of the Nursing Activities Score using time-and-motion
+  measurements in Dutch intensive care units"), i.e. 18 min per occupied bed per hour.
 * Intervention times (``ANTIBIOTIC_MIN``, ``TITRATION_MIN``, ``BOLUS_MIN``): assumptions (no time-and-motion
   figure per intervention was found); the NAS (Nursing Activities Score) gives weights per 24 h, not per act.
 """
@@ -57,8 +60,9 @@ MAX_BEDS = 8  # the spaces' bed slots; ``beds`` (<= MAX_BEDS) of them are open
 # SIMPLIFICATION: a 7-day ward episode. A patient holds a bed for SepsisManagement's 72 decision hours (the
 # resuscitation phase its model is calibrated for) and leaves then with the day-28 outcome of its standard-
 # of-care continuation, or earlier by death (the bed is freed); community-acquired sepsis stays a median 3.8
-# days in the ICU (PMC8508729 Table 2), so 72 h is a short, not an atypical, stay. Patients still in a bed
-# when the ward episode ends are censored (their hours are scored, their outcome is not known).
+# days in the ICU (PMC8508729 Table 2, see the module docstring), so 72 h is a short, not an atypical, stay.
+# Patients still in a bed when the ward episode ends are censored (their hours are scored, their outcome is not
+# known).
 HORIZON_HOURS = 168
 BED_HOURS = sepsis.HORIZON_HOURS
 N_STATES = len(mdl.SepsisModel.state_names)
