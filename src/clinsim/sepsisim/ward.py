@@ -11,6 +11,9 @@ transition: the physiology is not repeated here), and the ward couples the beds 
   fluid bolus) takes more. Requests the remaining time cannot cover are withheld (the bed continues
   unchanged), served in bed order: to favour a bed, a policy requests less elsewhere.
 
+SIMPLIFICATION: infusion pumps, ventilators and physicians are not limits (each bed's own pumps carry its
+fluid and norepinephrine); the nurse's time is the shared resource the interventions consume.
+
 Sources (docs/sepsisim.md "Ward"):
 
 * Sepsis share of ICU admissions: SOAP (Vincent et al. 2006 Crit Care Med,
