@@ -43,14 +43,14 @@ def assert_same_info(info: dict, vinfo: dict, i: int) -> None:
 SHIPPED = {"immunosim/CheckpointInhibitor-v1", "immunosim/CombinationTherapy-v1", "immunosim/CARTCell-v1",
            "immunosim/AdaptiveDosing-v1"} | {f"sepsisim/{task}{tier}-v1" for task in
                                             ("FluidResuscitation", "VasopressorTitration", "SepsisManagement")
-                                            for tier in ("", "Easy", "Medium", "Hard")}
+                                            for tier in ("", "Easy", "Medium", "Hard")} | {"sepsisim/Ward-v0"}
 
 
 def test_import_registers_every_id_from_the_registry() -> None:
     """The disease packages' specs are the registry: every spec is registered with Gymnasium with the task's
     horizon, its native vector env, its protocol, hyperparameters and evaluation episodes."""
     assert set(clinsim.ENV_IDS) == set(clinsim.SPECS) == SHIPPED | {"glucose/InsulinDosing-v0"}
-    assert set(clinsim.PAPER_IDS) == {e for e in SHIPPED if not e.endswith(("Easy-v1", "Medium-v1", "Hard-v1"))}
+    assert set(clinsim.PAPER_IDS) == {e for e in SHIPPED if not e.endswith(("Easy-v1", "Medium-v1", "Hard-v1", "-v0"))}
     for env_id, spec in clinsim.SPECS.items():
         gym_spec = gym.spec(env_id)
         assert gym_spec.max_episode_steps == spec.env.task_class.horizon

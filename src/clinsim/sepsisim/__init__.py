@@ -1,4 +1,4 @@
-"""SepsiSim: sepsis resuscitation decision environments (hourly, 72 h).
+"""SepsiSim: sepsis resuscitation decision environments (hourly, 72 h), and an ICU ward of septic patients (7 days).
 
 The disease's registry entries (``SPECS``: each task's medium-tier ID plus one ID per tier) and parameter
 tables (``PARAMETER_MODULES``); see clinsim/__init__.py.
@@ -15,6 +15,7 @@ from clinsim.sepsisim.environments import (
     VasopressorTitrationEnv,
     VasopressorTitrationVectorEnv,
 )
+from clinsim.sepsisim.ward import WardEnv, WardVectorEnv
 
 EPISODES = 50  # the SepsiSim paper's evaluation protocol: 50 patients
 
@@ -36,13 +37,15 @@ def _specs() -> tuple[EnvSpec, ...]:
         out.append(EnvSpec(env, vec, protocol, ppo, EPISODES, frozenset({PAPER})))
         out += [EnvSpec(env, vec, protocol, ppo, EPISODES, frozenset({TIER, tier}),
                         id=base.replace("-v1", f"{tier.capitalize()}-v1"), kwargs={"tier": tier}) for tier in TIERS]
+    # the ward (issue 19): SepsisManagement's patients and PPO hyperparameters (no reproduction budget of its own)
+    out.append(EnvSpec(WardEnv, WardVectorEnv, heuristics.ssc_ward_sickest_first, _FAMILIES[2][3], EPISODES))
     return tuple(out)
 
 
 SPECS = _specs()
 # ``clinsim calibrate sepsis``: the tiers' trial-calibrated virtual populations (cohorts/sepsis-<tier>)
 CALIBRATIONS = {"sepsis": "clinsim.sepsisim.calibration:calibrate_sepsis"}
-TIER_IDS = {spec.id: spec.kwargs.get("tier", "medium") for spec in SPECS}
+TIER_IDS = {spec.id: spec.kwargs.get("tier", "medium") for spec in SPECS if spec.env is not WardEnv}
 PARAMETER_MODULES = (models,)
 
 __all__ = ["CALIBRATIONS", "PARAMETER_MODULES", "SPECS", "TIER_IDS", "TIERS"]

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from clinsim.sepsisim import ward
 from clinsim.sepsisim.environments import (
     BOLUS_STARTED_L,
     FluidResuscitationTask,
     SepsisManagementTask,
     VasopressorTitrationTask,
 )
+from clinsim.sepsisim.ward import WardTask
 
 MAP_TARGET = 65.0
 HIGH_LACTATE = 4.0  # mmol/L
@@ -75,3 +77,41 @@ def ssc_sepsis_management(obs: np.ndarray) -> np.ndarray:
     # after 1 L"): not during the first 3 h of bolus unless MAP < 55 mmHg
     dose = np.where(bolus & (mean_ap >= 55.0), 0.0, norepinephrine_titration(mean_ap))
     return np.stack([fluid, dose, np.ones(len(obs))], axis=1).astype(np.float32)
+
+
+def ssc_ward_sickest_first(obs: np.ndarray) -> np.ndarray:
+    """Ward-v0: the SepsisManagement protocol at every occupied bed, on the ward's grid (fluid to the nearest 250
+    mL, norepinephrine change to the nearest 0.05 ug/kg/min), with the hour's nurse time given sickest first
+    (highest SOFA, then lowest MAP): each bed's requests (antibiotics, vasopressor change, bolus, the ward's
+    order) are kept while the time left covers them and withheld otherwise, so the ward serves exactly them."""
+    table = WardTask.observation_table
+    n_bed = len(SepsisManagementTask.observation_table)
+    actions = np.tile(WardTask.no_treatment_action, (len(obs), 1))
+    budget = table.decode(obs, "nurse_minutes")
+    per_bed = []
+    for i in range(ward.MAX_BEDS):
+        start = table.index(f"bed{i}_occupied") + 1
+        sm_actions = ssc_sepsis_management(obs[:, start:start + n_bed])
+        fluid = np.clip(np.rint(sm_actions[:, 0] / 250.0), 0, len(ward.FLUID_ML) - 1).astype(np.int64)
+        dose = table.decode(obs, f"bed{i}_vasopressor")
+        change = np.clip(np.rint(sm_actions[:, 1] / 0.05), -2, 2).astype(np.int64)
+        effective = np.clip(dose + ward.DOSE_CHANGE[change + ward.NO_DOSE_CHANGE], 0.0, 1.0) != dose
+        per_bed.append((table.decode(obs, f"bed{i}_occupied") > 0.5, fluid, np.where(effective, change, 0),
+                        table.decode(obs, f"bed{i}_antibiotic") < 0.5, table.decode(obs, f"bed{i}_sofa"),
+                        table.decode(obs, f"bed{i}_map")))
+    for w in range(len(obs)):
+        order = sorted((i for i in range(ward.MAX_BEDS) if per_bed[i][0][w]),
+                       key=lambda i: (-per_bed[i][4][w], per_bed[i][5][w]))
+        left = budget[w]
+        for i in order:
+            _, fluid, change, antibiotic_due, _, _ = per_bed[i]
+            if antibiotic_due[w] and left >= ward.ANTIBIOTIC_MIN:
+                actions[w, 3 * i + 2] = 1
+                left -= ward.ANTIBIOTIC_MIN
+            if change[w] != 0 and left >= ward.TITRATION_MIN:
+                actions[w, 3 * i + 1] = change[w] + ward.NO_DOSE_CHANGE
+                left -= ward.TITRATION_MIN
+            if fluid[w] > 0 and left >= ward.BOLUS_MIN:
+                actions[w, 3 * i] = fluid[w]
+                left -= ward.BOLUS_MIN
+    return actions

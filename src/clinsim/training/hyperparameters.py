@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 
 import clinsim
 
@@ -36,10 +37,19 @@ SAC_DEFAULTS: dict[str, Any] = dict(learning_rate=3e-4, buffer_size=100_000, lea
 ALGORITHMS = ("ppo", "dqn", "sac")
 
 
+# DQN takes a MultiDiscrete space flattened to one Discrete (clinsim.training.agents): only while its Q-network's
+# output layer stays small (CombinationTherapy: 9 actions; Ward-v0's 8 beds: 6.5e12, PPO only)
+MAX_FLAT_DISCRETE_ACTIONS = 4096
+
+
 def algorithms_for(env_id: str) -> tuple[str, ...]:
     """Algorithms that support the environment's action space."""
     space = gym.spec(env_id).make().action_space
-    return ("ppo", "sac") if isinstance(space, gym.spaces.Box) else ("ppo", "dqn")
+    if isinstance(space, gym.spaces.Box):
+        return ("ppo", "sac")
+    if isinstance(space, gym.spaces.MultiDiscrete) and np.prod(space.nvec, dtype=float) > MAX_FLAT_DISCRETE_ACTIONS:
+        return ("ppo",)
+    return ("ppo", "dqn")
 
 
 def hyperparameters(env_id: str, algo: str) -> dict[str, Any]:

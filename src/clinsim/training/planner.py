@@ -18,12 +18,17 @@ from clinsim.core.evaluation import Policy
 from clinsim.core.state import State
 from clinsim.core.task import Task
 
+MAX_CANDIDATES = 4096  # actions a planning step may enumerate (Ward-v0's 8 beds have 6.5e12)
+
 
 def candidate_actions(space: gym.Space, levels: int = 3) -> np.ndarray:
     """Every discrete action, or a grid of ``levels`` values per dimension of a Box."""
     if isinstance(space, gym.spaces.Discrete):
         return np.arange(space.start, space.start + space.n)
     if isinstance(space, gym.spaces.MultiDiscrete):
+        if np.prod(space.nvec, dtype=float) > MAX_CANDIDATES:
+            raise ValueError(f"{space} has {np.prod(space.nvec, dtype=float):.3g} actions, too many to plan over "
+                             f"(at most {MAX_CANDIDATES})")
         return np.array(list(itertools.product(*[range(n) for n in space.nvec])))
     if isinstance(space, gym.spaces.Box):
         grids = [np.linspace(lo, hi, levels) for lo, hi in zip(space.low.ravel(), space.high.ravel(), strict=True)]
