@@ -274,7 +274,7 @@ def _train_offline(args: argparse.Namespace) -> None:
     with minari_root(args.root):
         dataset = minari.load_dataset(args.dataset)
     start = time.perf_counter()
-    config = train_offline(dataset, args.run_dir, args.algo, args.steps, args.seed, progress=not args.quiet)
+    _, config = train_offline(dataset, args.run_dir, args.algo, args.steps, args.seed, progress=not args.quiet)
     seconds = time.perf_counter() - start
     summary = episode_summary(evaluate_offline(args.run_dir, args.episodes))
     print(json.dumps(summary, indent=2, allow_nan=False))

@@ -233,9 +233,10 @@ def validate_config(config: Any, source: object = "configuration") -> dict[str, 
 
 
 def train_offline(dataset, run_dir: str | Path, algo: str, steps: int, seed: int = 0,
-                  overrides: dict[str, float] | None = None, progress: bool = False) -> dict[str, Any]:
-    """Train ``algo`` on the Minari ``dataset`` for ``steps`` gradient updates and save the run; returns its
-    configuration. The environment is the dataset's (checked to be a registered clinsim ID)."""
+                  overrides: dict[str, float] | None = None, progress: bool = False) -> tuple[Any, dict[str, Any]]:
+    """Train ``algo`` on the Minari ``dataset`` for ``steps`` gradient updates and save the run; returns the
+    trained d3rlpy algorithm and the run's configuration. The environment is the dataset's (checked to be a
+    registered clinsim ID)."""
     d3rlpy = load_d3rlpy()
     from d3rlpy.logging import NoopAdapterFactory
 
@@ -253,7 +254,7 @@ def train_offline(dataset, run_dir: str | Path, algo: str, steps: int, seed: int
     data = buffer.getvalue()
     atomic_write_bytes(run / MODEL_FILE, data)
     write_json(run / CONFIG_FILE, {**config, "model_sha256": hashlib.sha256(data).hexdigest()})
-    return config
+    return model, config
 
 
 def load_offline(run_dir: str | Path, env_id: str | None = None):
