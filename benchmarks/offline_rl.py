@@ -42,12 +42,19 @@ def _dataset(env_id: str, root: Path):
             return collect(env_id, BEHAVIOUR, EPISODES, seed=0, root=root)
 
 
-def _run(dataset, run_dir: Path, algo: str, steps: int, seed: int) -> dict:
-    """A finished run's evaluation, or a new run (a run left without its evaluation is started again)."""
+def _finished(run_dir: Path, steps: int, dataset_name: str) -> dict | None:
     if (run_dir / RESULT_FILE).exists():
         config = read_json(run_dir / CONFIG_FILE)
-        if config["steps"] == steps and config["dataset"]["id"] == dataset.spec.dataset_id:
+        if config["steps"] == steps and config["dataset"]["id"] == dataset_name:
             return read_json(run_dir / RESULT_FILE)
+    return None
+
+
+def _run(dataset, run_dir: Path, algo: str, steps: int, seed: int) -> dict:
+    """A finished run's evaluation, or a new run (a run left without its evaluation is started again)."""
+    done = _finished(run_dir, steps, dataset.spec.dataset_id)
+    if done is not None:
+        return done
     shutil.rmtree(run_dir, ignore_errors=True)
     start = time.process_time()
     train_offline(dataset, run_dir, algo, steps, seed)
@@ -63,10 +70,14 @@ def main() -> None:
     parser.add_argument("--runs", type=Path, default=Path("runs/offline"))
     parser.add_argument("--out", type=Path, default=Path("results/offline"))
     parser.add_argument("--reproduction", type=Path, default=Path("results/reproduction"))
+    parser.add_argument("--env", action="append", choices=list(ENVIRONMENTS), help="default: all")
+    parser.add_argument("--table-only", action="store_true", help="train nothing: the table of the finished runs "
+                        "among --seeds")
     args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     rows = []
-    for env_id, algos in ENVIRONMENTS.items():
+    for env_id in args.env or ENVIRONMENTS:
+        algos = ENVIRONMENTS[env_id]
         print(env_id, flush=True)
         dataset = _dataset(env_id, args.datasets)
         online = read_json(args.reproduction / env_id.split("/")[0] / "summary.json")
@@ -74,9 +85,12 @@ def main() -> None:
         behaviour = evaluate_policy(env_id, behaviour_policy(env_id, BEHAVIOUR))
         rows.append(_row(env_id, f"behaviour ({BEHAVIOUR})", seed_summary([behaviour]), n_seeds=0))
         for algo in algos:
-            results = [_run(dataset, args.runs / slug(env_id) / f"{algo}_seed{s}", algo, args.steps, s)
-                       for s in args.seeds]
-            rows.append(_row(env_id, f"offline {algo}", seed_summary(results), n_seeds=len(args.seeds)))
+            dirs = [args.runs / slug(env_id) / f"{algo}_seed{s}" for s in args.seeds]
+            if args.table_only:
+                results = [r for d in dirs if (r := _finished(d, args.steps, dataset.spec.dataset_id)) is not None]
+            else:
+                results = [_run(dataset, d, algo, args.steps, s) for d, s in zip(dirs, args.seeds, strict=True)]
+            rows.append(_row(env_id, f"offline {algo}", seed_summary(results), n_seeds=len(results)))
     write_summary(rows, args.out)
     print((args.out / "summary.md").read_text())
 
