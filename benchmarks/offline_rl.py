@@ -90,7 +90,8 @@ def main() -> None:
                 results = [r for d in dirs if (r := _finished(d, args.steps, dataset.spec.dataset_id)) is not None]
             else:
                 results = [_run(dataset, d, algo, args.steps, s) for d, s in zip(dirs, args.seeds, strict=True)]
-            rows.append(_row(env_id, f"offline {algo}", seed_summary(results), n_seeds=len(results)))
+            if results:
+                rows.append(_row(env_id, f"offline {algo}", seed_summary(results), n_seeds=len(results)))
     write_summary(rows, args.out)
     print((args.out / "summary.md").read_text())
 
