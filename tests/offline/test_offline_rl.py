@@ -68,6 +68,14 @@ def test_each_algorithm_trains_saves_reloads_and_acts_in_the_action_space(datase
     assert all(space.contains(np.asarray(a, dtype=space.dtype)) for a in actions)
 
 
+def test_same_seed_same_model(datasets, tmp_path) -> None:
+    obs = _obs(CHECKPOINT)
+    q = [train_offline(datasets[CHECKPOINT], tmp_path / f"run{k}", "cql", STEPS, seed=s)[0].predict_value(
+        obs, np.zeros(len(obs), dtype=np.int64)) for k, s in enumerate((4, 4, 5))]
+    np.testing.assert_array_equal(q[0], q[1])
+    assert not np.array_equal(q[0], q[2])
+
+
 def test_box_actions_are_learned_in_physical_units(datasets, tmp_path) -> None:
     """MinMaxActionScaler on the Box bounds: behaviour cloning's fluid rates are the logged mL/h, not [-1, 1]."""
     dataset = datasets[FLUIDS]

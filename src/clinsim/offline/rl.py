@@ -236,7 +236,8 @@ def train_offline(dataset, run_dir: str | Path, algo: str, steps: int, seed: int
                   overrides: dict[str, float] | None = None, progress: bool = False) -> tuple[Any, dict[str, Any]]:
     """Train ``algo`` on the Minari ``dataset`` for ``steps`` gradient updates and save the run; returns the
     trained d3rlpy algorithm and the run's configuration. The environment is the dataset's (checked to be a
-    registered clinsim ID)."""
+    registered clinsim ID). ``d3rlpy.seed(seed)`` seeds Python's, numpy's and torch's global generators (d3rlpy
+    draws its minibatches from numpy's), so the same seed trains the same model."""
     d3rlpy = load_d3rlpy()
     from d3rlpy.logging import NoopAdapterFactory
 
