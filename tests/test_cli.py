@@ -43,6 +43,10 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
     ["import", "model.zip", "--env", ENV, "--run-dir", "r"],  # without --trust-checkpoint
     ["evaluate", ENV, "--run", "no-such-run"],
     ["calibrate", "no-such-population"],
+    ["train-offline", "clinsim/x/y-v0", "--algo", "bc", "--steps", "0", "--run-dir", "r"],
+    ["train-offline", "clinsim/x/y-v0", "--algo", "dqn", "--run-dir", "r"],
+    ["train-offline", "clinsim/x/y-v0", "--algo", "bc", "--run-dir", ""],
+    ["train-offline", "clinsim/no-such/dataset-v0", "--algo", "bc", "--run-dir", "r"],
 ])
 def test_bad_input_is_one_line_and_exit_code_2(argv: list[str], tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)

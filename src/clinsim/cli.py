@@ -124,8 +124,11 @@ def _policy(env_id: str, name: str | None, run: str | None):
     from clinsim.training.planner import RolloutPlanner
 
     if run:
+        from clinsim.offline.rl import CONFIG_FILE, offline_policy
         from clinsim.training.train import trained_policy
 
+        if (Path(run) / CONFIG_FILE).exists():  # a run of clinsim train-offline
+            return offline_policy(run, env_id)
         return trained_policy(run, env_id)
     policies = baselines(env_id)
     if name == "planner":
@@ -252,6 +255,31 @@ def _ope(args: argparse.Namespace) -> None:
               + " | ".join(f"{r[e]:.2f} ({r[e + '_error']:+.2f})" for e in ESTIMATORS) + " |")
     if args.output:
         Path(args.output).write_text(json.dumps(rows, indent=1) + "\n")
+
+
+def _train_offline(args: argparse.Namespace) -> None:
+    import logging
+
+    import minari
+
+    from clinsim.offline.datasets import minari_root
+    from clinsim.offline.rl import evaluate_offline, load_d3rlpy, train_offline
+    from clinsim.training.evaluate import episode_summary
+
+    load_d3rlpy()  # before structlog, which comes with it: the error says how to install both
+    import structlog
+
+    # d3rlpy logs every stage through structlog at info level: warnings and errors only on the command line
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    with minari_root(args.root):
+        dataset = minari.load_dataset(args.dataset)
+    start = time.perf_counter()
+    _, config = train_offline(dataset, args.run_dir, args.algo, args.steps, args.seed, progress=not args.quiet)
+    seconds = time.perf_counter() - start
+    summary = episode_summary(evaluate_offline(args.run_dir, args.episodes))
+    print(json.dumps(summary, indent=2, allow_nan=False))
+    print(f"trained {args.algo} ({config['d3rlpy_config']}, {args.steps} steps, {seconds:.0f} s) on {args.dataset}, "
+          f"evaluated on {config['env_id']}: {args.run_dir}")
 
 
 def _tune(args: argparse.Namespace) -> None:
@@ -385,6 +413,21 @@ def parser() -> argparse.ArgumentParser:
     ope.add_argument("--truth-episodes", type=positive_int, default=2000, help="patients per true value")
     ope.add_argument("--output", type=non_empty_path, default=None, help="write the table (JSON) here")
     ope.set_defaults(func=_ope)
+
+    from clinsim.offline.rl import ALGORITHMS as OFFLINE_ALGORITHMS
+
+    off = sub.add_parser("train-offline", help="offline RL (d3rlpy) on a logged dataset, evaluated online "
+                         "(docs/offline.md)")
+    off.add_argument("dataset", type=non_empty_path, help="Minari dataset ID (clinsim dataset prints it)")
+    off.add_argument("--algo", required=True, choices=list(OFFLINE_ALGORITHMS),
+                     help="bc, cql, bcq: any action space; iql, td3bc: continuous actions only")
+    off.add_argument("--steps", type=positive_int, default=10_000, help="gradient updates")
+    off.add_argument("--seed", type=seed_int, default=0, help="training seed")
+    off.add_argument("--root", type=non_empty_path, default=None, help="Minari dataset directory")
+    off.add_argument("--episodes", type=positive_int, default=None, help=EPISODES_HELP)
+    off.add_argument("--run-dir", type=non_empty_path, required=True)
+    off.add_argument("--quiet", action="store_true")
+    off.set_defaults(func=_train_offline)
 
     sw = sub.add_parser("sweep", help="environments x algorithms x hyperparameters x seeds on Ray (resumable)")
     bench_args(sw, "runs/sweep", ["ppo"])
