@@ -254,9 +254,10 @@ def test_ufuncs_share_the_self_healing_cache(monkeypatch, tmp_path) -> None:
     assert len(files) == 4  # an index and a data file each
     for path in files:
         path.write_bytes(b"garbage")
+    increment, total = _ufuncs()
+    assert all(path.read_bytes() == b"garbage" for path in files)  # built on first use: nothing read yet
     with pytest.warns(CompileCacheWarning, match="unreadable compile-cache entry"):
-        increment, total = _ufuncs()
-    assert increment(np.array([1.0]))[0] == 2.0 and total(np.array([[1.0, 2.0]]))[0] == 3.0
+        assert increment(np.array([1.0]))[0] == 2.0 and total(np.array([[1.0, 2.0]]))[0] == 3.0
 
 
 def test_damaged_entry_in_a_new_process_is_recompiled_with_a_warning(tmp_path) -> None:
