@@ -44,11 +44,11 @@ print(json.dumps({name: [b[0] - a[0], b[1] - a[1]] for name, a, b in
 """
 
 
-def _run(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+def _run(command: list[str], env: dict[str, str], cwd: Path | None = None) -> tuple[float, float, str]:
     """Wall and CPU seconds (user + system, children included) of ``command``, and its stdout."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=cwd)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode:
@@ -58,7 +58,7 @@ def _run(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
 
 def _fresh(cache: Path, src: Path) -> dict[str, str]:
     return {**os.environ, "CLINSIM_CACHE_DIR": str(cache / "compiled"), "PYTHONPYCACHEPREFIX": str(cache / "pyc"),
-            "PYTHONPATH": os.pathsep.join(filter(None, (str(src), os.environ.get("PYTHONPATH"))))}
+            "PYTHONPATH": os.pathsep.join(filter(None, (str(src.resolve()), os.environ.get("PYTHONPATH"))))}
 
 
 def environment_row(env_id: str, src: Path) -> str:
@@ -76,9 +76,10 @@ def main_job_row(arguments: str, src: Path) -> str:
     with tempfile.TemporaryDirectory(prefix="clinsim-startup-") as cache:
         env = _fresh(Path(cache), src)
         cells = []
-        for phase in ("cold", "warm"):
-            command = [sys.executable, "-m", "clinsim", *shlex.split(arguments), "--root", f"{cache}/runs-{phase}"]
-            wall, cpu, _ = _run(command, env)
+        for phase in ("cold", "warm"):  # each in a directory of its own: the benchmark resumes from its results
+            workdir = Path(cache) / phase
+            workdir.mkdir()
+            wall, cpu, _ = _run([sys.executable, "-m", "clinsim", *shlex.split(arguments)], env, cwd=workdir)
             cells.append(f"{wall:.0f} / {cpu:.0f}")
     return f"| `clinsim {arguments}` | " + " | ".join(cells) + " |"
 

@@ -1,9 +1,10 @@
 """Rendering of a patient's course: an RGB dashboard (matplotlib) and a one-line text summary.
 
 A :class:`Dashboard` builds its figure once per environment and then draws frames by blitting: the axes,
-ticks, thresholds and legends are a cached background, and a frame only redraws the curves and the status
-line (the step, the action taken, the outcome). The axes are rescaled, and the background redrawn, only when a
-curve leaves them, so a frame after the first costs a few milliseconds (``benchmarks/render_speed.py``).
+ticks, thresholds and legends are a cached background, and a frame only redraws the curves; the status line
+(the step, the action taken, the outcome) is written into the frame by Pillow. The axes are rescaled, and the
+background redrawn, only when a curve leaves them, so a frame after the first costs a few milliseconds
+(``benchmarks/render_speed.py``).
 """
 
 from __future__ import annotations
