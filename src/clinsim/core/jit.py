@@ -392,6 +392,9 @@ class _LazyUfunc:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.ufunc(*args, **kwargs)
 
+    def __reduce_ex__(self, protocol: Any) -> Any:  # pickled as the ufunc itself (as before it was lazy)
+        return self.ufunc.__reduce_ex__(protocol)
+
     def __getattr__(self, name: str) -> Any:  # ufunc attributes (nin, types, reduce, ...)
         if name.startswith("__"):
             raise AttributeError(name)
