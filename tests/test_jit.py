@@ -4,6 +4,7 @@ import ast
 import errno
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -254,9 +255,11 @@ def test_ufuncs_share_the_self_healing_cache(monkeypatch, tmp_path) -> None:
     assert len(files) == 4  # an index and a data file each
     for path in files:
         path.write_bytes(b"garbage")
+    increment, total = _ufuncs()
+    assert all(path.read_bytes() == b"garbage" for path in files)  # built on first use: nothing read yet
     with pytest.warns(CompileCacheWarning, match="unreadable compile-cache entry"):
-        increment, total = _ufuncs()
-    assert increment(np.array([1.0]))[0] == 2.0 and total(np.array([[1.0, 2.0]]))[0] == 3.0
+        assert increment(np.array([1.0]))[0] == 2.0 and total(np.array([[1.0, 2.0]]))[0] == 3.0
+    assert pickle.loads(pickle.dumps(increment))(np.array([1.0]))[0] == 2.0  # pickled as the ufunc
 
 
 def test_damaged_entry_in_a_new_process_is_recompiled_with_a_warning(tmp_path) -> None:

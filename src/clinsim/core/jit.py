@@ -356,19 +356,49 @@ def vectorize(signatures: list[str], **options: Any) -> Callable[[Callable], Any
     """``numba.vectorize(signatures, cache=True, **options)`` on :func:`jit`'s cache (location, keys, healing).
 
     numba's own cache for ufuncs lives in the source tree's ``__pycache__``, and one damaged entry there
-    made every later ``import clinsim`` crash.
+    made every later ``import clinsim`` crash. Built on first use (:class:`_LazyUfunc`).
     """
-    return lambda f: _ufunc(lambda g: Vectorize(g, **options), f, f"vectorize{signatures}", signatures, options)
+    return lambda f: _LazyUfunc(f, lambda: _ufunc(lambda g: Vectorize(g, **options), f, f"vectorize{signatures}",
+                                                  signatures, options))
 
 
 def guvectorize(signatures: list[str], layout: str, **options: Any) -> Callable[[Callable], Any]:
     """``numba.guvectorize(signatures, layout, cache=True, **options)`` on :func:`jit`'s cache.
 
     Only the kernel is cached: numba caches the gufunc's loop wrapper in ``__pycache__`` only, so that
-    (~40 ms a gufunc) is compiled in every process.
+    (~40 ms a gufunc) is compiled in every process that uses it. Built on first use (:class:`_LazyUfunc`).
     """
-    return lambda f: _ufunc(lambda g: GUVectorize(g, layout, **options), f, f"guvectorize{signatures}{layout}",
-                            signatures, options)
+    return lambda f: _LazyUfunc(f, lambda: _ufunc(lambda g: GUVectorize(g, layout, **options), f,
+                                                  f"guvectorize{signatures}{layout}", signatures, options))
+
+
+class _LazyUfunc:
+    """A compiled ufunc built (compiled, or loaded from the cache) on its first use, not at import.
+
+    numba compiles a ufunc given signatures when it is defined; built eagerly, the SepsiSim ufuncs that only
+    calibration and analysis code call cost every ``import clinsim`` a compile (cold cache) or a cache load
+    plus the uncacheable gufunc wrappers (warm): ``benchmarks/startup.py``.
+    """
+
+    def __init__(self, f: Callable, build: Callable[[], Any]) -> None:
+        functools.update_wrapper(self, f)
+        self._build = build
+
+    @functools.cached_property
+    def ufunc(self) -> Any:
+        """The numba ufunc (``np.ufunc`` or gufunc), built now if not yet."""
+        return self._build()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.ufunc(*args, **kwargs)
+
+    def __reduce_ex__(self, protocol: Any) -> Any:  # pickled as the ufunc itself (as before it was lazy)
+        return self.ufunc.__reduce_ex__(protocol)
+
+    def __getattr__(self, name: str) -> Any:  # ufunc attributes (nin, types, reduce, ...)
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.ufunc, name)
 
 
 def _ufunc(make: Callable, f: Callable, key: str, signatures: list[str], options: dict) -> Any:
