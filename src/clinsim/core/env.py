@@ -161,14 +161,14 @@ class TaskVectorEnv(VectorEnv):
     """Native batched environment: one array program steps every patient.
 
     ``autoreset_mode`` (``gym.make_vec(ID, num_envs=n, vectorization_mode="vector_entry_point",
-    autoreset_mode=...)``): ``"NextStep"`` (default; Gymnasium's): the step after an episode ends starts the
-    next patient and returns its first observation with zero reward. ``"SameStep"`` (what TorchRL and RLlib
-    expect): the step that ends an episode already returns the next patient's first observation, and the
+    autoreset_mode=...)``): ``"NextStep"`` (default; Gymnasium's, and what RLlib's env runners expect): the step
+    after an episode ends starts the next patient and returns its first observation with zero reward.
+    ``"SameStep"``: the step that ends an episode already returns the next patient's first observation, and the
     finished patient's last observation and info are in ``info["final_obs"]`` / ``info["final_info"]``
     (masked by ``info["_final_obs"]``), as Gymnasium's ``SyncVectorEnv`` does in that mode. ``"Disabled"``: the
     caller resets finished patients itself with ``reset(options={"reset_mask": mask})`` (a boolean array, one
     entry per patient: only those restart; the other entries of the returned observation are the current ones
-    and their info entries are masked out); stepping a finished patient raises
+    and their info entries are masked out; TorchRL's preferred mode); stepping a finished patient raises
     :class:`~clinsim.core.task.EpisodeOverError`. The mode is the ``autoreset_mode`` attribute and
     ``metadata["autoreset_mode"]``.
 
