@@ -11,10 +11,11 @@ from enum import Enum
 from typing import Any, ClassVar
 
 import numpy as np
-from gymnasium import Env
+from gymnasium import Env, spaces
 from gymnasium.utils import seeding
 from gymnasium.vector import VectorEnv
 from gymnasium.vector.utils import batch_space
+from gymnasium.wrappers.utils import rescale_box
 
 try:
     from gymnasium.vector import AutoresetMode
@@ -44,19 +45,25 @@ class TaskEnv(Env):
     ``render_mode="rgb_array"`` draws a dashboard of the patient's course so far (the task's
     ``render_panels``, with the clinical thresholds and the action taken), ``"human"`` shows it in a window
     at every step, ``"ansi"`` returns a one-line text summary of the current step.
+
+    ``normalize_actions=True``: a ``Box`` action space in physical units (mL/h, ug/kg/min) becomes
+    ``Box(-1, 1)``, mapped linearly onto the physical bounds (Gymnasium's ``RescaleAction`` arithmetic, so the
+    trajectories are those of ``RescaleAction(gym.make(ID), -1.0, 1.0)``); discrete spaces are unchanged. Off by
+    default: the papers' spaces are the physical ones. The info reports the physical dose.
     """
 
     task_class: ClassVar[type[Task]]
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["human", "rgb_array", "ansi"], "render_fps": 4}
 
-    def __init__(self, render_mode: str | None = None, **task_kwargs: Any) -> None:
+    def __init__(self, render_mode: str | None = None, normalize_actions: bool = False, **task_kwargs: Any) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"{self.task_class.env_id}: render_mode {render_mode!r} not supported; "
                              f"valid: None, {', '.join(self.metadata['render_modes'])}")
         self.render_mode = render_mode
         self.task = self.task_class(**task_kwargs)
         self.observation_space = self.task.observation_space
-        self.action_space = self.task.action_space
+        self.action_space, self._to_physical = _action_scaling(self.task.action_space, normalize_actions,
+                                                               self.task_class.env_id)
         self._state: State | None = None
         # the next step's clinical record and the info views of both records (swapped every step)
         self._spare: np.ndarray | None = None
@@ -90,6 +97,8 @@ class TaskEnv(Env):
         if state is None:
             raise RuntimeError(f"{self._name}: call reset() before step()")
         new = self._spare
+        if self._to_physical is not None:
+            action = self._to_physical(action)
         obs = self.task.step_single(state.patient, state.clinical, new, action, self._name)
         self._spare = state.clinical
         self._state = State(state.patient, new, state.label)
@@ -172,6 +181,8 @@ class TaskVectorEnv(VectorEnv):
     :class:`~clinsim.core.task.EpisodeOverError`. The mode is the ``autoreset_mode`` attribute and
     ``metadata["autoreset_mode"]``.
 
+    ``normalize_actions=True``: ``Box(-1, 1)`` actions, as for the single env.
+
     ``render_mode="rgb_array"``: ``render()`` tiles the dashboards of the first ``render_patients`` patients
     (default 4) into one grid image.
 
@@ -193,6 +204,7 @@ class TaskVectorEnv(VectorEnv):
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         render_patients: int = 4,
         num_threads: int | str | None = None,
+        normalize_actions: bool = False,
         **task_kwargs: Any,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -217,7 +229,8 @@ class TaskVectorEnv(VectorEnv):
         self.task = self.task_class(**task_kwargs)
         self.max_episode_steps = int(max_episode_steps or self.task.horizon)
         self.single_observation_space = self.task.observation_space
-        self.single_action_space = self.task.action_space
+        self.single_action_space, self._to_physical = _action_scaling(self.task.action_space, normalize_actions,
+                                                                      self.task_class.env_id)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self._rngs: list[np.random.Generator] | None = None
@@ -264,6 +277,8 @@ class TaskVectorEnv(VectorEnv):
     def step(self, actions: Any):
         if self._state is None or self._rngs is None:
             raise RuntimeError(f"{self._name}: call reset() before step()")
+        if self._to_physical is not None:
+            actions = self._to_physical(actions)
         actions = self.task.check_actions(actions, self.num_envs, self._name)
         if self.autoreset_mode is AutoresetMode.DISABLED and self._autoreset.any():
             ended = np.flatnonzero(self._autoreset).tolist()
@@ -397,6 +412,44 @@ class TaskVectorEnv(VectorEnv):
     def _name(self) -> str:
         return self.spec.id if self.spec is not None else self.task.env_id
 
+
+
+def _action_scaling(space: spaces.Space, normalize: Any, name: str) -> tuple[spaces.Space, _ToPhysical | None]:
+    """The action space an agent sees and the map of its actions onto the task's physical ones (None: the
+    identity). ``normalize``: Box spaces become ``Box(-1, 1)``."""
+    if not isinstance(normalize, bool | np.bool_):
+        raise ValueError(f"{name}: normalize_actions must be True or False, got {normalize!r}")
+    if not normalize or not isinstance(space, spaces.Box):
+        return space, None
+    to_physical = _ToPhysical(space)
+    return to_physical.normalized, to_physical
+
+
+class _ToPhysical:
+    """Normalised ``[-1, 1]`` actions onto a physical Box: Gymnasium's ``rescale_box`` (the arithmetic of its
+    ``RescaleAction`` wrapper), rebuilt after unpickling (its functions are closures)."""
+
+    def __init__(self, physical: spaces.Box) -> None:
+        self.physical = physical
+        ones = np.ones(physical.shape, dtype=physical.dtype)  # in the space's dtype: no precision warning
+        self.normalized, _, self._backward = rescale_box(physical, -ones, ones)
+
+    def __call__(self, action: Any) -> Any:
+        # anything that is not an array of numbers goes to the task's checks unchanged (their clear errors)
+        try:
+            arr = np.asarray(action)
+        except Exception:  # noqa: BLE001 - the task's check reports it
+            return action
+        shape = self.physical.shape
+        if arr.dtype.kind in "fiu" and arr.ndim >= len(shape) and arr.shape[arr.ndim - len(shape):] == shape:
+            return self._backward(arr)
+        return action
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"physical": self.physical}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["physical"])
 
 
 def _seed(seed: Any, name: str) -> int:
