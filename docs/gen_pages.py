@@ -67,6 +67,10 @@ for page in sorted(DOCS.glob("*.md")):
         with mkdocs_gen_files.open(page.name, "w") as f:
             f.write(rewrite_outside_links(text))
 
+with mkdocs_gen_files.open("environments/index.md", "w") as f:
+    f.write("# Environments\n\nOne page per environment, generated from its docstring and parameter table.\n\n")
+    f.writelines(f"- [`{env_id}`]({env_id}.md)\n" for env_id in clinsim.FAMILY_IDS)
+
 for env_id in clinsim.FAMILY_IDS:
     suite, name = env_id.split("/")
     path = f"environments/{suite}/{name}.md"
