@@ -1,6 +1,7 @@
 """Every registered environment: Gymnasium conformance, seeding, pickling, vector == single, bad input."""
 
 import copy
+import inspect
 import pickle
 
 import gymnasium as gym
@@ -168,6 +169,56 @@ def test_same_step_autoreset_equals_single_envs(env_id: str) -> None:
     assert ended >= n
 
 
+def assert_same_vector_info(ours: dict, theirs: dict) -> None:
+    """Two vector infos agree: the same keys and masks, and the same values wherever the mask is set."""
+    assert set(ours) == set(theirs)
+    for k, v in theirs.items():
+        if k.startswith("_"):
+            assert np.array_equal(ours[k], v), k
+        elif isinstance(v, dict):
+            assert_same_vector_info(ours[k], v)
+        else:
+            for i in np.flatnonzero(theirs["_" + k]):
+                assert np.array_equal(ours[k][i], v[i]), (k, i)
+
+
+@pytest.mark.parametrize("mode", ["NextStep", "SameStep", "Disabled"])
+def test_native_vector_env_equals_sync_vector_env_in_every_autoreset_mode(env_id: str, mode: str) -> None:
+    """Gymnasium's SyncVectorEnv over single envs is the reference for each autoreset mode: observations,
+    rewards, flags and infos (``final_obs`` / ``final_info`` included) agree bit for bit; in ``Disabled`` mode the
+    caller's ``reset(options={"reset_mask": ...})`` restarts only the finished patients."""
+    n = 3
+    ours = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point", autoreset_mode=mode)
+    if "autoreset_mode" not in inspect.signature(gym.vector.SyncVectorEnv).parameters:  # gymnasium 1.0
+        if mode != "NextStep":
+            pytest.skip("gymnasium 1.0's SyncVectorEnv has next-step autoreset only: no reference")
+        sync = gym.make_vec(env_id, num_envs=n, vectorization_mode="sync")
+    else:
+        sync = gym.make_vec(env_id, num_envs=n, vectorization_mode="sync", vector_kwargs={"autoreset_mode": mode})
+    assert ours.autoreset_mode.value == mode == ours.metadata["autoreset_mode"].value
+    (obs, info), (sobs, sinfo) = ours.reset(seed=9), sync.reset(seed=9)
+    assert np.array_equal(obs, sobs)
+    assert_same_vector_info(info, sinfo)
+    ours.action_space.seed(4)
+    horizon = gym.spec(env_id).max_episode_steps
+    restarts = 0
+    for _ in range(horizon + horizon // 2):
+        actions = ours.action_space.sample()
+        out, sout = ours.step(actions), sync.step(actions)
+        for a, b in zip(out[:4], sout[:4], strict=True):
+            assert np.array_equal(a, b)
+        assert_same_vector_info(out[4], sout[4])
+        done = out[2] | out[3]
+        if mode == "Disabled" and done.any():
+            with pytest.raises(EpisodeOverError, match="reset_mask"):
+                ours.step(actions)
+            (obs, info), (sobs, sinfo) = (env.reset(options={"reset_mask": done}) for env in (ours, sync))
+            assert np.array_equal(obs, sobs)
+            assert_same_vector_info(info, sinfo)
+            restarts += int(done.sum())
+    assert mode != "Disabled" or restarts >= n
+
+
 def test_threaded_vector_env_equals_single_envs(env_id: str) -> None:
     """Batches of >= PARALLEL_MIN_BATCH run their patients in threads: the same bits as single envs."""
     n = PARALLEL_MIN_BATCH
@@ -308,8 +359,8 @@ def test_invalid_actions_raise_naming_the_space(env_id: str, bad) -> None:
 
 
 def test_unknown_autoreset_mode_names_the_valid_ones(env_id: str) -> None:
-    with pytest.raises(ValueError, match="'NextStep', 'SameStep'"):
-        gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point", autoreset_mode="Disabled")
+    with pytest.raises(ValueError, match="'NextStep', 'SameStep', 'Disabled'"):
+        gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point", autoreset_mode="Sometimes")
 
 
 def test_unknown_constructor_argument_values_raise(env_id: str) -> None:
@@ -373,7 +424,7 @@ def test_seeds_follow_gymnasium_rules_with_clear_errors(env_id: str) -> None:
     with pytest.raises(ValueError, match="seed"):
         env.reset(seed=-3)
     for made in (env, venv):
-        with pytest.raises(ValueError, match="unknown reset option.*'patient'.*valid: none"):
+        with pytest.raises(ValueError, match="unknown reset option.*'patient'.*valid: (none|'reset_mask')"):
             made.reset(seed=0, options={"patient": "reference"})
 
 
@@ -432,3 +483,16 @@ def test_out_of_range_parameters_never_give_nan_silently(env_id: str, factor: fl
                     break
         except NonFiniteStateError as exc:
             assert "outside their literature range" in str(exc) and env_id.split("/")[1].split("-")[0] in str(exc)
+
+
+def test_bad_reset_mask_and_partial_reset_before_reset_raise_clearly() -> None:
+    venv = gym.make_vec("immunosim/CheckpointInhibitor-v1", num_envs=2, vectorization_mode="vector_entry_point",
+                        autoreset_mode="Disabled")
+    with pytest.raises(RuntimeError, match="without reset_mask"):
+        venv.reset(options={"reset_mask": np.array([True, False])})
+    venv.reset(seed=0)
+    for bad in ([True, False], np.array([1, 0]), np.zeros(2, bool), np.ones(3, bool)):
+        with pytest.raises(ValueError, match=r"reset_mask.*shape \(2,\)"):
+            venv.reset(options={"reset_mask": bad})
+    with pytest.raises(ValueError, match="valid: 'reset_mask'"):
+        venv.reset(options={"patient": "reference"})

@@ -11,10 +11,11 @@ from enum import Enum
 from typing import Any, ClassVar
 
 import numpy as np
-from gymnasium import Env
+from gymnasium import Env, spaces
 from gymnasium.utils import seeding
 from gymnasium.vector import VectorEnv
 from gymnasium.vector.utils import batch_space
+from gymnasium.wrappers.utils import rescale_box
 
 try:
     from gymnasium.vector import AutoresetMode
@@ -30,7 +31,7 @@ except ImportError:  # gymnasium 1.0 (pinned by d3rlpy 2.8): no enum yet, next-s
 from clinsim.core.batch import PARALLEL_MIN_BATCH
 from clinsim.core.render import Dashboard, HumanWindow, render_text, tile
 from clinsim.core.state import State, rows
-from clinsim.core.task import Task
+from clinsim.core.task import EpisodeOverError, Task
 from clinsim.core.threads import ThreadCount
 
 
@@ -44,19 +45,25 @@ class TaskEnv(Env):
     ``render_mode="rgb_array"`` draws a dashboard of the patient's course so far (the task's
     ``render_panels``, with the clinical thresholds and the action taken), ``"human"`` shows it in a window
     at every step, ``"ansi"`` returns a one-line text summary of the current step.
+
+    ``normalize_actions=True``: a ``Box`` action space in physical units (mL/h, ug/kg/min) becomes
+    ``Box(-1, 1)``, mapped linearly onto the physical bounds (Gymnasium's ``RescaleAction`` arithmetic, so the
+    trajectories are those of ``RescaleAction(gym.make(ID), -1.0, 1.0)``); discrete spaces are unchanged. Off by
+    default: the papers' spaces are the physical ones. The info reports the physical dose.
     """
 
     task_class: ClassVar[type[Task]]
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["human", "rgb_array", "ansi"], "render_fps": 4}
 
-    def __init__(self, render_mode: str | None = None, **task_kwargs: Any) -> None:
+    def __init__(self, render_mode: str | None = None, normalize_actions: bool = False, **task_kwargs: Any) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"{self.task_class.env_id}: render_mode {render_mode!r} not supported; "
                              f"valid: None, {', '.join(self.metadata['render_modes'])}")
         self.render_mode = render_mode
         self.task = self.task_class(**task_kwargs)
         self.observation_space = self.task.observation_space
-        self.action_space = self.task.action_space
+        self.action_space, self._to_physical = _action_scaling(self.task.action_space, normalize_actions,
+                                                               self.task_class.env_id)
         self._state: State | None = None
         # the next step's clinical record and the info views of both records (swapped every step)
         self._spare: np.ndarray | None = None
@@ -90,6 +97,8 @@ class TaskEnv(Env):
         if state is None:
             raise RuntimeError(f"{self._name}: call reset() before step()")
         new = self._spare
+        if self._to_physical is not None:
+            action = self._to_physical(action)
         obs = self.task.step_single(state.patient, state.clinical, new, action, self._name)
         self._spare = state.clinical
         self._state = State(state.patient, new, state.label)
@@ -161,11 +170,18 @@ class TaskVectorEnv(VectorEnv):
     """Native batched environment: one array program steps every patient.
 
     ``autoreset_mode`` (``gym.make_vec(ID, num_envs=n, vectorization_mode="vector_entry_point",
-    autoreset_mode=...)``): ``"NextStep"`` (default; Gymnasium's): the step after an episode ends starts the
-    next patient and returns its first observation with zero reward. ``"SameStep"`` (what TorchRL and RLlib
-    expect): the step that ends an episode already returns the next patient's first observation, and the
+    autoreset_mode=...)``): ``"NextStep"`` (default; Gymnasium's, and what RLlib's env runners expect): the step
+    after an episode ends starts the next patient and returns its first observation with zero reward.
+    ``"SameStep"``: the step that ends an episode already returns the next patient's first observation, and the
     finished patient's last observation and info are in ``info["final_obs"]`` / ``info["final_info"]``
-    (masked by ``info["_final_obs"]``), as Gymnasium's ``SyncVectorEnv`` does in that mode.
+    (masked by ``info["_final_obs"]``), as Gymnasium's ``SyncVectorEnv`` does in that mode. ``"Disabled"``: the
+    caller resets finished patients itself with ``reset(options={"reset_mask": mask})`` (a boolean array, one
+    entry per patient: only those restart; the other entries of the returned observation are the current ones
+    and their info entries are masked out; TorchRL's preferred mode); stepping a finished patient raises
+    :class:`~clinsim.core.task.EpisodeOverError`. The mode is the ``autoreset_mode`` attribute and
+    ``metadata["autoreset_mode"]``.
+
+    ``normalize_actions=True``: ``Box(-1, 1)`` actions, as for the single env.
 
     ``render_mode="rgb_array"``: ``render()`` tiles the dashboards of the first ``render_patients`` patients
     (default 4) into one grid image.
@@ -178,7 +194,7 @@ class TaskVectorEnv(VectorEnv):
     task_class: ClassVar[type[Task]]
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 4,
                                           "autoreset_mode": AutoresetMode.NEXT_STEP}
-    AUTORESET_MODES: ClassVar[tuple[AutoresetMode, ...]] = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)
+    AUTORESET_MODES: ClassVar[tuple[AutoresetMode, ...]] = tuple(AutoresetMode)
 
     def __init__(
         self,
@@ -188,6 +204,7 @@ class TaskVectorEnv(VectorEnv):
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         render_patients: int = 4,
         num_threads: int | str | None = None,
+        normalize_actions: bool = False,
         **task_kwargs: Any,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -212,7 +229,8 @@ class TaskVectorEnv(VectorEnv):
         self.task = self.task_class(**task_kwargs)
         self.max_episode_steps = int(max_episode_steps or self.task.horizon)
         self.single_observation_space = self.task.observation_space
-        self.single_action_space = self.task.action_space
+        self.single_action_space, self._to_physical = _action_scaling(self.task.action_space, normalize_actions,
+                                                                      self.task_class.env_id)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self._rngs: list[np.random.Generator] | None = None
@@ -226,7 +244,9 @@ class TaskVectorEnv(VectorEnv):
         self._dashboards: list[Dashboard] = []
 
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None):
-        _check_options(options, self._name)
+        options = dict(options or {})
+        mask = self._reset_mask(options.pop("reset_mask")) if "reset_mask" in options else None
+        _check_options(options, self._name, vector=True)
         if seed is None:
             seeds: list[int | None] = [None] * self.num_envs
         elif isinstance(seed, int | np.integer) and not isinstance(seed, bool | np.bool_):
@@ -236,6 +256,10 @@ class TaskVectorEnv(VectorEnv):
         else:
             raise ValueError(f"{self._name}: seed must be None, a non-negative int (sub-env i gets seed + i) or a "
                              f"list of {self.num_envs} ints or None, got {seed!r}")
+        if mask is not None:
+            if self._state is None:
+                raise RuntimeError(f"{self._name}: call reset() without reset_mask before resetting some patients")
+            return self._partial_reset(mask, seeds)
         if seed is not None:
             self._np_random, self._np_random_seed = seeding.np_random(seeds[0])
         if self._rngs is None:
@@ -253,7 +277,13 @@ class TaskVectorEnv(VectorEnv):
     def step(self, actions: Any):
         if self._state is None or self._rngs is None:
             raise RuntimeError(f"{self._name}: call reset() before step()")
+        if self._to_physical is not None:
+            actions = self._to_physical(actions)
         actions = self.task.check_actions(actions, self.num_envs, self._name)
+        if self.autoreset_mode is AutoresetMode.DISABLED and self._autoreset.any():
+            ended = np.flatnonzero(self._autoreset).tolist()
+            raise EpisodeOverError(f"{self._name}: the episodes of sub-env(s) {ended} have ended and "
+                                   f"autoreset_mode is Disabled; call reset(options={{'reset_mask': mask}}) first")
         if self._autoreset.any():
             # Next-step autoreset: finished patients are replaced by new ones, which this step leaves at
             # their start. Every patient is stepped (the new ones too, from a fresh state, which is
@@ -288,9 +318,12 @@ class TaskVectorEnv(VectorEnv):
         self._record(out[4], actions)
         return out
 
-    def _record(self, info: dict[str, np.ndarray], actions: np.ndarray | None) -> None:
-        """Append the rendered patients' infos and actions (a new patient starts a new course)."""
+    def _record(self, info: dict[str, np.ndarray], actions: np.ndarray | None, mask: np.ndarray | None = None) -> None:
+        """Append the rendered patients' infos and actions (a new patient starts a new course); ``mask``: only
+        those patients (a partial reset)."""
         for i, (history, taken) in enumerate(zip(self._histories, self._actions, strict=True)):
+            if mask is not None and not mask[i]:
+                continue
             entry = {k: v[i] for k, v in info.items() if not k.startswith("_") and not k.startswith("final_")}
             if actions is None or self._elapsed[i] == 0:
                 history[:], taken[:] = [entry], []
@@ -317,14 +350,31 @@ class TaskVectorEnv(VectorEnv):
 
     def _same_step_reset(self, reward: np.ndarray, terminated: np.ndarray, truncated: np.ndarray):
         """Replace the finished patients now; their last observation and info go into ``final_*``."""
-        done, state = self._autoreset.copy(), self._state
-        restart = np.flatnonzero(done)
-        last_obs = self.task.observe(state)
+        done = self._autoreset.copy()
+        last_obs = self.task.observe(self._state)
         final_obs = np.empty(self.num_envs, dtype=object)
-        for i in restart:
+        for i in np.flatnonzero(done):
             final_obs[i] = last_obs[i].copy()
-        final_info = self._info()
-        final_info.update({k: done.copy() for k in list(final_info) if k.startswith("_")})
+        final_info = self._info(done)
+        self._restart(done)
+        info = self._info()
+        info.update(final_obs=final_obs, _final_obs=done.copy(), final_info=final_info, _final_info=done.copy())
+        return self.task.observe(self._state), reward, terminated, truncated, info
+
+    def _partial_reset(self, mask: np.ndarray, seeds: list[int | None]):
+        """``reset(options={"reset_mask": mask})``: new patients for the masked sub-envs only (Gymnasium's
+        ``SyncVectorEnv`` semantics; the others keep their episodes and generators)."""
+        for i in np.flatnonzero(mask):
+            if seeds[i] is not None:
+                self._rngs[i] = seeding.np_random(seeds[i])[0]
+        self._restart(mask)
+        info = self._info(mask)
+        self._record(info, None, mask)
+        return self.task.observe(self._state), info
+
+    def _restart(self, mask: np.ndarray) -> None:
+        """Replace the masked patients by new ones from their generators, at the start of an episode."""
+        restart, state = np.flatnonzero(mask), self._state
         fresh = self.task.sample_patients([self._rngs[i] for i in restart])
         # the last step's infos hold views of this clinical record: the replacement goes into a copy
         clinical = rows(state.clinical).copy().view(state.clinical.dtype)
@@ -334,14 +384,20 @@ class TaskVectorEnv(VectorEnv):
         label[restart] = fresh.label
         self._state = State(state.patient, clinical, label)
         self._elapsed[restart] = 0
-        self._autoreset[:] = False
-        info = self._info()
-        info.update(final_obs=final_obs, _final_obs=done.copy(), final_info=final_info, _final_info=done.copy())
-        return self.task.observe(self._state), reward, terminated, truncated, info
+        self._autoreset[restart] = False
 
-    def _info(self) -> dict[str, np.ndarray]:
+    def _reset_mask(self, mask: Any) -> np.ndarray:
+        """``options["reset_mask"]`` checked as Gymnasium's vector envs check it."""
+        if not (isinstance(mask, np.ndarray) and mask.dtype == np.bool_ and mask.shape == (self.num_envs,)
+                and mask.any()):
+            raise ValueError(f"{self._name}: options['reset_mask'] must be a numpy bool array of shape "
+                             f"({self.num_envs},) with at least one True, got {mask!r}")
+        return mask.copy()
+
+    def _info(self, mask: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """The patients' infos; ``mask``: which entries are valid (``info["_" + key]``), default all."""
         info: dict[str, np.ndarray] = {}
-        mask = np.ones(self.num_envs, dtype=bool)
+        mask = np.ones(self.num_envs, dtype=bool) if mask is None else mask.copy()
         for k, v in self.task.info(self._state).items():
             info[k] = v
             info["_" + k] = mask
@@ -358,6 +414,44 @@ class TaskVectorEnv(VectorEnv):
 
 
 
+def _action_scaling(space: spaces.Space, normalize: Any, name: str) -> tuple[spaces.Space, _ToPhysical | None]:
+    """The action space an agent sees and the map of its actions onto the task's physical ones (None: the
+    identity). ``normalize``: Box spaces become ``Box(-1, 1)``."""
+    if not isinstance(normalize, bool | np.bool_):
+        raise ValueError(f"{name}: normalize_actions must be True or False, got {normalize!r}")
+    if not normalize or not isinstance(space, spaces.Box):
+        return space, None
+    to_physical = _ToPhysical(space)
+    return to_physical.normalized, to_physical
+
+
+class _ToPhysical:
+    """Normalised ``[-1, 1]`` actions onto a physical Box: Gymnasium's ``rescale_box`` (the arithmetic of its
+    ``RescaleAction`` wrapper), rebuilt after unpickling (its functions are closures)."""
+
+    def __init__(self, physical: spaces.Box) -> None:
+        self.physical = physical
+        ones = np.ones(physical.shape, dtype=physical.dtype)  # in the space's dtype: no precision warning
+        self.normalized, _, self._backward = rescale_box(physical, -ones, ones)
+
+    def __call__(self, action: Any) -> Any:
+        # anything that is not an array of numbers goes to the task's checks unchanged (their clear errors)
+        try:
+            arr = np.asarray(action)
+        except Exception:  # noqa: BLE001 - the task's check reports it
+            return action
+        shape = self.physical.shape
+        if arr.dtype.kind in "fiu" and arr.ndim >= len(shape) and arr.shape[arr.ndim - len(shape):] == shape:
+            return self._backward(arr)
+        return action
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"physical": self.physical}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["physical"])
+
+
 def _seed(seed: Any, name: str) -> int:
     """A seed as Gymnasium takes it: a non-negative int (numpy integers accepted), else a clear error."""
     if isinstance(seed, bool | np.bool_) or not isinstance(seed, int | np.integer) or seed < 0:
@@ -365,8 +459,10 @@ def _seed(seed: Any, name: str) -> int:
     return int(seed)
 
 
-def _check_options(options: dict[str, Any] | None, name: str) -> None:
-    """No reset options are defined: any key is a mistake (patient and parameters go to ``gym.make``)."""
+def _check_options(options: dict[str, Any] | None, name: str, vector: bool = False) -> None:
+    """No reset options are defined (but a vector env's ``reset_mask``): any other key is a mistake (patient and
+    parameters go to ``gym.make``)."""
     if options:
-        raise ValueError(f"{name}: unknown reset option(s) {', '.join(map(repr, options))}; valid: none "
+        valid = "'reset_mask'" if vector else "none"
+        raise ValueError(f"{name}: unknown reset option(s) {', '.join(map(repr, options))}; valid: {valid} "
                          f"(choose patients and parameters with gym.make(..., patient=..., parameters=...))")
