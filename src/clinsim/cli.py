@@ -1,4 +1,5 @@
-"""Command line: ``clinsim list | params | calibrate | evaluate | train | import | benchmark | reproduce | plot``.
+"""Command line: ``clinsim list | params | calibrate | evaluate | train | import | benchmark | reproduce | dataset |
+ground-truth | ope | sweep | tune | aggregate | plot``.
 
 Every count, seed and path is checked where it is parsed; any error is one line on stderr and exit
 code 2 (``clinsim --debug ...`` shows the traceback).
@@ -231,30 +232,89 @@ def _calibrate(args: argparse.Namespace) -> None:
 
 
 def _dataset(args: argparse.Namespace) -> None:
-    from clinsim.offline.datasets import collect
+    from clinsim.offline.datasets import collect, collect_standard
 
-    dataset = collect(args.env, args.behaviour, args.episodes, args.seed, args.root)
+    if args.standard:
+        if args.env is not None:
+            raise ValueError("--standard takes environments with --env, not the positional ENV")
+        for name in collect_standard(args.standard_env, args.root, args.observation):
+            print(f"wrote {name}")
+        return
+    if args.env is None:
+        raise ValueError(f"name an environment (valid: {', '.join(clinsim.ENV_IDS)}) or use --standard")
+    dataset = collect(args.env, args.behaviour, args.episodes, args.seed, args.root, observation=args.observation)
     print(f"wrote {dataset.spec.dataset_id}: {dataset.total_episodes} episodes, {dataset.total_steps} steps")
+
+
+def _ground_truth(args: argparse.Namespace) -> None:
+    from clinsim.offline.ground_truth import ground_truth, truth_path
+    from clinsim.training.runs import write_json
+
+    truth = ground_truth(args.env, args.episodes, args.planner_episodes, seed=args.seed)
+    path = Path(args.output) if args.output else truth_path(args.env)
+    write_json(path, truth)
+    print("| target | episodes | discounted value [95 % CI] | return | value - protocol [95 % CI] |")
+    print("|---|---|---|---|---|")
+    for name, t in truth["targets"].items():
+        v, d = t["value"], t["value_minus_protocol"]
+        print(f"| {name} | {t['episodes']} | {v['mean']:.2f} [{v['ci_low']:.2f}, {v['ci_high']:.2f}] | "
+              f"{t['return']['mean']:.2f} | {d['mean']:+.2f} [{d['ci_low']:+.2f}, {d['ci_high']:+.2f}] |")
+    print(f"wrote {path}")
+
+
+def _quiet_d3rlpy() -> None:
+    """d3rlpy logs every fit through structlog at info level: keep warnings only."""
+    import logging
+
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
 
 
 def _ope(args: argparse.Namespace) -> None:
     import minari
 
     from clinsim.offline.datasets import minari_root
-    from clinsim.offline.ope import ESTIMATORS, evaluate_dataset
+    from clinsim.offline.ground_truth import load_ground_truth
+    from clinsim.offline.ope import evaluate_dataset, require_d3rlpy
 
+    estimators = args.estimators
+    if {"fqe", "dr"} & set(estimators):
+        require_d3rlpy()
+        _quiet_d3rlpy()
     with minari_root(args.root):
         dataset = minari.load_dataset(args.dataset)
     env_id = dataset.spec.env_spec.id
-    rows = evaluate_dataset(dataset, env_id, args.truth_episodes)
-    print(f"{args.dataset} ({dataset.total_episodes} episodes) on {env_id}; truth on {args.truth_episodes} patients\n")
-    print("| target | true value [95 % CI] | " + " | ".join(f"{e} (error)" for e in ESTIMATORS) + " |")
-    print("|---" * (2 + len(ESTIMATORS)) + "|")
+    truth = load_ground_truth(env_id, args.truth)
+    rows = evaluate_dataset(dataset, truth, estimators, args.targets, args.fqe_steps, args.seed)
+    print(f"{args.dataset} ({dataset.total_episodes} episodes) on {env_id}; ground truth: {truth['command']}; "
+          f"FQE: {args.fqe_steps} steps\n")
+    print("| target | true value [95 % CI] | " + " | ".join(f"{e} (error)" for e in estimators) + " |")
+    print("|---" * (2 + len(estimators)) + "|")
     for r in rows:
         print(f"| {r['target']} | {r['value']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}] | "
-              + " | ".join(f"{r[e]:.2f} ({r[e + '_error']:+.2f})" for e in ESTIMATORS) + " |")
+              + " | ".join("n/a" if r[e] is None else f"{r[e]:.2f} ({r[e + '_error']:+.2f})" for e in estimators)
+              + " |")
     if args.output:
-        Path(args.output).write_text(json.dumps(rows, indent=1) + "\n")
+        from clinsim.training.runs import write_json
+
+        write_json(Path(args.output), {"dataset": args.dataset, "episodes": dataset.total_episodes,
+                                       "fqe_steps": args.fqe_steps, "seed": args.seed,
+                                       "ground_truth": truth["command"], "rows": rows})
+
+
+def _choices(valid: tuple[str, ...], what: str):
+    """A comma-separated list of names from ``valid`` (an error naming them otherwise)."""
+
+    def parse(text: str) -> list[str]:
+        names = [t.strip() for t in text.split(",") if t.strip()]
+        unknown = [n for n in names if n not in valid]
+        if not names or unknown:
+            raise argparse.ArgumentTypeError(f"unknown {what} {', '.join(unknown) or repr(text)}; valid: "
+                                             f"{', '.join(valid)}")
+        return names
+
+    return parse
 
 
 def _train_offline(args: argparse.Namespace) -> None:
@@ -398,19 +458,45 @@ def parser() -> argparse.ArgumentParser:
     ray_args(rep)
     rep.set_defaults(func=lambda a: _benchmark(a, None, list(range(42, 42 + a.seeds))))
 
+    from clinsim.offline.datasets import BEHAVIOURS, OBSERVATIONS
+    from clinsim.offline.ope import ESTIMATORS, FQE_STEPS
+    from clinsim.offline.targets import ESTIMABLE
+
     ds = sub.add_parser("dataset", help="log a Minari dataset under a behaviour policy (action probabilities kept)")
-    ds.add_argument("env", choices=clinsim.ENV_IDS)
-    ds.add_argument("--behaviour", default="clinician", choices=("clinician", "mixed", "random"))
+    ds.add_argument("env", nargs="?", choices=clinsim.ENV_IDS, help="the environment (or --standard)")
+    ds.add_argument("--standard", action="store_true", help="(re)write the standard datasets (docs/offline.md)")
+    ds.add_argument("--env", dest="standard_env", action="append", choices=clinsim.PAPER_IDS, default=None,
+                    help="with --standard: only this environment (repeatable; default: every paper environment)")
+    ds.add_argument("--behaviour", default="clinician", choices=BEHAVIOURS)
     ds.add_argument("--episodes", type=positive_int, default=1000)
     ds.add_argument("--seed", type=seed_int, default=0, help="first patient seed")
+    ds.add_argument("--observation", default="state", choices=OBSERVATIONS,
+                    help="what the dataset logs: the model state (default) or the clinical observation mode")
     ds.add_argument("--root", type=non_empty_path, default=None, help="Minari dataset directory (default: "
                     "MINARI_DATASETS_PATH or ~/.minari/datasets)")
     ds.set_defaults(func=_dataset)
 
+    gt = sub.add_parser("ground-truth", help="true values of the OPE target policies by paired simulation")
+    gt.add_argument("env", choices=clinsim.PAPER_IDS)
+    gt.add_argument("--episodes", type=positive_int, default=None, help="patients per target (default 5000)")
+    gt.add_argument("--planner-episodes", type=positive_int, default=None,
+                    help="patients for the (slow) planner: the first of the same ones (default: the environment's "
+                         "evaluation episodes)")
+    gt.add_argument("--seed", type=seed_int, default=0, help="seed of the stochastic targets' draws")
+    gt.add_argument("--output", type=non_empty_path, default=None, help="default: the shipped file")
+    gt.set_defaults(func=_ground_truth)
+
     ope = sub.add_parser("ope", help="off-policy estimates on a dataset against the targets' true values")
     ope.add_argument("dataset", type=non_empty_path, help="Minari dataset ID (clinsim dataset prints it)")
     ope.add_argument("--root", type=non_empty_path, default=None, help="Minari dataset directory")
-    ope.add_argument("--truth-episodes", type=positive_int, default=2000, help="patients per true value")
+    ope.add_argument("--truth", type=non_empty_path, default=None,
+                     help="ground-truth JSON (default: the one shipped for the dataset's environment)")
+    ope.add_argument("--estimators", type=_choices(ESTIMATORS, "estimators"), default=list(ESTIMATORS),
+                     help=f"comma-separated, of {','.join(ESTIMATORS)} (default: all)")
+    ope.add_argument("--targets", type=_choices(ESTIMABLE, "targets"), default=None,
+                     help=f"comma-separated, of {','.join(ESTIMABLE)} (default: all)")
+    ope.add_argument("--fqe-steps", type=positive_int, default=FQE_STEPS, help="FQE gradient steps")
+    ope.add_argument("--seed", type=seed_int, default=0, help="seed of FQE and of the targets' draws")
     ope.add_argument("--output", type=non_empty_path, default=None, help="write the table (JSON) here")
     ope.set_defaults(func=_ope)
 
