@@ -293,7 +293,7 @@ def trained_policy(run_dir: str | Path, env_id: str | None = None, steps: int | 
     total = config["hyperparameters"]["total_timesteps"] if steps is None else steps
     if not run.record_path(total).exists():
         what = "final model" if steps is None else "checkpoint"
-        raise FileNotFoundError(f"{run.root} has no {what} at {total} steps (latest checkpoint: "
+        raise FileNotFoundError(f"{run.root} has no {what} ({total} steps; latest checkpoint: "
                                 f"{run.latest_checkpoint()}): finish it with `clinsim train` first")
     record, data = run.read_checkpoint(total)
     flatten = env_wrappers(config["env_id"], config["algo"])
