@@ -28,6 +28,7 @@ except ImportError:  # gymnasium 1.0 (pinned by d3rlpy 2.8): no enum yet, next-s
         DISABLED = "Disabled"
 
 from clinsim.core.batch import PARALLEL_MIN_BATCH
+from clinsim.core.measurement import observed_task
 from clinsim.core.render import Dashboard, HumanWindow, render_text, tile
 from clinsim.core.state import State, rows
 from clinsim.core.task import Task
@@ -49,12 +50,13 @@ class TaskEnv(Env):
     task_class: ClassVar[type[Task]]
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["human", "rgb_array", "ansi"], "render_fps": 4}
 
-    def __init__(self, render_mode: str | None = None, **task_kwargs: Any) -> None:
+    def __init__(self, render_mode: str | None = None, observation: str = "state", **task_kwargs: Any) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"{self.task_class.env_id}: render_mode {render_mode!r} not supported; "
                              f"valid: None, {', '.join(self.metadata['render_modes'])}")
         self.render_mode = render_mode
-        self.task = self.task_class(**task_kwargs)
+        self.observation = observation
+        self.task = observed_task(self.task_class, observation, self.task_class.env_id)(**task_kwargs)
         self.observation_space = self.task.observation_space
         self.action_space = self.task.action_space
         self._state: State | None = None
@@ -188,6 +190,7 @@ class TaskVectorEnv(VectorEnv):
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         render_patients: int = 4,
         num_threads: int | str | None = None,
+        observation: str = "state",
         **task_kwargs: Any,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -209,7 +212,8 @@ class TaskVectorEnv(VectorEnv):
         self.metadata = {**self.metadata, "autoreset_mode": self.autoreset_mode}
         self.num_envs = int(num_envs)
         self.render_mode = render_mode
-        self.task = self.task_class(**task_kwargs)
+        self.observation = observation
+        self.task = observed_task(self.task_class, observation, self.task_class.env_id)(**task_kwargs)
         self.max_episode_steps = int(max_episode_steps or self.task.horizon)
         self.single_observation_space = self.task.observation_space
         self.single_action_space = self.task.action_space
