@@ -28,7 +28,7 @@ except ImportError:  # gymnasium 1.0 (pinned by d3rlpy 2.8): no enum yet, next-s
         DISABLED = "Disabled"
 
 from clinsim.core.batch import PARALLEL_MIN_BATCH
-from clinsim.core.measurement import observed_task
+from clinsim.core.measurement import clinical_doc, observed_task
 from clinsim.core.render import Dashboard, HumanWindow, render_text, tile
 from clinsim.core.state import State, rows
 from clinsim.core.task import Task
@@ -45,10 +45,19 @@ class TaskEnv(Env):
     ``render_mode="rgb_array"`` draws a dashboard of the patient's course so far (the task's
     ``render_panels``, with the clinical thresholds and the action taken), ``"human"`` shows it in a window
     at every step, ``"ansi"`` returns a one-line text summary of the current step.
+
+    ``observation``: ``"state"`` (default: the model's state, as published) or ``"clinical"`` (only what is
+    measured at the bedside, on its clinical schedule, with its noise and turnaround: :mod:`clinsim.core.measurement`;
+    for the tasks that declare it). The default is unchanged, so published results stay valid.
     """
 
     task_class: ClassVar[type[Task]]
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["human", "rgb_array", "ansi"], "render_fps": 4}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "task_class" in cls.__dict__ and cls.__doc__:
+            cls.__doc__ += clinical_doc(cls.task_class)
 
     def __init__(self, render_mode: str | None = None, observation: str = "state", **task_kwargs: Any) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:

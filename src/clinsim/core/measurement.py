@@ -25,11 +25,13 @@ evaluation, and must not be fed to a policy that is meant to see only the bedsid
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numba.core.errors import NumbaExperimentalFeatureWarning
 
 from clinsim.core.batch import BatchKernel
 from clinsim.core.jit import jit
@@ -37,6 +39,10 @@ from clinsim.core.state import Field, State
 from clinsim.core.views import Observation
 
 OBSERVATION_MODES = ("state", "clinical")
+# A clinical task's records are its task's records with the measurement fields appended (same offsets), so numba
+# runs the task's compiled helpers on them as record subtypes, correctly; its warning says only that it does.
+warnings.filterwarnings("ignore", message=r"(?s).*Record\(.*has been considered a subtype of Record",
+                        category=NumbaExperimentalFeatureWarning)
 NEVER = -1  # step of a sample that was never taken
 CHARTED, VALUE, AGE, MASK = range(4)
 
@@ -51,6 +57,7 @@ class Measured:
     schedule and noise). A result is shown ``delay`` steps after its sample (the turnaround rounded up to
     decision steps). Reading: ``value * exp(log_sd * z) + sd * z`` (z standard normal), and with probability
     ``artefact_rate`` an artefact adding ``artefact_sd * z'``, clipped to the instrument range ``[low, high]``.
+    ``upstream``: the noise the task's own reading already put into its bedside value, in words (the docs' table).
     ``source``: where the schedule, turnaround and noise come from (the docs' table).
     """
 
@@ -67,6 +74,7 @@ class Measured:
     low: float = 0.0
     high: float = np.inf
     reported: bool = False
+    upstream: str = ""
 
     def __post_init__(self) -> None:
         name = self.observation.measurement
@@ -107,7 +115,9 @@ class Measured:
     def noise_text(self) -> str:
         """The reading's noise in words, for the docs' table."""
         unit = self.observation.unit
-        parts = [f"sd {self.sd:g} {unit}"] if self.sd else []
+        parts = [self.upstream] if self.upstream else []
+        if self.sd:
+            parts.append(f"sd {self.sd:g} {unit}")
         if self.log_sd:
             parts.append(f"x exp(N(0, {self.log_sd:g}))")
         if self.artefact_rate:
@@ -301,8 +311,23 @@ def clinical_task(task: type) -> type:
         "sample_patients": sample_patients,
     }
     variant = type(task)(name, (task,), namespace)
+    if len(variant.observation_table) == len(task.observation_table):  # protocols tell the modes apart by width
+        raise ValueError(f"{task.env_id}: the clinical observation needs a width other than the state's "
+                         f"({len(task.observation_table)}): add or drop a column")
     setattr(sys.modules[task.__module__], name, variant)
     return variant
+
+
+def clinical_doc(task: type, indent: str = "    ") -> str:
+    """The environment docstring's section on the clinical observation mode (empty for a task without one)."""
+    if task.clinical is None:
+        return ""
+    return (f"\n{indent}## Clinical observation (``observation=\"clinical\"``)\n"
+            f"{indent}Only what is measured at the bedside (docs/observations.md); the default,\n"
+            f"{indent}``observation=\"state\"``, is the table above. A measurement shows its last result and\n"
+            f"{indent}that sample's age (decision steps / horizon; 2 before any result), plus a mask where a\n"
+            f"{indent}decision can come before the first result.\n\n"
+            + task.clinical.observation_table.markdown(indent) + "\n" + markdown_table(task, indent))
 
 
 def markdown_table(task: type, indent: str = "") -> str:

@@ -306,7 +306,8 @@ class AdaptiveDosingTask(Task):
     clinical_observations = (
         Measured(observations[0], "baseline, first restaging at visit 4 (Butner et al. 2020: median 53 days), then "
                                   "every 8 weeks, confirmation 4 weeks after iUPD (iRECIST, Seymour et al. 2017); "
-                                  "reader noise: the task's (RECIST inter-reader variability)", at=(), reported=True),
+                                  "reader noise: the task's (RECIST inter-reader variability)", at=(), reported=True,
+                 upstream=f"x exp(N(0, {SCAN_NOISE_SD:g})) (the reader's)"),
         *observations[1:],
     )
     infos = (
