@@ -202,3 +202,14 @@ def test_protocol_sees_the_last_lactate_result_not_the_true_lactate():
     obs[1, table.index("lactate_measured")] = 1.0
     fluid = sepsis_protocols.ssc_sepsis_management(obs)[:, 0]
     np.testing.assert_array_equal(fluid, [0.0, 750.0])  # no result yet: normotension alone, no bolus
+
+
+def test_docs_tables_are_the_declared_schedules():
+    """docs/observations.md shows each disease's schedule table as the code declares it."""
+    from pathlib import Path
+
+    from clinsim.core.measurement import markdown_table
+
+    doc = (Path(__file__).parents[1] / "docs" / "observations.md").read_text()
+    for family in FAMILIES:
+        assert markdown_table(clinsim.spec(family).env.task_class) in doc, family

@@ -301,9 +301,13 @@ def _bedside(c, t):  # pragma: no cover - compiled
 
 # Clinical observation mode (docs/observations.md). Imaging: baseline, ZUMA-1's week-4 and month-3 assessments
 # (SCAN_DAYS). CRS and ICANS grades: ASTCT (Lee et al. 2019) assessed at least every 12 h and ICE every 8 h (ASH-SAP
-# CAR-T monitoring table); the day's grade is the worst of the day's checks. Inflammatory markers: CRP and ferritin
-# are the routine CRS labs (ASH-SAP; Lee et al. 2019); SIMPLIFICATION: the model's one aggregate cytokine stands for
-# them, measured once a day with the result the same day (assumption: daily morning labs).
+# CAR-T monitoring table); the day's grade is the worst of the day's checks. SIMPLIFICATION: after the first week
+# patients are counselled to present at the first sign of CRS or neurotoxicity (Yescarta label), so the day's grades
+# stay known. Inflammatory markers: CRP and ferritin are the routine CRS labs (ASH-SAP; Lee et al. 2019);
+# SIMPLIFICATION: the model's one aggregate cytokine stands for them. Drawn daily during the label's 7 days of daily
+# monitoring at the treatment centre, then at twice-weekly clinic visits during the 4 weeks near the centre, then at
+# months 2 and 3 (assumption), resulted the same day (assumption: morning labs).
+MARKER_DAYS = (*range(8), 10, 14, 17, 21, 24, 28, 60, 90)
 SCAN_READ_LOG_SD = 0.1  # assumption: reader variability of the SPD (Lugano), cf. RECIST's ~7 % per read
 MARKER_LOG_SD = 0.15  # assumption: assay imprecision and within-day variation of the inflammatory markers
 _CLINICAL_OBSERVATIONS = (
@@ -313,8 +317,10 @@ _CLINICAL_OBSERVATIONS = (
              "assumption", at=(0, *SCAN_DAYS), log_sd=SCAN_READ_LOG_SD),
     Measured(Observation("cytokine", "CRS inflammatory marker (proxy of the CRP/ferritin panel)", "pg/mL",
                          log1p_scale(20.0), "log1p", CRS_THRESHOLDS_PG_PER_ML[0]),
-             "daily CRS labs (CRP, ferritin: ASH-SAP CAR-T monitoring; Lee et al. 2019 Biol Blood Marrow Transplant "
-             "25:625); same-day result and noise: assumption", every=1, log_sd=MARKER_LOG_SD),
+             "CRS labs (CRP, ferritin: ASH-SAP CAR-T monitoring; Lee et al. 2019 Biol Blood Marrow Transplant 25:625): "
+             "daily for the label's 7 days at the centre (Yescarta prescribing information), twice weekly to day 28, "
+             "months 2 and 3 (assumption); same-day result and noise: assumption", at=MARKER_DAYS,
+             log_sd=MARKER_LOG_SD),
     Observation("crs_grade", "CRS grade assessed over the day (ASTCT)", "grade", 4.0),
     Observation("icans_grade", "ICANS grade assessed over the day (ASTCT, ICE score)", "grade", 4.0),
     Observation("cumulative_dose", "cumulative CAR-T dose (charted)", "cells", 3.0, "log10", 1.0e5),
