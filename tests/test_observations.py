@@ -213,3 +213,28 @@ def test_docs_tables_are_the_declared_schedules():
     doc = (Path(__file__).parents[1] / "docs" / "observations.md").read_text()
     for family in FAMILIES:
         assert markdown_table(clinsim.spec(family).env.task_class) in doc, family
+
+
+def test_measured_rows_reject_impossible_schedules():
+    from clinsim.core.measurement import Measured
+    from clinsim.core.views import Observation
+
+    row = Observation("lactate", "lactate", "mmol/L", 10.0)
+    with pytest.raises(ValueError, match="at least the delay"):
+        Measured(row, "test", every=1, delay=2)  # a second sample while the first is in the laboratory
+    with pytest.raises(ValueError, match="no schedule"):
+        Measured(row, "test", every=4, reported=True)
+    with pytest.raises(ValueError, match="increasing"):
+        Measured(row, "test", at=(3, 1))
+    assert Measured(row, "test", at=(0,), delay=1, every=2).masked
+    assert not Measured(row, "test", every=2).masked
+
+
+def test_reported_scans_carry_their_age():
+    """AdaptiveDosing's scans come on the protocol's own schedule (baseline, visit 4, then every 4 visits)."""
+    view, _ = _course("immunosim/AdaptiveDosing-v1", 0, 12, seed=3)
+    visits = np.arange(len(view["scan"]))
+    sampled_at = np.rint(visits - view["scan_age"]).astype(int)
+    assert (view["scan_measured"] == 1).all()
+    assert sampled_at[0] == 0 and sampled_at[4] == 4 and sampled_at[3] == 0
+    assert set(sampled_at) <= {0, 4, 6, 8, 10, 12}

@@ -36,7 +36,7 @@ from numba.core.errors import NumbaExperimentalFeatureWarning
 from clinsim.core.batch import BatchKernel
 from clinsim.core.jit import jit
 from clinsim.core.state import Field, State
-from clinsim.core.views import Observation
+from clinsim.core.views import Observation, ObservationTable
 
 OBSERVATION_MODES = ("state", "clinical")
 # A clinical task's records are its task's records with the measurement fields appended (same offsets), so numba
@@ -138,7 +138,7 @@ def observed_task(task_class: type, observation: str, env_name: str) -> type:
     return task_class if observation == "state" else task_class.clinical
 
 
-def table_for(task_class: type, obs: np.ndarray):
+def table_for(task_class: type, obs: np.ndarray) -> ObservationTable:
     """The observation table (state or clinical mode) of a batch of ``task_class``'s observations, told apart by
     their width, so that a protocol decodes either mode by name."""
     width = np.shape(obs)[-1]
@@ -156,11 +156,11 @@ def clinical_task(task: type) -> type:
     rows = task.clinical_observations
     names = tuple(task.bedside_measurements)
     measured = tuple(r for r in rows if isinstance(r, Measured))
-    unknown = [r.name if isinstance(r, Measured) else r.measurement for r in rows]
-    unknown = [n for n in unknown if n not in names]
-    if unknown:
-        raise ValueError(f"{task.env_id}: clinical observations of unknown bedside values {unknown}; "
-                         f"valid: {', '.join(names)}")
+    unknown = [r.measurement for r in (r.observation if isinstance(r, Measured) else r for r in rows)
+               if r.measurement not in names]
+    if not measured or unknown:
+        raise ValueError(f"{task.env_id}: clinical observations need >= 1 Measured row and known bedside values "
+                         f"(unknown: {unknown}; valid: {', '.join(names)})")
     k, steps = len(measured), task.horizon + 1
     observations, kinds, index = [], [], []
     for row in rows:
