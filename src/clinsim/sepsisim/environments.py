@@ -371,8 +371,9 @@ LACTATE_EVERY_IF_RAISED_H = 2  # SSC hour-1 bundle: re-measure if > 2 mmol/L (Le
 LACTATE_TURNAROUND_STEPS = 1  # blood gas analyser 5-11 min (Ismail et al. 2015 SJTREM 23:68): charted next hour
 _CLINICAL_OBSERVATIONS = (
     Measured(Observation("map", "mean arterial pressure, arterial line", "mmHg", 100.0),
-             "hourly charting of the continuous arterial line (SSC 2021: arterial catheter in shock); monitor noise "
-             "sigma 2 mmHg (assumption); artefact rate assumption, size: Romagnoli et al. 2014 Crit Care 18:644",
+             "hourly charting of the continuous arterial line (SSC 2021, Evans et al.: invasive arterial monitoring "
+             "in septic shock); monitor noise sigma 2 mmHg (assumption); artefact rate assumption, size: Romagnoli "
+             "et al. 2014 Crit Care 18:644",
              every=1, upstream="sd 2 mmHg (the monitor's)", artefact_rate=ARTEFACT_RATE, artefact_sd=ARTEFACT_SD_MMHG,
              high=200.0),
     Measured(Observation("lactate", "plasma lactate (blood gas analyser, range 0-20)", "mmol/L", 10.0),
@@ -382,8 +383,8 @@ _CLINICAL_OBSERVATIONS = (
              every=LACTATE_EVERY_H, every_if_above=(2.0, LACTATE_EVERY_IF_RAISED_H), delay=LACTATE_TURNAROUND_STEPS,
              sd=LACTATE_SD_MMOL_PER_L, high=20.0),
     Measured(Observation("urine", "urine output over the last hour (urometer, range 0-4)", "mL/kg/h", 2.0),
-             "hourly urometer reading from hour 1 (KDIGO 2012 oliguria criterion needs hourly output); noise "
-             "sigma 0.05 mL/kg/h (assumption)", at=(1,), every=1, high=4.0,
+             "hourly urometer reading from hour 1 (KDIGO 2012 urine-output criterion, < 0.5 mL/kg/h over 6 h, is "
+             "read hourly); noise sigma 0.05 mL/kg/h (assumption)", at=(1,), every=1, high=4.0,
              upstream="sd 0.05 mL/kg/h (the urometer's)"),
     Observation("vasopressor", "norepinephrine dose running (charted; 1 = maximum)", "ug/kg/min",
                 MAX_NOREPINEPHRINE),
