@@ -29,6 +29,7 @@ except ImportError:  # gymnasium 1.0 (pinned by d3rlpy 2.8): no enum yet, next-s
         DISABLED = "Disabled"
 
 from clinsim.core.batch import PARALLEL_MIN_BATCH
+from clinsim.core.measurement import clinical_doc, observed_task
 from clinsim.core.render import Dashboard, HumanWindow, render_text, tile
 from clinsim.core.state import State, rows
 from clinsim.core.task import EpisodeOverError, Task
@@ -50,17 +51,27 @@ class TaskEnv(Env):
     ``Box(-1, 1)``, mapped linearly onto the physical bounds (Gymnasium's ``RescaleAction`` arithmetic, so the
     trajectories are those of ``RescaleAction(gym.make(ID), -1.0, 1.0)``); discrete spaces are unchanged. Off by
     default: the papers' spaces are the physical ones. The info reports the physical dose.
+    ``observation``: ``"state"`` (default: the model's state, as published) or ``"clinical"`` (only what is
+    measured at the bedside, on its clinical schedule, with its noise and turnaround: :mod:`clinsim.core.measurement`;
+    for the tasks that declare it). The default is unchanged, so published results stay valid.
     """
 
     task_class: ClassVar[type[Task]]
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["human", "rgb_array", "ansi"], "render_fps": 4}
 
-    def __init__(self, render_mode: str | None = None, normalize_actions: bool = False, **task_kwargs: Any) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "task_class" in cls.__dict__ and cls.__doc__:
+            cls.__doc__ += clinical_doc(cls.task_class)
+
+    def __init__(self, render_mode: str | None = None, observation: str = "state", normalize_actions: bool = False,
+                 **task_kwargs: Any) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"{self.task_class.env_id}: render_mode {render_mode!r} not supported; "
                              f"valid: None, {', '.join(self.metadata['render_modes'])}")
         self.render_mode = render_mode
-        self.task = self.task_class(**task_kwargs)
+        self.observation = observation
+        self.task = observed_task(self.task_class, observation, self.task_class.env_id)(**task_kwargs)
         self.observation_space = self.task.observation_space
         self.action_space, self._to_physical = _action_scaling(self.task.action_space, normalize_actions,
                                                                self.task_class.env_id)
@@ -205,6 +216,7 @@ class TaskVectorEnv(VectorEnv):
         render_patients: int = 4,
         num_threads: int | str | None = None,
         normalize_actions: bool = False,
+        observation: str = "state",
         **task_kwargs: Any,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -226,7 +238,8 @@ class TaskVectorEnv(VectorEnv):
         self.metadata = {**self.metadata, "autoreset_mode": self.autoreset_mode}
         self.num_envs = int(num_envs)
         self.render_mode = render_mode
-        self.task = self.task_class(**task_kwargs)
+        self.observation = observation
+        self.task = observed_task(self.task_class, observation, self.task_class.env_id)(**task_kwargs)
         self.max_episode_steps = int(max_episode_steps or self.task.horizon)
         self.single_observation_space = self.task.observation_space
         self.single_action_space, self._to_physical = _action_scaling(self.task.action_space, normalize_actions,

@@ -33,6 +33,7 @@ from gymnasium import spaces
 
 from clinsim.core.batch import AFTER_INTEGRATION, BEFORE_INTEGRATION, FUSED, BatchKernel
 from clinsim.core.jit import jit
+from clinsim.core.measurement import Measured, clinical_task
 from clinsim.core.parameters import ParameterRangeError, ParameterSet
 from clinsim.core.render import Panel
 from clinsim.core.state import Field, State, record_dtype
@@ -97,6 +98,11 @@ class Task(ABC):
     measurements: ClassVar[tuple[str, ...]]
     observations: ClassVar[tuple[Observation, ...]]
     infos: ClassVar[tuple[Info, ...]]
+    # the bedside view (observation="clinical", :mod:`clinsim.core.measurement`); none declared: state mode only
+    bedside_measurements: ClassVar[tuple[str, ...]] = ()
+    bedside: ClassVar[Any]  # compiled bedside(c, t) -> tuple of floats
+    clinical_observations: ClassVar[tuple[Observation | Measured, ...]] = ()
+    clinical: ClassVar[type[Task] | None] = None  # the clinical-mode class, made by the engine
     integration: ClassVar[FixedStep | None] = None
     # declared lower bound of each model state (None: all 0, amounts); the numerics sweep checks it
     state_low: ClassVar[tuple[float, ...] | None] = None
@@ -408,6 +414,8 @@ def _compose(cls: type[Task]) -> None:
     cls._kernel = BatchKernel(cls._transition)
     cls._observe_fn = cls.observation_table.kernel(cls.measure, cls.__qualname__)
     cls._observe = BatchKernel(cls._observe_fn)
+    if cls.clinical_observations and "clinical" not in cls.__dict__:
+        cls.clinical = clinical_task(cls)
 
 
 def _transition(before: Any, after: Any, integration: FixedStep | None):

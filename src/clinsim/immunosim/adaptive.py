@@ -14,6 +14,7 @@ from clinsim.core.calibration import VirtualPopulation
 from clinsim.core.clinical import ICPD, ICR, IPR, IRECIST, ISD, IUPD, NONE  # noqa: F401 - the observation's codes
 from clinsim.core.env import TaskEnv, TaskVectorEnv
 from clinsim.core.jit import jit
+from clinsim.core.measurement import Measured
 from clinsim.core.render import Panel
 from clinsim.core.state import Field, State
 from clinsim.core.task import FixedStep, Task
@@ -220,6 +221,18 @@ def _measure(c, t):  # pragma: no cover - compiled
     return (t.last_scan, t.scan_sum_ratio, float(t.irecist), float(t.level), float(t.tox_grade), float(t.elapsed))
 
 
+@jit
+def _bedside(c, t):  # pragma: no cover - compiled
+    """What the clinic reads (observation="clinical"): this task's scans are already read by the protocol's schedule
+    with reader noise, so the bedside adds the scan's age; the scan is reported at the visits that brought one
+    (NaN otherwise), the other values are those of the state observation (all clinical)."""
+    visit = round(t.day / DAYS_PER_STEP)  # (``elapsed`` is advanced after the measurements are recorded)
+    interval = CONFIRM_INTERVAL_VISITS if t.irecist == IUPD else SCAN_INTERVAL_VISITS
+    scanned = t.next_scan - interval == visit
+    return (t.last_scan if scanned else np.nan, t.scan_sum_ratio, float(t.irecist), float(t.level),
+            float(t.tox_grade), float(t.elapsed))
+
+
 class AdaptiveDosingTask(Task):
     env_id: ClassVar[str] = "immunosim/AdaptiveDosing-v1"
     horizon: ClassVar[int] = HORIZON_VISITS
@@ -277,6 +290,8 @@ class AdaptiveDosingTask(Task):
     integration = FixedStep(am.AdaptiveDosingModel, STEPS_PER_VISIT)
     before, after, measure = staticmethod(_before), staticmethod(_after), staticmethod(_measure)
     measurements = ("scan", "scan_ratio", "irecist", "dose_level", "toxicity", "time")
+    bedside = staticmethod(_bedside)
+    bedside_measurements = measurements
     observations = (
         Observation("scan", "last scan sum of diameters (at reset: the baseline scan), vs a lesion of 3.5e8 cells",
                     "cells^(1/3)", SCAN_REFERENCE_DIAMETER),
@@ -285,6 +300,15 @@ class AdaptiveDosingTask(Task):
         Observation("dose_level", "current dose level (0, 1, 3, 10 mg/kg)", "level", 3.0),
         Observation("toxicity", "active irAE grade", "grade", 4.0),
         Observation("time", "time", "visit", float(HORIZON_VISITS)),
+    )
+    # the scans as the state observation has them, reported with their age (FIRST_SCAN_VISIT, SCAN_INTERVAL_VISITS,
+    # CONFIRM_INTERVAL_VISITS, SCAN_NOISE_SD above: Butner 2020, iRECIST)
+    clinical_observations = (
+        Measured(observations[0], "baseline, first restaging at visit 4 (Butner et al. 2020: median 53 days), then "
+                                  "every 8 weeks, confirmation 4 weeks after iUPD (iRECIST, Seymour et al. 2017); "
+                                  "reader noise: the task's (RECIST inter-reader variability)", at=(), reported=True,
+                 upstream=f"x exp(N(0, {SCAN_NOISE_SD:g})) (the reader's)"),
+        *observations[1:],
     )
     infos = (
         Info("day", "day"),

@@ -14,6 +14,7 @@ from clinsim.core.calibration import VirtualPopulation
 from clinsim.core.env import TaskEnv, TaskVectorEnv
 from clinsim.core.integrate import CARRY_DERIVATIVE_VALID, carry_size
 from clinsim.core.jit import jit
+from clinsim.core.measurement import Measured
 from clinsim.core.render import Panel
 from clinsim.core.state import Field, State
 from clinsim.core.task import Task
@@ -289,6 +290,45 @@ def _measure(c, t):  # pragma: no cover - compiled
 
 
 @jit
+def _bedside(c, t):  # pragma: no cover - compiled
+    """What the ward reads (observation="clinical"): the PET/CT sum of the products of diameters in % of baseline
+    (product ~ cells^(2/3); 0 below the imaging limit), the CRS marker (the model's aggregate cytokine), the CRS and
+    ICANS grades assessed over the day (ASTCT), the charted dose and the day."""
+    tumour = t.tumour_cells
+    spd = 100.0 * (tumour / c.baseline_cells) ** (2.0 / 3.0) if tumour >= DETECTION_LIMIT_CELLS else 0.0
+    return (spd, t.y[cm.CYTOKINE], float(t.crs_grade), float(t.icans_grade), t.cum_dose_cells, float(t.elapsed))
+
+
+# Clinical observation mode (docs/observations.md). Imaging: baseline, ZUMA-1's week-4 and month-3 assessments
+# (SCAN_DAYS). CRS and ICANS grades: ASTCT (Lee et al. 2019) assessed at least every 12 h and ICE every 8 h (ASH-SAP
+# CAR-T monitoring table); the day's grade is the worst of the day's checks. SIMPLIFICATION: after the first week
+# patients are counselled to present at the first sign of CRS or neurotoxicity (Yescarta label), so the day's grades
+# stay known. Inflammatory markers: CRP and ferritin are the routine CRS labs (ASH-SAP; Lee et al. 2019);
+# SIMPLIFICATION: the model's one aggregate cytokine stands for them. Drawn daily during the label's 7 days of daily
+# monitoring at the treatment centre, then at twice-weekly clinic visits during the 4 weeks near the centre, then at
+# months 2 and 3 (assumption), resulted the same day (assumption: morning labs).
+MARKER_DAYS = (*range(8), 10, 14, 17, 21, 24, 28, 60, 90)
+SCAN_READ_LOG_SD = 0.1  # assumption: reader variability of the SPD (Lugano), cf. RECIST's ~7 % per read
+MARKER_LOG_SD = 0.15  # assumption: assay imprecision and within-day variation of the inflammatory markers
+_CLINICAL_OBSERVATIONS = (
+    Measured(Observation("scan", "PET/CT sum of products of diameters, % of baseline (Lugano; 0: no detectable "
+                                 "disease)", "%", 100.0),
+             "ZUMA-1 assessments (Neelapu et al. 2017 NEJM 377:2531): baseline, day 28, day 90; reader noise "
+             "assumption", at=(0, *SCAN_DAYS), log_sd=SCAN_READ_LOG_SD),
+    Measured(Observation("cytokine", "CRS inflammatory marker (proxy of the CRP/ferritin panel)", "pg/mL",
+                         log1p_scale(20.0), "log1p", CRS_THRESHOLDS_PG_PER_ML[0]),
+             "CRS labs (CRP, ferritin: ASH-SAP CAR-T monitoring; Lee et al. 2019 Biol Blood Marrow Transplant 25:625): "
+             "daily for the label's 7 days at the centre (Yescarta prescribing information), twice weekly to day 28, "
+             "months 2 and 3 (assumption); same-day result and noise: assumption", at=MARKER_DAYS,
+             log_sd=MARKER_LOG_SD),
+    Observation("crs_grade", "CRS grade assessed over the day (ASTCT)", "grade", 4.0),
+    Observation("icans_grade", "ICANS grade assessed over the day (ASTCT, ICE score)", "grade", 4.0),
+    Observation("cumulative_dose", "cumulative CAR-T dose (charted)", "cells", 3.0, "log10", 1.0e5),
+    Observation("time", "time", "day", float(HORIZON_DAYS)),
+)
+
+
+@jit
 def _presentation_codes(tumour, outcome, lugano):  # pragma: no cover - compiled
     """Outcome and Lugano codes of new patients (tumour at its baseline and nadir)."""
     for b in range(tumour.shape[0]):
@@ -350,6 +390,9 @@ class CARTCellTask(Task):
     integration = None  # before integrates the day itself (the adaptive integrator, four checks a day)
     before, after, measure = staticmethod(_before), staticmethod(_after), staticmethod(_measure)
     measurements = ("tumour", "effector", "memory", "cytokine", "cumulative_dose", "time")
+    bedside = staticmethod(_bedside)
+    bedside_measurements = ("scan", "cytokine", "crs_grade", "icans_grade", "cumulative_dose", "time")
+    clinical_observations = _CLINICAL_OBSERVATIONS
     observations = (
         Observation("tumour", "tumour burden", "cells", 10.0, "log10"),
         Observation("effector", "circulating effector CAR-T (incl. not yet activated)", "cells", 10.0, "log10"),

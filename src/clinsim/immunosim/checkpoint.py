@@ -13,6 +13,7 @@ from clinsim.core import clinical, safety
 from clinsim.core.calibration import VirtualPopulation
 from clinsim.core.env import TaskEnv, TaskVectorEnv
 from clinsim.core.jit import jit
+from clinsim.core.measurement import Measured
 from clinsim.core.render import Panel
 from clinsim.core.state import Field, State
 from clinsim.core.task import FixedStep, Task
@@ -188,6 +189,34 @@ _OBSERVATIONS = {
     "cumulative_ipilimumab": Observation("cumulative_ipilimumab", "cumulative ipilimumab", "mg/kg", 24.0, high=1.0),
     "time": Observation("time", "time", "week", float(HORIZON_WEEKS)),
 }
+@jit
+def _bedside(c, t):  # pragma: no cover - compiled
+    """What the clinic reads (observation="clinical"): the CT sum of target-lesion diameters (lesions below the
+    imaging limit read 0), the irAE grade assessed at the visit and the charted ipilimumab, and the week."""
+    tumour = t.y[mdl.T_CELLS]
+    visible = tumour >= c.baseline_cells * DETECTABLE_FRACTION
+    diameters = BASELINE_SUM_OF_DIAMETERS_MM * np.cbrt(tumour / c.baseline_cells) if visible else 0.0
+    return diameters, float(t.tox_grade), t.cum_ipi_mg_per_kg, float(t.elapsed)
+
+
+# Clinical observation mode (docs/observations.md). CheckMate-067 imaging: week 12, then every 6 weeks (Larkin et
+# al. 2015 NEJM 373:23, Methods), after the baseline scan; read before the dosing visit (assumption: same week).
+# Reader noise: the inter-observer 95 % limits of agreement of the sum of diameters are about +-19.5 % (Yoon et al.
+# 2016 Eur J Cancer 53:5, meta-analysis), i.e. a relative SD of the difference of ~10 % and of one read of ~7 %.
+SCAN_AT_WEEKS = (0, 12)
+SCAN_EVERY_WEEKS = 6
+SCAN_READ_LOG_SD = 0.07
+_CLINICAL = {
+    "scan": Measured(Observation("scan", "CT sum of target-lesion diameters (RECIST 1.1 read; 0: no measurable "
+                                         "lesion)", "mm", BASELINE_SUM_OF_DIAMETERS_MM),
+                     "CheckMate-067 schedule (Larkin et al. 2015 NEJM 373:23): baseline, week 12, then every 6 "
+                     "weeks; read the same week (assumption); reader noise from Yoon et al. 2016 Eur J Cancer 53:5",
+                     at=SCAN_AT_WEEKS, every=SCAN_EVERY_WEEKS, log_sd=SCAN_READ_LOG_SD),
+    "toxicity": Observation("toxicity", "irAE grade assessed at the weekly visit (CTCAE)", "grade", 4.0),
+    "cumulative_ipilimumab": _OBSERVATIONS["cumulative_ipilimumab"],
+    "time": _OBSERVATIONS["time"],
+}
+
 _SAFETY_FIELDS, _SAFETY_INFOS = safety.declarations(("severe_irae",))
 _INFOS = (
     Info("day", "day"),
@@ -259,6 +288,8 @@ class _CheckpointTask(Task):
     integration = FixedStep(mdl.CheckpointModel, STEPS_PER_WEEK)
     before, after, measure = staticmethod(_before), staticmethod(_after), staticmethod(_measure)
     measurements = tuple(_OBSERVATIONS)
+    bedside = staticmethod(_bedside)
+    bedside_measurements = ("scan", "toxicity", "cumulative_ipilimumab", "time")
 
     # ------------------------------------------------------------------ patients
     def sample_patients(self, rngs) -> State:
@@ -311,6 +342,7 @@ class CheckpointInhibitorTask(_CheckpointTask):
     env_id = "immunosim/CheckpointInhibitor-v1"
     action_space = spaces.Discrete(3)
     observations = tuple(_OBSERVATIONS[k] for k in ("tumour", "effector", "nivolumab", "toxicity", "time"))
+    clinical_observations = tuple(_CLINICAL[k] for k in ("scan", "toxicity", "time"))
     infos = _INFOS
 
 
@@ -318,6 +350,7 @@ class CombinationTherapyTask(_CheckpointTask):
     env_id = "immunosim/CombinationTherapy-v1"
     action_space = spaces.MultiDiscrete([3, 3])
     observations = tuple(_OBSERVATIONS.values())
+    clinical_observations = tuple(_CLINICAL.values())
     infos = (*_INFOS, Info("ipilimumab_mg_per_l", "ipilimumab_mg_per_l"),
              Info("cumulative_ipilimumab_mg_per_kg", "cum_ipi_mg_per_kg"))
 

@@ -1,10 +1,11 @@
 """Clinical-protocol policies for the ImmunoSim environments (act on batched observations, read in clinical
-units through each task's observation table)."""
+units through each task's observation table, of either observation mode: state or clinical)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from clinsim.core.measurement import table_for
 from clinsim.core.task import Task
 from clinsim.immunosim import adaptive, cart
 from clinsim.immunosim.checkpoint import CheckpointInhibitorTask, CombinationTherapyTask
@@ -12,7 +13,7 @@ from clinsim.immunosim.checkpoint import CheckpointInhibitorTask, CombinationThe
 
 def _step(obs: np.ndarray, task: type[Task]) -> np.ndarray:
     """The decision step (week, day, visit) the observations were made at."""
-    return np.rint(task.observation_table.decode(obs, "time")).astype(np.int64)
+    return np.rint(table_for(task, obs).decode(obs, "time")).astype(np.int64)
 
 
 def nivolumab_q2w(obs: np.ndarray) -> np.ndarray:
@@ -38,5 +39,5 @@ def zuma1(obs: np.ndarray) -> np.ndarray:
 def irecist_guided(obs: np.ndarray) -> np.ndarray:
     """Continue the label regimen (3 mg/kg q2w) through unconfirmed progression (iUPD); stop (holiday)
     only once progression is confirmed at the next scan (iCPD), as iRECIST advises."""
-    category = np.rint(adaptive.AdaptiveDosingTask.observation_table.decode(obs, "irecist")).astype(np.int64)
+    category = np.rint(table_for(adaptive.AdaptiveDosingTask, obs).decode(obs, "irecist")).astype(np.int64)
     return np.where(category == adaptive.ICPD, adaptive.HOLIDAY, adaptive.CONTINUE)

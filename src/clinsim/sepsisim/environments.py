@@ -14,6 +14,7 @@ from clinsim.core.batch import PARALLEL_MIN_BATCH, BatchKernel
 from clinsim.core.calibration import VirtualPopulation
 from clinsim.core.env import TaskEnv, TaskVectorEnv
 from clinsim.core.jit import jit
+from clinsim.core.measurement import Measured
 from clinsim.core.render import Panel
 from clinsim.core.state import Field, State
 from clinsim.core.task import FixedStep, Task
@@ -350,6 +351,49 @@ _OBSERVATIONS = {
     "antibiotic": Observation("antibiotic", "antibiotics given (0 / 1)", "flag", 1.0),
     "time": Observation("time", "elapsed time", "h", float(HORIZON_HOURS)),
 }
+@jit
+def _bedside(c, t):  # pragma: no cover - compiled
+    """What the monitors, the laboratory and the chart read (observation="clinical"): the monitors' MAP and hourly
+    urine readings, the true lactate (the analyser's noise is the measurement's), and the charted treatment."""
+    return (t.map_measured, t.urine_measured, t.y[mdl.LACTATE], t.norepinephrine, float(t.hours_on_vasopressor),
+            t.fluid_total_l, 1.0 if t.antibiotic else 0.0, float(t.elapsed))
+
+
+# Clinical observation mode (docs/observations.md): the bedside schedule, turnaround and noise of each measurement.
+# SIMPLIFICATION: the model has no creatinine and no heart rate, so neither is observed (renal function is read
+# from the hourly urine output, as the modified SOFA does).
+ARTEFACT_RATE = 0.05  # assumption: share of hourly charted a-line MAPs taken during a flush, sampling or damping
+ARTEFACT_SD_MMHG = 11.2  # SD of the MAP error of under-damped/resonant lines (Romagnoli et al. 2014 Crit Care 18:644)
+LACTATE_SD_MMOL_PER_L = 0.2  # 95 % limits of agreement POC vs laboratory +-0.66 mmol/L (Shapiro et al. 2010 J Emerg
+# Med 39:89) split between the two methods: 0.66 / 1.96 / sqrt(2) ~ 0.24, rounded
+LACTATE_EVERY_H = 6  # assumption: routine 6-hourly blood gas of a patient in shock once lactate is normal
+LACTATE_EVERY_IF_RAISED_H = 2  # SSC hour-1 bundle: re-measure if > 2 mmol/L (Levy et al. 2018); every 2-4 h
+LACTATE_TURNAROUND_STEPS = 1  # blood gas analyser 5-11 min (Ismail et al. 2015 SJTREM 23:68): charted next hour
+_CLINICAL_OBSERVATIONS = (
+    Measured(Observation("map", "mean arterial pressure, arterial line", "mmHg", 100.0),
+             "hourly charting of the continuous arterial line (SSC 2021, Evans et al.: invasive arterial monitoring "
+             "in septic shock); monitor noise sigma 2 mmHg (assumption); artefact rate assumption, size: Romagnoli "
+             "et al. 2014 Crit Care 18:644",
+             every=1, upstream="sd 2 mmHg (the monitor's)", artefact_rate=ARTEFACT_RATE, artefact_sd=ARTEFACT_SD_MMHG,
+             high=200.0),
+    Measured(Observation("lactate", "plasma lactate (blood gas analyser, range 0-20)", "mmol/L", 10.0),
+             "SSC hour-1 bundle (Levy et al. 2018): at presentation, re-measured while > 2 mmol/L (every 2 h); "
+             "otherwise every 6 h (assumption); turnaround 5-11 min (Ismail et al. 2015 SJTREM 23:68); noise from "
+             "POC vs laboratory agreement (Shapiro et al. 2010 J Emerg Med 39:89)",
+             every=LACTATE_EVERY_H, every_if_above=(2.0, LACTATE_EVERY_IF_RAISED_H), delay=LACTATE_TURNAROUND_STEPS,
+             sd=LACTATE_SD_MMOL_PER_L, high=20.0),
+    Measured(Observation("urine", "urine output over the last hour (urometer, range 0-4)", "mL/kg/h", 2.0),
+             "hourly urometer reading from hour 1 (KDIGO 2012 urine-output criterion, < 0.5 mL/kg/h over 6 h, is "
+             "read hourly); noise sigma 0.05 mL/kg/h (assumption)", at=(1,), every=1, high=4.0,
+             upstream="sd 0.05 mL/kg/h (the urometer's)"),
+    Observation("vasopressor", "norepinephrine dose running (charted; 1 = maximum)", "ug/kg/min",
+                MAX_NOREPINEPHRINE),
+    Observation("hours_on_vasopressor", "hours with norepinephrine running (charted)", "h", float(HORIZON_HOURS)),
+    Observation("fluid_total", "crystalloid given so far (charted)", "L", 10.0),
+    Observation("antibiotic", "antibiotics given (0 / 1, charted)", "flag", 1.0),
+    Observation("time", "time since presentation", "h", float(HORIZON_HOURS)),
+)
+
 _SAFETY_FIELDS, _SAFETY_INFOS = safety.declarations(("hypotension", "fluid_overload", "high_vasopressor"))
 _INFOS = (
     Info("hour", "elapsed"),
@@ -431,6 +475,10 @@ class _SepsisTask(Task):
     measure = staticmethod(_measure)
     measurements = tuple(_OBSERVATIONS)
     infos = _INFOS
+    bedside = staticmethod(_bedside)
+    bedside_measurements = ("map", "urine", "lactate", "vasopressor", "hours_on_vasopressor", "fluid_total",
+                            "antibiotic", "time")
+    clinical_observations = _CLINICAL_OBSERVATIONS
 
     def __init__(self, tier: str = "medium", patient: str = "cohort", parameters: dict[str, float] | None = None,
                  allow_out_of_range: bool = False) -> None:
