@@ -26,10 +26,18 @@ def _clinical(env_id: str, **kwargs):
     return gym.make(env_id, observation="clinical", **kwargs)
 
 
+# the ward (issue 19) observes its beds' model state only; its clinical mode is not built yet (docs/observations.md)
+STATE_ONLY = {"sepsisim/Ward-v0"}
+
+
 def test_every_shipped_environment_offers_the_clinical_mode():
-    shipped = [s for s in clinsim.SPECS.values() if s.family.startswith(("immunosim/", "sepsisim/"))]
+    shipped = [s for s in clinsim.SPECS.values()
+               if s.family.startswith(("immunosim/", "sepsisim/")) and s.id not in STATE_ONLY]
     assert len(shipped) == 16
     assert all(observation_modes(s.env.task_class) == ("state", "clinical") for s in shipped)
+    for env_id in STATE_ONLY:
+        with pytest.raises(ValueError, match="valid: state"):
+            gym.make(env_id, observation="clinical")
 
 
 def test_clinical_mode_passes_check_env(env_id):
