@@ -108,3 +108,15 @@ def test_estimators_on_a_known_two_step_problem() -> None:
     assert values["wis"] == pytest.approx((2 + 2) / 2)
     assert values["pdis"] == pytest.approx(((2 * 1 + 1 * 1) + (0 + 1 * 2)) / 2)
     assert values["wpdis"] == pytest.approx((2 * 1 + 1 * 0) / 3 + (1 * 1 + 1 * 2) / 2)
+
+
+@pytest.mark.parametrize("observation", ["state", "clinical"])
+def test_behaviour_actions_keep_the_batch_axis_on_a_multidimensional_box(observation):
+    """One observation in, one (3,)-action out: scipy's truncnorm drops the batch axis of a single row."""
+    from clinsim.offline.datasets import behaviour_policy
+
+    env = gym.make("sepsisim/SepsisManagement-v1", observation=observation)
+    obs, _ = env.reset(seed=0)
+    for behaviour in ("clinician", "mixed"):
+        action = behaviour_policy("sepsisim/SepsisManagement-v1", behaviour, 0)(obs[None])
+        assert action.shape == (1, 3) and env.action_space.contains(action[0])

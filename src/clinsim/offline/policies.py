@@ -104,7 +104,8 @@ class ClinicianPolicy(StochasticPolicy):
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         if isinstance(self.space, gym.spaces.Box):
-            return self._box(obs).rvs(random_state=self.rng).astype(self.space.dtype)
+            draw = self._box(obs).rvs(random_state=self.rng)  # scipy may drop the batch axis of one observation
+            return np.reshape(draw, (len(obs), *self.space.shape)).astype(self.space.dtype)
         base = np.asarray(self.protocol(obs)).reshape(len(obs), -1)
         out = np.empty_like(base)
         for d, k in enumerate(_nvec(self.space)):
