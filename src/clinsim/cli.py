@@ -56,6 +56,16 @@ def positive_float(text: str) -> float:
     return value
 
 
+def finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value != value or abs(value) == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
 def non_negative_float(text: str) -> float:
     try:
         value = float(text)
@@ -159,7 +169,7 @@ def _train(args: argparse.Namespace) -> None:
     constraint = None if args.cost_budget is None else {"budget": args.cost_budget,
                                                         "multiplier_lr": args.multiplier_lr}
     config = train_config(args.env, args.algo, args.seed, args.timesteps, args.checkpoint_every, overrides,
-                          n_envs=args.n_envs, constraint=constraint)
+                          n_envs=args.n_envs, constraint=constraint, reward_weights=args.reward_weights)
     train(args.run_dir, config, progress=not args.quiet)
     print(f"trained {args.algo} on {args.env}: {args.run_dir}")
 
@@ -414,6 +424,9 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--cost-budget", type=non_negative_float, default=None,
                     help="train under E[episode cost] <= BUDGET with a Lagrange multiplier (docs/safety.md)")
     tr.add_argument("--multiplier-lr", type=positive_float, default=0.05, help="dual ascent step of the multiplier")
+    tr.add_argument("--reward-weights", type=finite_float, nargs=3, default=None,
+                    metavar=("EFFICACY", "SAFETY", "BURDEN"),
+                    help="learn from w . (efficacy, safety, burden), not their sum (docs/safety.md)")
     tr.add_argument("--run-dir", type=non_empty_path, required=True)
     tr.add_argument("--quiet", action="store_true")
     tr.set_defaults(func=_train)

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import gymnasium as gym
 import numpy as np
 
+from clinsim.core.safety import OBJECTIVES
+
 Policy = Callable[[np.ndarray], np.ndarray]
 
 
@@ -31,6 +33,7 @@ def evaluate_cohort(env_id: str, policy: Policy, n_patients: int, seed: int = 0,
     obs, info = env.reset(seed=seed)
     returns = np.zeros(n_patients)
     costs = np.zeros(n_patients)
+    objectives = {o: np.zeros(n_patients) for o in OBJECTIVES if f"reward_{o}" in info}
     lengths = np.zeros(n_patients, dtype=np.int64)
     done = np.zeros(n_patients, dtype=bool)
     # strings as objects: a fixed-width copy of the reset's strings could truncate later values
@@ -50,6 +53,8 @@ def evaluate_cohort(env_id: str, policy: Policy, n_patients: int, seed: int = 0,
         lengths[live] += 1
         if "cost" in info:  # the safety cost (clinsim.core.safety), summed over the episode
             costs[live] += info["cost"][live]
+        for o, total in objectives.items():  # the reward's parts (efficacy, safety, burden) over the episode
+            total[live] += info[f"reward_{o}"][live]
         ended = live & (terminated | truncated)
         for k in final:
             final[k][live] = info[k][live]
@@ -57,6 +62,7 @@ def evaluate_cohort(env_id: str, policy: Policy, n_patients: int, seed: int = 0,
     env.close()
     if "cost" in final:
         final["episode_cost"] = costs
+    final.update({f"episode_reward_{o}": total for o, total in objectives.items()})
     return CohortResult(returns, lengths, final)
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 import clinsim
 from clinsim.core.evaluation import Policy, evaluate_cohort
+from clinsim.core.safety import OBJECTIVES
 from clinsim.training.stats import summarize
 
 
@@ -23,8 +24,11 @@ def default_episodes(env_id: str) -> int:
     return clinsim.spec(env_id).episodes
 
 
-def evaluate_policy(env_id: str, policy: Policy, episodes: int | None = None, seed: int = 0) -> dict[str, Any]:
-    """Per-episode returns, lengths and clinical metrics of ``policy`` on patients ``seed..seed+N-1``."""
+def evaluate_policy(env_id: str, policy: Policy, episodes: int | None = None, seed: int = 0,
+                    objectives: bool = False) -> dict[str, Any]:
+    """Per-episode returns, lengths and clinical metrics of ``policy`` on patients ``seed..seed+N-1``;
+    ``objectives``: also the vector return, ``return_<objective>`` per episode (efficacy, safety, burden:
+    :mod:`clinsim.core.safety`), for multi-objective comparisons."""
     episodes = default_episodes(env_id) if episodes is None else episodes
     if episodes < 1:
         raise ValueError(f"episodes must be a positive integer, not {episodes}")
@@ -33,6 +37,8 @@ def evaluate_policy(env_id: str, policy: Policy, episodes: int | None = None, se
     metrics = task.clinical_metrics(res.final_info)
     if "episode_cost" in res.final_info:
         metrics["episode_cost"] = res.final_info["episode_cost"]
+    if objectives:
+        metrics.update({f"return_{o}": res.final_info[f"episode_reward_{o}"] for o in OBJECTIVES})
     return {"env_id": env_id, "episodes": episodes, "first_seed": seed, "returns": res.returns.tolist(),
             "lengths": res.lengths.tolist(), "metrics": {k: np.asarray(v).tolist() for k, v in metrics.items()}}
 

@@ -15,6 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
+from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
+from stable_baselines3.common.vec_env.base_vec_env import VecEnvStepReturn
 
 
 class Multiplier:
@@ -53,6 +56,27 @@ class PenalisedReward(gym.Wrapper):
         if terminated or truncated:
             self.multiplier.episode_costs.append(self._episode_cost)
         return obs, reward - self.multiplier.value * cost, terminated, truncated, info
+
+
+class VecPenalisedReward(VecEnvWrapper):
+    """:class:`PenalisedReward` for a batch of patients (the native vector env, whose infos carry the cost)."""
+
+    def __init__(self, venv: VecEnv, multiplier: Multiplier) -> None:
+        super().__init__(venv)
+        self.multiplier = multiplier
+        self._episode_costs = np.zeros(venv.num_envs)
+
+    def reset(self):
+        self._episode_costs[:] = 0.0
+        return self.venv.reset()
+
+    def step_wait(self) -> VecEnvStepReturn:
+        obs, reward, dones, infos = self.venv.step_wait()
+        costs = np.array([info["cost"] for info in infos])
+        self._episode_costs += costs
+        self.multiplier.episode_costs.extend(self._episode_costs[dones].tolist())
+        self._episode_costs[dones] = 0.0
+        return obs, (reward - self.multiplier.value * costs).astype(np.float32), dones, infos
 
 
 def dual_ascent_callback(multiplier: Multiplier):

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 import clinsim
+from clinsim.core.safety import OBJECTIVES
 
 PACKAGES = ("clinsim", "numpy", "scipy", "gymnasium", "numba", "stable-baselines3", "torch", "matplotlib")
 MONITOR_HEADER = "r,l,t"
@@ -112,9 +113,14 @@ def validate_config(config: Any, source: object = "configuration") -> dict[str, 
     from clinsim.training.hyperparameters import ALGORITHMS, VEC_NORMALIZE
 
     keys = {"env_id", "algo", "seed", "hyperparameters", "vec_normalize", "checkpoint_every", "n_envs", "clinsim"}
-    if not isinstance(config, dict) or not keys <= set(config) <= keys | {"constraint"}:
+    if not isinstance(config, dict) or not keys <= set(config) <= keys | {"constraint", "reward_weights"}:
         raise ValueError(f"{source}: a configuration needs exactly the keys {', '.join(sorted(keys))} "
-                         f"(and optionally constraint)")
+                         f"(and optionally constraint, reward_weights)")
+    weights = config.get("reward_weights")
+    if weights is not None and (not isinstance(weights, list) or len(weights) != len(OBJECTIVES)
+                                or not all(map(_number, weights)) or not any(weights)):
+        raise ValueError(f"{source}: reward_weights must be {len(OBJECTIVES)} numbers, not all 0 (one per objective: "
+                         f"{', '.join(OBJECTIVES)}), or absent")
     constraint = config.get("constraint")
     if constraint is not None and (not isinstance(constraint, dict) or set(constraint) != {"budget", "multiplier_lr"}
                                    or not all(map(_number, constraint.values())) or constraint["budget"] < 0

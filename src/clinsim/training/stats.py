@@ -1,4 +1,5 @@
-"""Summary statistics over training seeds: mean, standard deviation, 95 % bootstrap confidence interval."""
+"""Summary statistics over training seeds (mean, standard deviation, 95 % bootstrap confidence interval) and the
+non-dominated set of a multi-objective comparison."""
 
 from __future__ import annotations
 
@@ -20,3 +21,15 @@ def summarize(values: np.ndarray, confidence: float = 0.95, n_resamples: int = 1
     elif several:
         out["ci_low"] = out["ci_high"] = out["mean"]
     return out
+
+
+def non_dominated(points: np.ndarray) -> np.ndarray:
+    """Mask of the rows of ``points`` (one vector return per policy, every objective maximised) that no other row
+    dominates (>= in every objective and > in at least one): the empirical Pareto front. O(n^2) comparisons,
+    for the handful of policies of a weight sweep."""
+    points = np.asarray(points, dtype=np.float64)
+    if points.ndim != 2:
+        raise ValueError(f"points must be a (policies, objectives) array, got shape {points.shape}")
+    at_least = (points[None, :, :] >= points[:, None, :]).all(axis=2)  # [i, j]: j >= i everywhere
+    better = (points[None, :, :] > points[:, None, :]).any(axis=2)  # [i, j]: j > i somewhere
+    return ~(at_least & better).any(axis=1)

@@ -16,8 +16,9 @@ import numpy as np
 
 from clinsim.training.agents import algorithm_class, env_wrappers
 from clinsim.training.hyperparameters import VEC_NORMALIZE, hyperparameters
-from clinsim.training.lagrangian import Multiplier, PenalisedReward, dual_ascent_callback
+from clinsim.training.lagrangian import Multiplier, PenalisedReward, VecPenalisedReward, dual_ascent_callback
 from clinsim.training.runs import RunDir, truncate_monitor, validate_config
+from clinsim.training.vec import VecLinearReward
 
 VN_KEYS = ("obs_mean", "obs_var", "obs_count", "ret_mean", "ret_var", "ret_count", "clip_obs", "clip_reward",
            "gamma", "epsilon", "norm_obs", "norm_reward")
@@ -25,7 +26,8 @@ VN_KEYS = ("obs_mean", "obs_var", "obs_count", "ret_mean", "ret_var", "ret_count
 
 def train_config(env_id: str, algo: str, seed: int, total_timesteps: int | None = None,
                  checkpoint_every: int = 10_000, overrides: dict[str, Any] | None = None,
-                 n_envs: int = 1, constraint: dict[str, float] | None = None) -> dict[str, Any]:
+                 n_envs: int = 1, constraint: dict[str, float] | None = None,
+                 reward_weights: list[float] | None = None) -> dict[str, Any]:
     """The full, JSON-serialisable configuration of a training run (validated).
 
     ``n_envs > 1`` (PPO only) collects from the native vector env with the papers' rollout unchanged:
@@ -34,7 +36,11 @@ def train_config(env_id: str, algo: str, seed: int, total_timesteps: int | None 
     time instead of one patient after another.
 
     ``constraint`` (``{"budget": B, "multiplier_lr": lr}``): train under E[episode cost] <= B with a Lagrange
-    multiplier (:mod:`clinsim.training.lagrangian`; one environment).
+    multiplier (:mod:`clinsim.training.lagrangian`).
+
+    ``reward_weights`` (efficacy, safety, burden): learn from the linear scalarisation ``w . (efficacy, safety,
+    burden)`` of the reward's parts (:mod:`clinsim.core.safety`) instead of their sum, one point of a Pareto
+    front (docs/safety.md); monitors and evaluations keep the true reward.
     """
     import clinsim
 
@@ -49,12 +55,12 @@ def train_config(env_id: str, algo: str, seed: int, total_timesteps: int | None 
             raise ValueError(f"n_envs must divide PPO's n_steps ({hp['n_steps']}) so that the rollout size is "
                              f"unchanged, got {n_envs}")
         hp["n_steps"] //= n_envs
-    if constraint is not None and n_envs > 1:
-        raise ValueError("a cost constraint trains on one environment (n_envs = 1)")
     config = {"env_id": env_id, "algo": algo, "seed": seed, "hyperparameters": hp, "vec_normalize": VEC_NORMALIZE[algo],
               "checkpoint_every": checkpoint_every, "n_envs": n_envs, "clinsim": clinsim.__version__}
     if constraint is not None:
         config["constraint"] = dict(constraint)
+    if reward_weights is not None:
+        config["reward_weights"] = [float(w) for w in reward_weights]
     return validate_config(config)
 
 
@@ -159,13 +165,32 @@ def _monitored_venv(run: RunDir, config: dict[str, Any], episodes: list[int] | N
         if t_start is not None:
             monitor.t_start = t_start  # "t" keeps growing, so readers that sort by time keep the order
         monitors.append(monitor)
-        env = PenalisedReward(monitor, multiplier) if multiplier is not None else monitor  # monitor: true reward
+        env = monitor  # the monitor sees the true reward
+        if "reward_weights" in config:
+            env = _linear_reward(env, config["reward_weights"])
+        if multiplier is not None:
+            env = PenalisedReward(env, multiplier)
         return flatten(env) if flatten else env
 
     if config["n_envs"] > 1:
-        return _native_monitored_venv(run, config, episodes)
+        venv, monitors = _native_monitored_venv(run, config, episodes)
+        if "reward_weights" in config:
+            venv = VecLinearReward(venv, config["reward_weights"])
+        return (venv if multiplier is None else VecPenalisedReward(venv, multiplier)), monitors
     venv = make_vec_env(env_id, n_envs=config["n_envs"], seed=config["seed"], wrapper_class=wrap)
     return venv, monitors
+
+
+def _linear_reward(env, weights: list[float]):
+    """MO-Gymnasium's linear scalarisation over the vector reward of :class:`clinsim.wrappers.MultiObjective`."""
+    try:
+        from mo_gymnasium.wrappers import LinearReward
+    except ImportError:
+        raise ImportError("reward weights on one environment use mo-gymnasium: pip install 'clinsim[safety]' "
+                          "(or train with n_envs > 1)") from None
+    from clinsim.wrappers import MultiObjective
+
+    return LinearReward(MultiObjective(env), weight=np.asarray(weights, dtype=np.float64))
 
 
 def _native_monitored_venv(run: RunDir, config: dict[str, Any], episodes: list[int] | None):
@@ -279,8 +304,9 @@ def train(run_dir: str | Path, config: dict[str, Any], progress: bool = True, to
 
 
 def trained_policy(run_dir: str | Path, env_id: str | None = None, steps: int | None = None):
-    """Deterministic batched policy of a run's final model (or of its checkpoint at ``steps``, for learning
-    curves); ``env_id``: refuse a run made for another one."""
+    """Deterministic batched policy of a run's final model (or of its checkpoint at ``steps``: the model a run of
+    that budget ends with, when the schedules are constant, as the papers' PPO's are); ``env_id``: refuse a run
+    made for another one."""
     import gymnasium as gym
     from stable_baselines3.common.vec_env import DummyVecEnv
 
@@ -292,9 +318,9 @@ def trained_policy(run_dir: str | Path, env_id: str | None = None, steps: int | 
         raise ValueError(f"{run.root} holds a run trained on {config['env_id']}, not {env_id}")
     total = config["hyperparameters"]["total_timesteps"] if steps is None else steps
     if not run.record_path(total).exists():
-        what = "final model" if steps is None else "checkpoint"
-        raise FileNotFoundError(f"{run.root} has no {what} ({total} steps; latest checkpoint: "
-                                f"{run.latest_checkpoint()}): finish it with `clinsim train` first")
+        what = f"final model ({total} steps;" if steps is None else f"checkpoint at {total} steps ("
+        raise FileNotFoundError(f"{run.root} has no {what} latest checkpoint: {run.latest_checkpoint()}): "
+                                f"finish it with `clinsim train` first")
     record, data = run.read_checkpoint(total)
     flatten = env_wrappers(config["env_id"], config["algo"])
     venv = DummyVecEnv([lambda: (flatten or (lambda e: e))(gym.make(config["env_id"]))])

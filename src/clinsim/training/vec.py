@@ -4,7 +4,9 @@ SB3's own vector envs step one Python environment per sub-environment; this adap
 the native vector env (one compiled program for every patient) in Gymnasium's same-step autoreset mode, which
 is SB3's convention: the step that ends an episode returns the next patient's first observation and the
 finished patient's last one as ``info["terminal_observation"]``. Sub-environment ``i`` of ``seed`` gets the
-patients a single env seeded ``seed + i`` gets, as with ``make_vec_env``.
+patients a single env seeded ``seed + i`` gets, as with ``make_vec_env``. Each step's safety cost and reward parts
+(:mod:`clinsim.core.safety`) go into every sub-environment's info, where :class:`VecLinearReward` and the
+Lagrangian (:mod:`clinsim.training.lagrangian`) read them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,11 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvStepReturn
+from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvStepReturn, VecEnvWrapper
+
+from clinsim.core.safety import OBJECTIVES
+
+SAFETY_KEYS = ("cost", *(f"reward_{o}" for o in OBJECTIVES))
 
 
 class NativeVecEnv(VecEnv):
@@ -40,7 +46,10 @@ class NativeVecEnv(VecEnv):
     def step_wait(self) -> VecEnvStepReturn:
         obs, reward, terminated, truncated, info = self.venv.step(self._actions)
         dones = terminated | truncated
-        infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
+        # a finished patient's last step is in final_info (info already holds the next patient's first)
+        last = info["final_info"] if dones.any() else info
+        parts = [(k, np.where(dones, last[k], info[k]).tolist()) for k in SAFETY_KEYS if k in info]
+        infos: list[dict[str, Any]] = [{k: v[i] for k, v in parts} for i in range(self.num_envs)]
         for i in np.flatnonzero(dones):
             infos[i]["terminal_observation"] = info["final_obs"][i]
             infos[i]["TimeLimit.truncated"] = bool(truncated[i] and not terminated[i])
@@ -65,3 +74,22 @@ class NativeVecEnv(VecEnv):
         if indices is None:
             return range(self.num_envs)
         return [indices] if isinstance(indices, int) else list(indices if isinstance(indices, Iterable) else [])
+
+
+class VecLinearReward(VecEnvWrapper):
+    """The reward as ``weights . (efficacy, safety, burden)`` (a linear scalarisation of the objectives; the
+    batched counterpart of ``mo_gymnasium.wrappers.LinearReward`` over :class:`clinsim.wrappers.MultiObjective`)."""
+
+    def __init__(self, venv: VecEnv, weights: Sequence[float]) -> None:
+        super().__init__(venv)
+        self.weights = np.asarray(weights, dtype=np.float64)
+        if self.weights.shape != (len(OBJECTIVES),):
+            raise ValueError(f"weights need one number per objective ({', '.join(OBJECTIVES)}), got {weights!r}")
+
+    def reset(self):
+        return self.venv.reset()
+
+    def step_wait(self) -> VecEnvStepReturn:
+        obs, _, dones, infos = self.venv.step_wait()
+        vectors = np.array([[info[f"reward_{o}"] for o in OBJECTIVES] for info in infos])
+        return obs, (vectors @ self.weights).astype(np.float32), dones, infos
