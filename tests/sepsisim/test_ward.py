@@ -25,12 +25,17 @@ def _first_ward_with_a_patient(task: ward.WardTask) -> State:
     raise AssertionError("no ward with an initial patient")
 
 
-def test_a_bed_is_the_sepsis_management_patient() -> None:
+@pytest.mark.parametrize("observation", ["state", "clinical"])
+def test_a_bed_is_the_sepsis_management_patient(observation: str) -> None:
     """With nurse time to spare, a bed's course is SepsisManagement-v1's for the same patient and actions, bit
-    for bit (the ward reuses its compiled transition)."""
-    task = ward.WardTask(beds=1, nurses=2, arrivals_per_day=0.0)
+    for bit (the ward reuses its compiled transition), and so is its observation in either mode (clinical: the
+    same measurement noise, schedules and held results)."""
+    clinical = observation == "clinical"
+    task = (ward.WardTask.clinical if clinical else ward.WardTask)(beds=1, nurses=2, arrivals_per_day=0.0)
     state = _first_ward_with_a_patient(task)
-    bed = ward.BED("medium")
+    bed = (ward.BED.clinical if clinical else ward.BED)("medium")
+    table = task.observation_table
+    columns = slice(table.index("bed0_occupied") + 1, table.index("bed1_occupied"))
     k = state.clinical["bed_arrival"][0, 0]
     patient = State(state.patient["queue_patient"][0, k:k + 1].copy(), state.patient["queue_state"][0, k:k + 1].copy(),
                     np.array(["p"]))
@@ -43,6 +48,7 @@ def test_a_bed_is_the_sepsis_management_patient() -> None:
         patient, bed_reward, terminated = bed.step(patient, np.array([[ward.FLUID_ML[fluid],
                                                                        ward.DOSE_CHANGE[change], antibiotic]]))
         assert np.array_equal(state.clinical["beds"][0, 0]["y"], patient.clinical["y"][0])
+        np.testing.assert_array_equal(task.observe(state)[0, columns], bed.observe(patient)[0])
         assert reward[0] == bed_reward[0] - ward.BED_FREED_PENALTY * terminated[0]
         assert state.clinical["nurse_minutes_used"][0] > 0 or (fluid == 0 and antibiotic == 0)
         if terminated[0]:

@@ -112,10 +112,13 @@ def ssc_sepsis_management(obs: np.ndarray) -> np.ndarray:
 def ssc_ward_sickest_first(obs: np.ndarray) -> np.ndarray:
     """Ward-v0: the SepsisManagement protocol at every occupied bed, on the ward's grid (fluid to the nearest 250
     mL, norepinephrine change to the nearest 0.05 ug/kg/min), with the hour's nurse time given sickest first
-    (highest SOFA, then lowest MAP): each bed's requests (antibiotics, vasopressor change, bolus, the ward's
-    order) are kept while the time left covers them and withheld otherwise, so the ward serves exactly them."""
-    table = WardTask.observation_table
-    n_bed = len(SepsisManagementTask.observation_table)
+    (highest SOFA, then lowest MAP; clinical mode, where SOFA is not observed: highest charted norepinephrine
+    rate, SOFA's cardiovascular criterion, then lowest charted MAP): each bed's requests (antibiotics, vasopressor
+    change, bolus, the ward's order) are kept while the time left covers them and withheld otherwise, so the ward
+    serves exactly them."""
+    table = table_for(WardTask, obs)
+    clinical = "bed0_sofa" not in table.names
+    n_bed = len((SepsisManagementTask.clinical if clinical else SepsisManagementTask).observation_table)
     actions = np.tile(WardTask.no_treatment_action, (len(obs), 1))
     budget = table.decode(obs, "nurse_minutes")
     per_bed = []
@@ -127,7 +130,8 @@ def ssc_ward_sickest_first(obs: np.ndarray) -> np.ndarray:
         change = np.clip(np.rint(sm_actions[:, 1] / 0.05), -2, 2).astype(np.int64)
         effective = np.clip(dose + ward.DOSE_CHANGE[change + ward.NO_DOSE_CHANGE], 0.0, 1.0) != dose
         per_bed.append((table.decode(obs, f"bed{i}_occupied") > 0.5, fluid, np.where(effective, change, 0),
-                        table.decode(obs, f"bed{i}_antibiotic") < 0.5, table.decode(obs, f"bed{i}_sofa"),
+                        table.decode(obs, f"bed{i}_antibiotic") < 0.5,
+                        table.decode(obs, f"bed{i}_vasopressor" if clinical else f"bed{i}_sofa"),
                         table.decode(obs, f"bed{i}_map")))
     for w in range(len(obs)):
         order = sorted((i for i in range(ward.MAX_BEDS) if per_bed[i][0][w]),

@@ -111,10 +111,6 @@ OUTCOMES = ("in_progress", "ended")
 
 
 # ---------------------------------------------------------------------------------------------- compiled
-_bed_step = BED._transition
-_bed_measure = BED.measure
-
-
 @jit
 def _occupied(s):  # pragma: no cover - compiled
     n = 0
@@ -178,78 +174,107 @@ def _summarise(c, t):  # pragma: no cover - compiled
     t.nurse_minutes_available = max(c.nurse_minutes - ROUTINE_MIN * t.census, 0.0)
 
 
-@jit
-def _ward_before(a, c, s, t):  # pragma: no cover - compiled
-    """One hour: interventions within the nurse time, every occupied bed's SepsisManagement transition, deaths
-    and discharges free their beds, then the hour's arrivals are admitted or diverted."""
-    budget = s.nurse_minutes_available
-    used = 0.0
-    withheld = 0
-    reward = 0.0
-    safety_reward = 0.0
-    hypotension = overload = high_dose = 0.0
-    died = discharged = 0
-    row = np.empty((1, ACTIONS_PER_BED))
-    duration = np.empty(1)
-    for i in range(MAX_BEDS):
-        k = s.bed_arrival[i]
-        if k < 0:
-            continue
-        bed = s.beds[i]
-        antibiotic = a[i * ACTIONS_PER_BED + 2] > 0 and not bed.antibiotic
-        change = DOSE_CHANGE[a[i * ACTIONS_PER_BED + 1]]
-        fluid = FLUID_ML[a[i * ACTIONS_PER_BED]]
-        if antibiotic:
-            if used + ANTIBIOTIC_MIN <= budget:
-                used += ANTIBIOTIC_MIN
-            else:
-                antibiotic = False
-                withheld += 1
-        if min(max(bed.norepinephrine + change, 0.0), sepsis.MAX_NOREPINEPHRINE) != bed.norepinephrine:
-            if used + TITRATION_MIN <= budget:
-                used += TITRATION_MIN
-            else:
-                change = 0.0
-                withheld += 1
-        if fluid > 0.0:
-            if used + BOLUS_MIN <= budget:
-                used += BOLUS_MIN
-            else:
-                fluid = 0.0
-                withheld += 1
-        row[0, 0] = fluid
-        row[0, 1] = change
-        row[0, 2] = 1.0 if antibiotic else 0.0
-        _bed_step(0, FUSED, row, c.queue_patient[k:k + 1], s.beds[i:i + 1], t.beds[i:i + 1], duration)
-        after = t.beds[i]
-        reward += after.reward
-        safety_reward += after.reward_safety
-        hypotension += after.cost_hypotension
-        overload += after.cost_fluid_overload
-        high_dose += after.cost_high_vasopressor
-        if after.terminated:
-            died += 1
-            t.bed_arrival[i] = -1
-        elif after.elapsed >= BED_HOURS:
-            discharged += 1
-            t.survived += after.outcome == sepsis.SURVIVED
-            t.died_by_day_28 += after.outcome == sepsis.DIED_BY_DAY_28
-            t.bed_arrival[i] = -1
-    t.died = s.died + died
-    t.discharged = s.discharged + discharged
-    t.nurse_minutes_used = used
-    t.interventions_withheld = withheld
-    diverted = _admit(c, t, s.elapsed + 1)
-    t.reward = reward - DIVERSION_PENALTY * diverted - BED_FREED_PENALTY * died
-    t.reward_safety = safety_reward
-    t.reward_burden = 0.0
-    t.reward_efficacy = t.reward - safety_reward
-    t.cost_hypotension = hypotension
-    t.cost_fluid_overload = overload
-    t.cost_high_vasopressor = high_dose
-    t.cost_diversion = float(diverted)
-    t.cost = hypotension + overload + high_dose + diverted
-    return 1.0
+WARD_MEASUREMENTS = ("free_beds", "nurse_minutes", "ward_hour")  # after the beds' measurements
+
+
+def _ward_kernels(bed_task: type[Task]):
+    """The ward's ``before`` and ``measure`` around the bed task (SepsisManagement in the state mode, its
+    clinical-mode class in the clinical mode: each bed then records its own bedside measurements as it steps)."""
+    bed_step, bed_measure = bed_task._transition, bed_task.measure
+    n_bed = 1 + len(bed_task.measurements)  # occupied, then the bed task's measurements (in its order)
+    n_out = MAX_BEDS * n_bed + len(WARD_MEASUREMENTS)
+
+    @jit(key=f"ward_before|{bed_step.clinsim_key}")
+    def before(a, c, s, t):  # pragma: no cover - compiled
+        """One hour: interventions within the nurse time, every occupied bed's SepsisManagement transition, deaths
+        and discharges free their beds, then the hour's arrivals are admitted or diverted."""
+        budget = s.nurse_minutes_available
+        used = 0.0
+        withheld = 0
+        reward = 0.0
+        safety_reward = 0.0
+        hypotension = overload = high_dose = 0.0
+        died = discharged = 0
+        row = np.empty((1, ACTIONS_PER_BED))
+        duration = np.empty(1)
+        for i in range(MAX_BEDS):
+            k = s.bed_arrival[i]
+            if k < 0:
+                continue
+            bed = s.beds[i]
+            antibiotic = a[i * ACTIONS_PER_BED + 2] > 0 and not bed.antibiotic
+            change = DOSE_CHANGE[a[i * ACTIONS_PER_BED + 1]]
+            fluid = FLUID_ML[a[i * ACTIONS_PER_BED]]
+            if antibiotic:
+                if used + ANTIBIOTIC_MIN <= budget:
+                    used += ANTIBIOTIC_MIN
+                else:
+                    antibiotic = False
+                    withheld += 1
+            if min(max(bed.norepinephrine + change, 0.0), sepsis.MAX_NOREPINEPHRINE) != bed.norepinephrine:
+                if used + TITRATION_MIN <= budget:
+                    used += TITRATION_MIN
+                else:
+                    change = 0.0
+                    withheld += 1
+            if fluid > 0.0:
+                if used + BOLUS_MIN <= budget:
+                    used += BOLUS_MIN
+                else:
+                    fluid = 0.0
+                    withheld += 1
+            row[0, 0] = fluid
+            row[0, 1] = change
+            row[0, 2] = 1.0 if antibiotic else 0.0
+            bed_step(0, FUSED, row, c.queue_patient[k:k + 1], s.beds[i:i + 1], t.beds[i:i + 1], duration)
+            after = t.beds[i]
+            reward += after.reward
+            safety_reward += after.reward_safety
+            hypotension += after.cost_hypotension
+            overload += after.cost_fluid_overload
+            high_dose += after.cost_high_vasopressor
+            if after.terminated:
+                died += 1
+                t.bed_arrival[i] = -1
+            elif after.elapsed >= BED_HOURS:
+                discharged += 1
+                t.survived += after.outcome == sepsis.SURVIVED
+                t.died_by_day_28 += after.outcome == sepsis.DIED_BY_DAY_28
+                t.bed_arrival[i] = -1
+        t.died = s.died + died
+        t.discharged = s.discharged + discharged
+        t.nurse_minutes_used = used
+        t.interventions_withheld = withheld
+        diverted = _admit(c, t, s.elapsed + 1)
+        t.reward = reward - DIVERSION_PENALTY * diverted - BED_FREED_PENALTY * died
+        t.reward_safety = safety_reward
+        t.reward_burden = 0.0
+        t.reward_efficacy = t.reward - safety_reward
+        t.cost_hypotension = hypotension
+        t.cost_fluid_overload = overload
+        t.cost_high_vasopressor = high_dose
+        t.cost_diversion = float(diverted)
+        t.cost = hypotension + overload + high_dose + diverted
+        return 1.0
+
+    @jit(key=f"ward_measure|{bed_measure.clinsim_key}")
+    def measure(c, t):  # pragma: no cover - compiled
+        raw = np.zeros(n_out)
+        for i in range(MAX_BEDS):
+            k = t.bed_arrival[i]
+            if k >= 0:
+                values = bed_measure(c.queue_patient[k], t.beds[i])
+                base = i * n_bed
+                raw[base] = 1.0
+                for j in range(n_bed - 1):
+                    raw[base + 1 + j] = values[j]
+        end = MAX_BEDS * n_bed
+        raw[end] = c.open_beds - t.census
+        raw[end + 1] = t.nurse_minutes_available
+        raw[end + 2] = t.elapsed
+        return raw
+
+    return before, measure
 
 
 @jit
@@ -259,48 +284,24 @@ def _ward_after(a, c, s, t):  # pragma: no cover - compiled
     t.outcome = 1 if s.elapsed + 1 >= HORIZON_HOURS else 0
 
 
-# per bed: occupied, then SepsisManagement's measurements (clinsim.sepsisim.environments._measure, in its order)
-BED_MEASUREMENTS = ("occupied", *BED.measurements)
-WARD_MEASUREMENTS = ("free_beds", "nurse_minutes", "ward_hour")
-N_BED_MEASUREMENTS = len(BED_MEASUREMENTS)
-N_MEASUREMENTS = MAX_BEDS * N_BED_MEASUREMENTS + len(WARD_MEASUREMENTS)
-
-
-@jit
-def _ward_measure(c, t):  # pragma: no cover - compiled
-    raw = np.zeros(N_MEASUREMENTS)
-    for i in range(MAX_BEDS):
-        k = t.bed_arrival[i]
-        if k >= 0:
-            bed = _bed_measure(c.queue_patient[k], t.beds[i])
-            base = i * N_BED_MEASUREMENTS
-            raw[base] = 1.0
-            for j in range(N_BED_MEASUREMENTS - 1):
-                raw[base + 1 + j] = bed[j]
-    end = MAX_BEDS * N_BED_MEASUREMENTS
-    raw[end] = c.open_beds - t.census
-    raw[end + 1] = t.nurse_minutes_available
-    raw[end + 2] = t.elapsed
-    return raw
-
-
-def _bed_observations() -> tuple[Observation, ...]:
-    table = BED.observation_table
-    rows = []
+def _observations(bed_task: type[Task]) -> tuple[tuple[Observation, ...], tuple[str, ...]]:
+    """The ward's observation rows and measurement names: per bed occupied, then the bed task's observations
+    (its state or its clinical rows), then the ward's own (known exactly in either mode: the charge nurse's)."""
+    rows, names = [], []
     for i in range(MAX_BEDS):
         rows.append(Observation(f"bed{i}_occupied", f"bed {i}: occupied (0 / 1)", "flag", 1.0))
         rows += [dataclasses.replace(r, measurement=f"bed{i}_{r.measurement}", description=f"bed {i}: {r.description}")
-                 for r in table.rows]
-    return tuple(rows)
+                 for r in bed_task.observation_table.rows]
+        names += [f"bed{i}_occupied", *(f"bed{i}_{m}" for m in bed_task.measurements)]
+    rows += [Observation("free_beds", "free open beds", "beds", float(MAX_BEDS)),
+             Observation("nurse_minutes", "nurse time left for interventions this hour after routine care", "min",
+                         MINUTES_PER_HOUR * MAX_BEDS),
+             Observation("ward_hour", "elapsed ward time", "h", float(HORIZON_HOURS))]
+    return tuple(rows), (*names, *WARD_MEASUREMENTS)
 
 
-_OBSERVATIONS = (
-    *_bed_observations(),
-    Observation("free_beds", "free open beds", "beds", float(MAX_BEDS)),
-    Observation("nurse_minutes", "nurse time left for interventions this hour after routine care", "min",
-                MINUTES_PER_HOUR * MAX_BEDS),
-    Observation("ward_hour", "elapsed ward time", "h", float(HORIZON_HOURS)),
-)
+_OBSERVATIONS, _MEASUREMENTS = _observations(BED)
+_BEFORE, _MEASURE = _ward_kernels(BED)
 _SAFETY_FIELDS, _SAFETY_INFOS = safety.declarations(("hypotension", "fluid_overload", "high_vasopressor",
                                                      "diversion"))
 _BED_INFOS = (("status", "bed_status", BED_STATUS), ("tier", "bed_tier", None), ("hour", "bed_hour", None),
@@ -363,10 +364,11 @@ class WardTask(Task):
         Field("outcome", "i8"),
         *_SAFETY_FIELDS,
     )
-    before = staticmethod(_ward_before)
+    bed_task: ClassVar[type[Task]] = BED  # the beds' task class (its clinical class in the clinical mode)
+    before = staticmethod(_BEFORE)
     after = staticmethod(_ward_after)
-    measure = staticmethod(_ward_measure)
-    measurements = (*(f"bed{i}_{m}" for i in range(MAX_BEDS) for m in BED_MEASUREMENTS), *WARD_MEASUREMENTS)
+    measure = staticmethod(_MEASURE)
+    measurements = _MEASUREMENTS
     observations = _OBSERVATIONS
     infos = (
         Info("hour", "elapsed"),
@@ -400,7 +402,7 @@ class WardTask(Task):
             raise ValueError(f"{self.env_id}: arrivals_per_day must be a number in 0-{MAX_ARRIVALS_PER_DAY:g}, "
                              f"got {arrivals_per_day!r}")
         self.beds, self.nurses, self.arrivals_per_day = int(beds), int(nurses), float(arrivals_per_day)
-        self._tiers = [BED(tier, patient, parameters, allow_out_of_range) for tier in TIERS]
+        self._tiers = [self.bed_task(tier, patient, parameters, allow_out_of_range) for tier in TIERS]
 
     def sample_patients(self, rngs) -> State:
         """Each ward's whole episode from its own generator: the initial census, the hourly Poisson arrivals, each
@@ -447,6 +449,42 @@ class WardTask(Task):
         }
 
 
+def _clinical_ward() -> type[WardTask]:
+    """The ward's clinical mode: every bed holds SepsisManagement's clinical-mode patient (its records carry the
+    bed's measurement noise, drawn with the patient, and its held results; its transition records its bedside
+    measurements), so a bed is observed exactly as SepsisManagement-v1 with ``observation="clinical"``, on the
+    bed's own clock from admission (docs/observations.md "Ward")."""
+    bed_task = BED.clinical
+    swap = {BED.patient_dtype: bed_task.patient_dtype, BED.clinical_dtype: bed_task.clinical_dtype}
+
+    def fields(declared: tuple[Field, ...]) -> tuple[Field, ...]:
+        return tuple(dataclasses.replace(f, dtype=swap.get(f.dtype, f.dtype)) for f in declared)
+
+    before, measure = _ward_kernels(bed_task)
+    observations, measurements = _observations(bed_task)
+    name = "WardTaskClinical"
+    variant = type(WardTask)(name, (WardTask,), {
+        "__module__": __name__,
+        "__qualname__": name,
+        "__doc__": "WardTask observed at the bedside (``observation=\"clinical\"``).",
+        "env_id": WardTask.env_id,
+        "clinical": None,
+        "measured": bed_task.measured,
+        "bed_task": bed_task,
+        "patient_fields": fields(WardTask.patient_fields),
+        "clinical_fields": fields(WardTask.clinical_fields),
+        "before": staticmethod(before),
+        "measure": staticmethod(measure),
+        "measurements": measurements,
+        "observations": observations,
+    })
+    globals()[name] = variant  # pickles by reference
+    return variant
+
+
+WardTask.clinical = _clinical_ward()
+
+
 class WardEnv(TaskEnv):
     __doc__ = f"""An ICU ward: {MAX_BEDS} beds of septic patients, arrivals over time, shared nurse time.
 
@@ -473,9 +511,15 @@ class WardEnv(TaskEnv):
 
     ## Observation Space
     Per bed {1 + len(BED.observation_table)} entries (occupied, then SepsisManagement-v1's observations of its
-    patient; all 0 for an empty bed), then the ward's:
+    patient; all 0 for an empty bed), then the ward's (units: the table's; observations are value / scale):
 
 """ + WardTask.observation_table.markdown() + f"""
+    With ``observation="clinical"`` (section below) a bed shows instead SepsisManagement-v1's clinical
+    observation of its patient ({1 + len(BED.clinical.observation_table)} entries per bed with occupied; its
+    schedules, noise and turnaround, on the bed's clock from admission: ages in hours since the sample); the ward's
+    three entries are the same. Neither mode shows the arrivals to come or an arrival's tier (docs/observations.md
+    "Ward-v0").
+
     ## Rewards (per hour)
     The sum over occupied beds of SepsisManagement-v1's hourly reward (a living hour 0 to 2, +10 once for
     stabilisation, ``-{BED.death_penalty:g}`` for a death in the ward or, at discharge, by day 28), minus
