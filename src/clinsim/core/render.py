@@ -95,7 +95,13 @@ class Dashboard:
             ax.tick_params(labelsize=7)
             ax.legend(fontsize=6, loc="upper left")
         self.figure.tight_layout(rect=(0, 0, 1, 1.0 - STATUS_BAND_INCHES / (height * rows + STATUS_BAND_INCHES)))
+        width_px, height_px = self.canvas.get_width_height()
+        self.shape = (height_px, width_px, 3)  # of a frame
         self._background = None
+        self._curves: list[list[_Curve]] = []  # made on the first draw, which makes the renderer
+        self._changing: tuple[tuple[slice, slice], ...] = ()  # the pixels a blitted frame can change
+        self._target: np.ndarray | None = None  # where the last frame was written
+        self._pixels: np.ndarray | None = None
         self._font = _status_font()
 
     @staticmethod
@@ -113,38 +119,109 @@ class Dashboard:
         return -_nice_ceiling(-low) if low < 0 else 0.0, _nice_ceiling(max(high, 1e-9) * 1.05)
 
     def frame(self, history: Sequence[dict[str, Any]], actions: Sequence[Any]) -> np.ndarray:
-        """RGB array (H, W, 3) uint8 of the course in ``history`` (infos) under ``actions``."""
-        steps = np.arange(len(history))
+        """RGB array (H, W, 3) uint8 of the course in ``history`` (infos) under ``actions``, a new array."""
+        if self._pixels is None:
+            self._pixels = np.empty(self.shape, dtype=np.uint8)
+        self.draw(history, actions, self._pixels)
+        return self._pixels.copy()
+
+    def draw(self, history: Sequence[dict[str, Any]], actions: Sequence[Any], out: np.ndarray) -> None:
+        """Write the frame of the course into ``out`` (``shape``, uint8, e.g. a tile of a grid).
+
+        Only the pixels a blitted frame can change (the panels' insides and the status band) are copied from
+        the canvas when ``out`` is the array of the previous call, which still holds the rest of the frame."""
+        steps = np.arange(len(history), dtype=float)
         rescale = False
-        for ax, panel, lines in zip(self.axes, self.panels, self.lines, strict=True):
+        courses = []  # per panel, per key: the values over the steps
+        for ax, panel in zip(self.axes, self.panels, strict=True):
             shown = []
-            for key, line in zip(panel.keys, lines, strict=True):
+            for key in panel.keys:
                 values = np.array([float(h[key]) for h in history]) if key in history[0] else np.array([])
-                if panel.log:
-                    values = np.maximum(values, panel.floor)
-                line.set_data(steps[:len(values)], values)
-                shown.append(values)
+                shown.append(np.maximum(values, panel.floor) if panel.log else values)
+            courses.append(shown)
             limits = self._limits(panel, np.concatenate(shown) if shown else np.array([]))
             if limits != ax.get_ylim():
                 ax.set_ylim(*limits)
                 rescale = True
+        whole = rescale or self._background is None or out is not self._target
         if rescale or self._background is None:
             self.canvas.draw()  # animated artists are left out of the background
             self._background = self.canvas.copy_from_bbox(self.figure.bbox)
         else:
             self.canvas.restore_region(self._background)
-        for ax, lines in zip(self.axes, self.lines, strict=True):
-            for line in lines:
-                ax.draw_artist(line)
+        if not self._curves:
+            self._prepare_blitting()
+        for ax, curves, shown in zip(self.axes, self._curves, courses, strict=True):
+            affine = ax.transData.get_affine().frozen()
+            for curve, values in zip(curves, shown, strict=True):
+                curve.draw(steps[:len(values)], values, affine)
+        rgba = np.asarray(self.canvas.buffer_rgba())
+        # RGBA -> RGB: copying 3-byte records is about twice as fast as numpy's byte-strided rgba[..., :3]
+        for rows, columns in ((slice(None), slice(None)),) if whole else self._changing:
+            out[rows, columns].view("V3")[..., 0] = rgba[rows, columns].view(_RGB_PIXEL)[..., 0]["rgb"]
+        self._target = out
         last = history[-1]
         action = f" | action {_describe(actions[-1])}" if actions else ""
         status = (f"{self.title} - {last.get('patient', '')} - {self.step_unit} {len(history) - 1}{action}"
                   f" - {last.get('outcome', '')}")
-        rgba = np.asarray(self.canvas.buffer_rgba())
-        # RGBA -> RGB: copying 3-byte records is about twice as fast as numpy's byte-strided rgba[..., :3]
-        frame = rgba.view(_RGB_PIXEL)[..., 0]["rgb"].copy().view(np.uint8).reshape(*rgba.shape[:2], 3)
-        _draw_status(frame, status, self._font)
-        return frame
+        _draw_status(out, status, self._font)
+
+    def _prepare_blitting(self) -> None:
+        """The curves' painters and the pixels a blitted frame can change: each panel's inside (the curves are
+        clipped to it), a pixel wider for anti-aliasing, and the status band."""
+        renderer = self.canvas.get_renderer()
+        self._curves = [[_Curve(line, renderer) for line in lines] for lines in self.lines]
+        height, width, _ = self.shape
+        changing = [(slice(0, STATUS_HEIGHT_PX), slice(None))]
+        for ax in self.axes:
+            (x0, y0), (x1, y1) = ax.bbox.get_points()
+            rows = slice(max(int(np.floor(height - y1)) - 1, 0), min(int(np.ceil(height - y0)) + 1, height))
+            changing.append((rows, slice(max(int(np.floor(x0)) - 1, 0), min(int(np.ceil(x1)) + 1, width))))
+        self._changing = tuple(changing)
+
+
+class _Curve:
+    """One curve drawn through the Agg renderer directly, with ``Line2D.draw``'s settings for the dashboard's
+    style (a solid line with filled markers): ``Line2D.draw``'s Python work per call (recaching, transform
+    chains, two graphics contexts) was most of a grid frame (cProfile); tests check the pixels are the same."""
+
+    def __init__(self, line: Any, renderer: Any) -> None:
+        from matplotlib.colors import to_rgba
+        from matplotlib.markers import MarkerStyle
+        from matplotlib.path import Path
+
+        self.transform, self.renderer, self._path = line.axes.transData, renderer, Path
+        self.stroke = renderer.new_gc()
+        self.stroke.set_clip_rectangle(line.get_clip_box())
+        self.stroke.set_antialiased(line.get_antialiased())
+        self.stroke.set_linewidth(line.get_linewidth())
+        self.stroke.set_joinstyle(line.get_solid_joinstyle())
+        self.stroke.set_capstyle(line.get_solid_capstyle())
+        self.stroke.set_snap(line.get_snap())
+        self.stroke.set_foreground(to_rgba(line.get_color(), line.get_alpha()), isRGBA=True)
+        self.stroke.set_dashes(0, None)
+        marker = MarkerStyle(line.get_marker())
+        self.dots = renderer.new_gc()
+        self.dots.set_clip_rectangle(line.get_clip_box())
+        self.dots.set_linewidth(line.get_markeredgewidth())
+        self.dots.set_antialiased(line.get_antialiased())
+        self.dots.set_foreground(to_rgba(line.get_markeredgecolor(), line.get_alpha()), isRGBA=True)
+        snap = marker.get_snap_threshold()
+        size_px = renderer.points_to_pixels(line.get_markersize())
+        self.dots.set_snap(size_px >= snap if snap is not None else None)
+        self.dots.set_joinstyle(marker.get_joinstyle())
+        self.dots.set_capstyle(marker.get_capstyle())
+        self.marker_path, self.marker_transform = marker.get_path(), marker.get_transform().scale(size_px)
+        self.face = to_rgba(line.get_markerfacecolor(), line.get_alpha())
+
+    def draw(self, steps: np.ndarray, values: np.ndarray, affine: Any) -> None:
+        """The curve of ``values`` over ``steps`` under its axes' ``affine`` (the display part of ``transData``)."""
+        if not len(values):
+            return
+        points = self.transform.transform_non_affine(np.column_stack([steps, values]))
+        path = self._path(points)
+        self.renderer.draw_path(self.stroke, path, affine)
+        self.renderer.draw_markers(self.dots, self.marker_path, self.marker_transform, path, affine, self.face)
 
 
 def _draw_status(frame: np.ndarray, text: str, font: ImageFont.FreeTypeFont) -> None:
@@ -184,15 +261,24 @@ def _describe(action: Any) -> str:
     return text if values.size == 1 else f"[{text}]"
 
 
-def tile(frames: Sequence[np.ndarray], columns: int) -> np.ndarray:
-    """Frames of equal size tiled into a grid (row-major), blank cells white."""
-    rows = -(-len(frames) // columns)
-    h, w, _ = frames[0].shape
-    grid = np.full((rows * h, columns * w, 3), 255, dtype=np.uint8)
-    for k, f in enumerate(frames):
-        r, c = divmod(k, columns)
-        grid[r * h:(r + 1) * h, c * w:(c + 1) * w] = f
-    return grid
+class DashboardGrid:
+    """The dashboards of several patients tiled into one image (row-major, about square; blank cells white),
+    each drawn straight into its tile of one array that is kept between frames."""
+
+    def __init__(self, panels: Sequence[Panel], titles: Sequence[str], step_unit: str, horizon: int) -> None:
+        self.dashboards = [Dashboard(panels, title, step_unit, horizon) for title in titles]
+        columns = int(np.ceil(np.sqrt(len(self.dashboards))))
+        rows = -(-len(self.dashboards) // columns)
+        h, w, _ = self.dashboards[0].shape
+        self.pixels = np.full((rows * h, columns * w, 3), 255, dtype=np.uint8)
+        self._tiles = [self.pixels[r * h:(r + 1) * h, c * w:(c + 1) * w]
+                       for r, c in (divmod(k, columns) for k in range(len(self.dashboards)))]
+
+    def frame(self, histories: Sequence[Sequence[dict[str, Any]]], actions: Sequence[Sequence[Any]]) -> np.ndarray:
+        """RGB array of every patient's course (``Dashboard.frame``'s arguments, one per patient), a new array."""
+        for board, tile, history, taken in zip(self.dashboards, self._tiles, histories, actions, strict=True):
+            board.draw(history, taken, tile)
+        return self.pixels.copy()
 
 
 class HumanWindow:
