@@ -26,6 +26,9 @@ STATUS_FONT_PT = 9  # the status line (step, action, outcome) above the panels, 
 STATUS_TOP_PX = 2
 STATUS_BAND_INCHES = 0.3  # the blank band above the panels that holds the status line
 STATUS_HEIGHT_PX = round(STATUS_BAND_INCHES * FRAME_DPI)
+# how far a curve's ink reaches beyond its points: half the line width (1.5 pt, 1.7 px, projecting caps), the
+# marker's radius with its edge (3 pt and 1 pt: 2.2 px), anti-aliasing and snapping (1 px); a test checks it
+CURVE_REACH_PX = 4
 _RGB_PIXEL = np.dtype([("rgb", "V3"), ("alpha", "V1")])  # one Agg RGBA pixel
 
 
@@ -99,7 +102,8 @@ class Dashboard:
         self.shape = (height_px, width_px, 3)  # of a frame
         self._background = None
         self._curves: list[list[_Curve]] = []  # made on the first draw, which makes the renderer
-        self._changing: tuple[tuple[slice, slice], ...] = ()  # the pixels a blitted frame can change
+        self._insides: list[tuple[int, int, int, int]] = []  # each panel's inside: top, bottom, left, right (px)
+        self._drawn: list[tuple[slice, slice] | None] = []  # per panel, the pixels the last frame's curves can cover
         self._target: np.ndarray | None = None  # where the last frame was written
         self._pixels: np.ndarray | None = None
         self._font = _status_font()
@@ -144,40 +148,71 @@ class Dashboard:
                 ax.set_ylim(*limits)
                 rescale = True
         whole = rescale or self._background is None or out is not self._target
+        rgba = np.asarray(self.canvas.buffer_rgba())  # the canvas's own pixels, drawn on in place
         if rescale or self._background is None:
             self.canvas.draw()  # animated artists are left out of the background
-            self._background = self.canvas.copy_from_bbox(self.figure.bbox)
-        else:
-            self.canvas.restore_region(self._background)
-        if not self._curves:
-            self._prepare_blitting()
-        for ax, curves, shown in zip(self.axes, self._curves, courses, strict=True):
+            rgba = np.asarray(self.canvas.buffer_rgba())
+            self._background = rgba.copy()
+            if not self._curves:
+                self._prepare_blitting()
+            self._drawn = [None] * len(self.axes)
+        else:  # the last frame's curves wiped
+            for box in self._drawn:
+                if box is not None:
+                    rgba[box] = self._background[box]
+        changed = [(slice(0, STATUS_HEIGHT_PX), slice(None))]
+        for k, (ax, curves, shown) in enumerate(zip(self.axes, self._curves, courses, strict=True)):
             affine = ax.transData.get_affine().frozen()
-            for curve, values in zip(curves, shown, strict=True):
-                curve.draw(steps[:len(values)], values, affine)
-        rgba = np.asarray(self.canvas.buffer_rgba())
+            points = [curve.draw(steps[:len(v)], v, affine) for curve, v in zip(curves, shown, strict=True)]
+            box = self._box(k, affine.transform(np.concatenate(points)) if points else np.empty((0, 2)))
+            changed.append(_union(box, self._drawn[k]))
+            self._drawn[k] = box
         # RGBA -> RGB: copying 3-byte records is about twice as fast as numpy's byte-strided rgba[..., :3]
-        for rows, columns in ((slice(None), slice(None)),) if whole else self._changing:
-            out[rows, columns].view("V3")[..., 0] = rgba[rows, columns].view(_RGB_PIXEL)[..., 0]["rgb"]
+        for box in ((slice(None), slice(None)),) if whole else changed:
+            if box is not None:
+                out[box].view("V3")[..., 0] = rgba[box].view(_RGB_PIXEL)[..., 0]["rgb"]
         self._target = out
         last = history[-1]
-        action = f" | action {_describe(actions[-1])}" if actions else ""
-        status = (f"{self.title} - {last.get('patient', '')} - {self.step_unit} {len(history) - 1}{action}"
-                  f" - {last.get('outcome', '')}")
-        _draw_status(out, status, self._font)
+        action = (" | action ", _describe(actions[-1])) if actions else ()
+        step = f"{self.step_unit} {len(history) - 1}"
+        _draw_status(out, (self.title, " - ", str(last.get("patient", "")), " - ", step, *action, " - ",
+                           str(last.get("outcome", ""))), self._font)
 
     def _prepare_blitting(self) -> None:
-        """The curves' painters and the pixels a blitted frame can change: each panel's inside (the curves are
-        clipped to it), a pixel wider for anti-aliasing, and the status band."""
+        """The curves' painters, and each panel's inside in pixels (rows and columns, top down; the curves are
+        clipped to it), a pixel wider for anti-aliasing."""
         renderer = self.canvas.get_renderer()
         self._curves = [[_Curve(line, renderer) for line in lines] for lines in self.lines]
         height, width, _ = self.shape
-        changing = [(slice(0, STATUS_HEIGHT_PX), slice(None))]
+        self._insides = []
         for ax in self.axes:
             (x0, y0), (x1, y1) = ax.bbox.get_points()
-            rows = slice(max(int(np.floor(height - y1)) - 1, 0), min(int(np.ceil(height - y0)) + 1, height))
-            changing.append((rows, slice(max(int(np.floor(x0)) - 1, 0), min(int(np.ceil(x1)) + 1, width))))
-        self._changing = tuple(changing)
+            self._insides.append((max(int(np.floor(height - y1)) - 1, 0), min(int(np.ceil(height - y0)) + 1, height),
+                                  max(int(np.floor(x0)) - 1, 0), min(int(np.ceil(x1)) + 1, width)))
+
+    def _box(self, panel: int, points: np.ndarray) -> tuple[slice, slice] | None:
+        """The pixels (rows, columns) that the curves through ``points`` (display coordinates, y up) can have
+        drawn on in panel ``panel``: their bounding box, ``CURVE_REACH_PX`` wider, within the panel's inside;
+        None when nothing was drawn."""
+        points = points[np.isfinite(points).all(axis=1)]
+        if not len(points):
+            return None
+        top, bottom, left, right = self._insides[panel]
+        height, reach = self.shape[0], CURVE_REACH_PX
+        (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
+        rows = max(int(np.floor(height - y1)) - reach, top), min(int(np.ceil(height - y0)) + reach, bottom)
+        columns = max(int(np.floor(x0)) - reach, left), min(int(np.ceil(x1)) + reach, right)
+        if rows[0] >= rows[1] or columns[0] >= columns[1]:
+            return None
+        return slice(*rows), slice(*columns)
+
+
+def _union(a: tuple[slice, slice] | None, b: tuple[slice, slice] | None) -> tuple[slice, slice] | None:
+    """The smallest box (rows, columns) that holds both boxes (None: empty)."""
+    if a is None or b is None:
+        return a or b
+    return (slice(min(a[0].start, b[0].start), max(a[0].stop, b[0].stop)),
+            slice(min(a[1].start, b[1].start), max(a[1].stop, b[1].stop)))
 
 
 class _Curve:
@@ -214,28 +249,53 @@ class _Curve:
         self.marker_path, self.marker_transform = marker.get_path(), marker.get_transform().scale(size_px)
         self.face = to_rgba(line.get_markerfacecolor(), line.get_alpha())
 
-    def draw(self, steps: np.ndarray, values: np.ndarray, affine: Any) -> None:
-        """The curve of ``values`` over ``steps`` under its axes' ``affine`` (the display part of ``transData``)."""
-        if not len(values):
-            return
+    def draw(self, steps: np.ndarray, values: np.ndarray, affine: Any) -> np.ndarray:
+        """The curve of ``values`` over ``steps`` under its axes' ``affine`` (the display part of ``transData``);
+        its points before ``affine``."""
         points = self.transform.transform_non_affine(np.column_stack([steps, values]))
-        path = self._path(points)
-        self.renderer.draw_path(self.stroke, path, affine)
-        self.renderer.draw_markers(self.dots, self.marker_path, self.marker_transform, path, affine, self.face)
+        if len(points):
+            path = self._path(points)
+            self.renderer.draw_path(self.stroke, path, affine)
+            self.renderer.draw_markers(self.dots, self.marker_path, self.marker_transform, path, affine, self.face)
+        return points
 
 
-def _draw_status(frame: np.ndarray, text: str, font: ImageFont.FreeTypeFont) -> None:
-    """Write ``text`` in black, centred, into the blank band at the top of ``frame`` (RGB, in place).
+def _draw_status(frame: np.ndarray, parts: Sequence[str], font: ImageFont.FreeTypeFont) -> None:
+    """Write the text of ``parts`` in black, centred, into the blank band at the top of ``frame`` (RGB, in place).
 
     The status line changes every frame: Pillow draws it in a fraction of a millisecond, where a matplotlib
-    text artist renders it glyph by glyph (~10 ms for this line, most of a blitted frame)."""
+    text artist renders it glyph by glyph (~10 ms for this line, most of a blitted frame). Each part is
+    rasterized once and kept (:func:`_status_part`): most parts (the environment, the patient, the separators,
+    the outcome, a repeated action) are the same in the next frame, and rasterizing the whole line was a fifth
+    of a grid frame (cProfile). Parts are placed at whole pixels, their glyphs at Pillow's own positions."""
+    band = frame[:STATUS_HEIGHT_PX]
+    height, width, _ = band.shape
+    glyphs = [_status_part(part, font) for part in parts]
+    pen = (width - sum(g[3] for g in glyphs)) / 2
+    baseline = STATUS_TOP_PX + font.getmetrics()[0]
+    for ink, left, top, advance in glyphs:
+        x, y = round(pen) + left, baseline + top
+        pen += advance
+        x0, x1, y0, y1 = max(x, 0), min(x + ink.shape[1], width), max(y, 0), min(y + ink.shape[0], height)
+        if x0 < x1 and y0 < y1:
+            region = band[y0:y1, x0:x1]
+            # black over the background, by the glyphs' anti-aliased coverage
+            region[:] = region * (255 - ink[y0 - y:y1 - y, x0 - x:x1 - x]) // 255
+
+
+@functools.lru_cache(maxsize=4096)
+def _status_part(text: str, font: ImageFont.FreeTypeFont) -> tuple[np.ndarray, int, int, float]:
+    """The glyphs of ``text``: their coverage (H, W, 1, uint16, read-only), its offset from the pen on the
+    baseline (pixels, y down) and the pen's advance (pixels)."""
     from PIL import Image, ImageDraw  # imported with matplotlib, on the first frame
 
-    band = frame[:STATUS_HEIGHT_PX]
-    coverage = Image.new("L", (band.shape[1], band.shape[0]))
-    ImageDraw.Draw(coverage).text((band.shape[1] / 2, STATUS_TOP_PX), text, fill=255, font=font, anchor="mt")
-    ink = np.asarray(coverage, dtype=np.uint16)[..., None]
-    band[:] = band * (255 - ink) // 255  # black over the background, by the glyphs' anti-aliased coverage
+    left, top, right, bottom = font.getbbox(text, anchor="ls")
+    coverage = Image.new("L", (max(right - left, 0), max(bottom - top, 0)))
+    if coverage.width and coverage.height:
+        ImageDraw.Draw(coverage).text((-left, -top), text, fill=255, font=font, anchor="ls")
+    ink = np.asarray(coverage, dtype=np.uint16).reshape(coverage.height, coverage.width, 1)
+    ink.setflags(write=False)
+    return ink, left, top, font.getlength(text)
 
 
 @functools.cache
