@@ -25,8 +25,8 @@ def test_frame_is_the_canvas_with_the_status_line() -> None:
 
 def test_blitted_frames_are_full_redraws() -> None:
     """A frame drawn over the last one (only the pixels its curves and the last frame's can cover are restored
-    and copied) is the frame a fresh figure draws, through a rescale, a gap, a log floor and a new course; so
-    is a grid's tile."""
+    and copied, on a kept background) is the frame a fresh figure draws, through rescales, a gap, a log floor
+    and new courses; so is a grid's tile (its dashboards share their backgrounds)."""
     panels = (*PANELS, Panel("Cells", ("cells", "other"), "cells", log=True, floor=1.0, span=(1e2, 1e6)))
     rng = np.random.default_rng(0)
     maps = [60.0, 66.0, 140.0, 20.0, float("nan"), 95.0, 70.0, 300.0, 65.0, 80.0]  # 140 and 300: rescales
@@ -38,7 +38,17 @@ def test_blitted_frames_are_full_redraws() -> None:
     for history in courses:
         actions = [np.array([k, 0]) for k in range(len(history) - 1)]
         reference._background = None  # a full redraw, copied whole
+        reference._backgrounds.clear()
         expected = reference.frame(history, actions)
         assert np.array_equal(board.frame(history, actions), expected)
         tiled = grid.frame([course[:2], history], [[np.array([0, 0])], actions])
         assert np.array_equal(tiled[:, expected.shape[1]:], expected)
+
+
+def test_log_axis_drops_to_its_floor_below_its_span() -> None:
+    """A falling curve rescales a log axis once (to the floor), not at every decade below the span."""
+    panel = Panel("Cells", ("cells",), "cells", log=True, floor=1.0, span=(1e4, 1e9))
+    assert Dashboard._limits(panel, np.array([2e4, 3e8])) == (1e4, 1e10)
+    assert Dashboard._limits(panel, np.array([2e4, 9e3])) == (1.0, 1e10)
+    assert Dashboard._limits(panel, np.array([2e4, 0.5])) == (1.0, 1e10)
+    assert Dashboard._limits(panel, np.array([2e4, 3e11])) == (1e4, 1e12)  # up: whole decades

@@ -10,6 +10,7 @@ background redrawn, only when a curve leaves them, so a frame after the first co
 from __future__ import annotations
 
 import functools
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ STATUS_HEIGHT_PX = round(STATUS_BAND_INCHES * FRAME_DPI)
 # how far a curve's ink reaches beyond its points: half the line width (1.5 pt, 1.7 px, projecting caps), the
 # marker's radius with its edge (3 pt and 1 pt: 2.2 px), anti-aliasing and snapping (1 px); a test checks it
 CURVE_REACH_PX = 4
+BACKGROUNDS_KEPT = 8  # drawn backgrounds kept per dashboard or grid (1.4 MB each at 6 panels)
 _RGB_PIXEL = np.dtype([("rgb", "V3"), ("alpha", "V1")])  # one Agg RGBA pixel
 
 
@@ -66,7 +68,10 @@ def render_text(info: dict[str, Any], panels: Sequence[Panel], step: int, step_u
 class Dashboard:
     """A reusable figure of every panel over the episode's ``horizon`` decision steps."""
 
-    def __init__(self, panels: Sequence[Panel], title: str, step_unit: str, horizon: int) -> None:
+    def __init__(self, panels: Sequence[Panel], title: str, step_unit: str, horizon: int,
+                 backgrounds: OrderedDict[Any, np.ndarray] | None = None) -> None:
+        """``backgrounds``: the drawn backgrounds (the figure without the curves) by axis limits, which
+        dashboards may share (a grid's do): drawing one takes ~0.2 s (matplotlib's text), restoring it ~0.2 ms."""
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
@@ -100,7 +105,9 @@ class Dashboard:
         self.figure.tight_layout(rect=(0, 0, 1, 1.0 - STATUS_BAND_INCHES / (height * rows + STATUS_BAND_INCHES)))
         width_px, height_px = self.canvas.get_width_height()
         self.shape = (height_px, width_px, 3)  # of a frame
-        self._background = None
+        self._background: np.ndarray | None = None
+        self._backgrounds = OrderedDict() if backgrounds is None else backgrounds
+        self._design = (self.panels, step_unit, horizon)  # with the axis limits: what a background shows
         self._curves: list[list[_Curve]] = []  # made on the first draw, which makes the renderer
         self._insides: list[tuple[int, int, int, int]] = []  # each panel's inside: top, bottom, left, right (px)
         self._drawn: list[tuple[slice, slice] | None] = []  # per panel, the pixels the last frame's curves can cover
@@ -110,13 +117,18 @@ class Dashboard:
 
     @staticmethod
     def _limits(panel: Panel, values: np.ndarray) -> tuple[float, float]:
-        """Axis limits: a deterministic step function of the data's range and the thresholds (1-2-5 steps,
-        whole decades on log axes), so that a growing curve rescales the axes (a full redraw) only a few times
-        per episode and the same course always gives the same frame."""
-        values = np.concatenate([values[np.isfinite(values)], [t for t, _ in panel.thresholds], panel.span])
+        """Axis limits: a deterministic step function of the data's range and the thresholds (1-2-5 steps;
+        whole decades up on log axes, and straight down to the floor once the data fall below the panel's
+        span: a responding tumour would rescale them at every decade), so that a course rescales the axes (a
+        new background) only a few times per episode and the same course always gives the same frame."""
+        data = values[np.isfinite(values)]
+        usual = np.array([*(t for t, _ in panel.thresholds), *panel.span], dtype=float)
+        values = np.concatenate([data, usual])
         if panel.log:
-            values = values[values > 0]
+            values, data, usual = values[values > 0], data[data > 0], usual[usual > 0]
             low = max(panel.floor, values.min()) if values.size else panel.floor
+            if data.size and usual.size and data.min() < usual.min():
+                low = panel.floor
             high = max(values.max(), low) if values.size else 1.0
             return 10.0 ** np.floor(np.log10(low)), 10.0 ** (np.floor(np.log10(high)) + 1.0)
         low, high = (min(values.min(), 0.0), values.max()) if values.size else (0.0, 1.0)
@@ -150,9 +162,19 @@ class Dashboard:
         whole = rescale or self._background is None or out is not self._target
         rgba = np.asarray(self.canvas.buffer_rgba())  # the canvas's own pixels, drawn on in place
         if rescale or self._background is None:
-            self.canvas.draw()  # animated artists are left out of the background
-            rgba = np.asarray(self.canvas.buffer_rgba())
-            self._background = rgba.copy()
+            key = (self._design, tuple(ax.get_ylim() for ax in self.axes))
+            self._background = self._backgrounds.get(key)
+            if self._background is None:
+                self.canvas.draw()  # animated artists are left out of the background
+                rgba = np.asarray(self.canvas.buffer_rgba())
+                self._background = rgba.copy()
+                self._background.setflags(write=False)
+                self._backgrounds[key] = self._background
+                while len(self._backgrounds) > BACKGROUNDS_KEPT:
+                    self._backgrounds.popitem(last=False)
+            else:
+                self._backgrounds.move_to_end(key)
+                rgba[:] = self._background
             if not self._curves:
                 self._prepare_blitting()
             self._drawn = [None] * len(self.axes)
@@ -323,10 +345,11 @@ def _describe(action: Any) -> str:
 
 class DashboardGrid:
     """The dashboards of several patients tiled into one image (row-major, about square; blank cells white),
-    each drawn straight into its tile of one array that is kept between frames."""
+    each drawn straight into its tile of one array that is kept between frames, their backgrounds shared."""
 
     def __init__(self, panels: Sequence[Panel], titles: Sequence[str], step_unit: str, horizon: int) -> None:
-        self.dashboards = [Dashboard(panels, title, step_unit, horizon) for title in titles]
+        backgrounds: OrderedDict[Any, np.ndarray] = OrderedDict()  # the same figure: drawn once for all
+        self.dashboards = [Dashboard(panels, title, step_unit, horizon, backgrounds) for title in titles]
         columns = int(np.ceil(np.sqrt(len(self.dashboards))))
         rows = -(-len(self.dashboards) // columns)
         h, w, _ = self.dashboards[0].shape
