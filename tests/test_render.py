@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import matplotlib
 import numpy as np
+import pytest
 
 from clinsim.core.render import STATUS_HEIGHT_PX, Dashboard, DashboardGrid, Panel
 
@@ -23,7 +25,8 @@ def test_frame_is_the_canvas_with_the_status_line() -> None:
     assert np.array_equal(board.frame(history, [np.array([1, 0])]), frame)  # the same course, the same frame
 
 
-def test_blitted_frames_are_full_redraws() -> None:
+@pytest.mark.parametrize("style", [{}, {"lines.linewidth": 5.0, "lines.markeredgewidth": 3.0}])
+def test_blitted_frames_are_full_redraws(style: dict[str, float]) -> None:
     """A frame drawn over the last one (only the pixels its curves and the last frame's can cover are restored
     and copied, on a kept background) is the frame a fresh figure draws, through rescales, a gap, a log floor
     and new courses; so is a grid's tile (its dashboards share their backgrounds)."""
@@ -33,8 +36,9 @@ def test_blitted_frames_are_full_redraws() -> None:
     course = [{"map_mmhg": m, "cells": c, "other": o, "outcome": "in_progress"}
               for m, c, o in zip(maps, 10.0 ** rng.uniform(-1, 7, 10), 10.0 ** rng.uniform(2, 5, 10), strict=True)]
     courses = [course[:k] for k in range(1, 11)] + [course[:1], course[:3], course[5:9]]  # new courses
-    board, reference = Dashboard(panels, "test", "hour", horizon=10), Dashboard(panels, "test", "hour", horizon=10)
-    grid = DashboardGrid(panels, ["a", "test"], "hour", horizon=10)
+    with matplotlib.rc_context(style):  # thicker curves reach further: the restored pixels follow
+        board, reference = Dashboard(panels, "test", "hour", horizon=10), Dashboard(panels, "test", "hour", horizon=10)
+        grid = DashboardGrid(panels, ["a", "test"], "hour", horizon=10)
     for history in courses:
         actions = [np.array([k, 0]) for k in range(len(history) - 1)]
         reference._background = None  # a full redraw, copied whole

@@ -27,9 +27,6 @@ STATUS_FONT_PT = 9  # the status line (step, action, outcome) above the panels, 
 STATUS_TOP_PX = 2
 STATUS_BAND_INCHES = 0.3  # the blank band above the panels that holds the status line
 STATUS_HEIGHT_PX = round(STATUS_BAND_INCHES * FRAME_DPI)
-# how far a curve's ink reaches beyond its points: half the line width (1.5 pt, 1.7 px, projecting caps), the
-# marker's radius with its edge (3 pt and 1 pt: 2.2 px), anti-aliasing and snapping (1 px); a test checks it
-CURVE_REACH_PX = 4
 BACKGROUNDS_KEPT = 8  # drawn backgrounds kept per dashboard or grid (1.4 MB each at 6 panels)
 _RGB_PIXEL = np.dtype([("rgb", "V3"), ("alpha", "V1")])  # one Agg RGBA pixel
 
@@ -95,7 +92,9 @@ class Dashboard:
                 ax.axhline(value, color="0.45", linestyle="--", linewidth=0.8)
                 ax.annotate(label, (0.99, value), xycoords=("axes fraction", "data"), ha="right", va="bottom",
                             fontsize=6, color="0.35")
-            self.lines.append([ax.plot([], [], marker=".", markersize=3, label=key, animated=True)[0]
+            # round joins: no miter spikes beyond the curve's reach (_prepare_blitting)
+            self.lines.append([ax.plot([], [], marker=".", markersize=3, label=key, animated=True,
+                                       solid_joinstyle="round")[0]
                                for key in panel.keys])
             ax.set_title(panel.title, fontsize=9)
             ax.set_xlabel(step_unit, fontsize=8)
@@ -111,6 +110,7 @@ class Dashboard:
         self._curves: list[list[_Curve]] = []  # made on the first draw, which makes the renderer
         self._insides: list[tuple[int, int, int, int]] = []  # each panel's inside: top, bottom, left, right (px)
         self._drawn: list[tuple[slice, slice] | None] = []  # per panel, the pixels the last frame's curves can cover
+        self._reach = 0  # pixels a curve's ink can reach beyond its points
         self._target: np.ndarray | None = None  # where the last frame was written
         self._pixels: np.ndarray | None = None
         self._font = _status_font()
@@ -205,6 +205,11 @@ class Dashboard:
         clipped to it), a pixel wider for anti-aliasing."""
         renderer = self.canvas.get_renderer()
         self._curves = [[_Curve(line, renderer) for line in lines] for lines in self.lines]
+        # how far a curve's ink can reach beyond its points: a projecting cap's corner (0.71 line widths), a
+        # marker's radius with its edge, and 2 pixels of anti-aliasing and snapping (a test checks it)
+        self._reach = 2 + max(int(np.ceil(renderer.points_to_pixels(
+            max(0.75 * line.get_linewidth(), (line.get_markersize() + line.get_markeredgewidth()) / 2))))
+            for lines in self.lines for line in lines)
         height, width, _ = self.shape
         self._insides = []
         for ax in self.axes:
@@ -214,13 +219,13 @@ class Dashboard:
 
     def _box(self, panel: int, points: np.ndarray) -> tuple[slice, slice] | None:
         """The pixels (rows, columns) that the curves through ``points`` (display coordinates, y up) can have
-        drawn on in panel ``panel``: their bounding box, ``CURVE_REACH_PX`` wider, within the panel's inside;
+        drawn on in panel ``panel``: their bounding box, the curves' reach wider, within the panel's inside;
         None when nothing was drawn."""
         points = points[np.isfinite(points).all(axis=1)]
         if not len(points):
             return None
         top, bottom, left, right = self._insides[panel]
-        height, reach = self.shape[0], CURVE_REACH_PX
+        height, reach = self.shape[0], self._reach
         (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
         rows = max(int(np.floor(height - y1)) - reach, top), min(int(np.ceil(height - y0)) + reach, bottom)
         columns = max(int(np.floor(x0)) - reach, left), min(int(np.ceil(x1)) + reach, right)
