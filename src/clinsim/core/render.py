@@ -1,10 +1,11 @@
 """Rendering of a patient's course: an RGB dashboard (matplotlib) and a one-line text summary.
 
 A :class:`Dashboard` builds its figure once per environment and then draws frames by blitting: the axes,
-ticks, thresholds and legends are a cached background, and a frame only redraws the curves; the status line
-(the step, the action taken, the outcome) is written into the frame by Pillow. The axes are rescaled, and the
-background redrawn, only when a curve leaves them, so a frame after the first costs a few milliseconds
-(``benchmarks/render_speed.py``).
+ticks, thresholds and legends are a cached background, and a frame only redraws the curves, through the Agg
+renderer, and copies the pixels they can cover; the status line (the step, the action taken, the outcome) is
+written into the frame by Pillow. The axes are rescaled only when a curve leaves them, and backgrounds are kept
+by axis limits, so a frame after the first costs a few milliseconds (``benchmarks/render_speed.py``).
+:class:`DashboardGrid` tiles several patients' dashboards for the vector env.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ class Dashboard:
         for ax in grid[len(self.panels):]:
             ax.set_visible(False)
         self.axes = grid[:len(self.panels)]
-        self.lines: list[list[Any]] = []
+        self.lines: list[list[Any]] = []  # the curves' artists: their style and legend (drawn by _Curve)
         for ax, panel in zip(self.axes, self.panels, strict=True):
             ax.set_xlim(0, max(horizon, 1))
             if panel.log:
@@ -142,10 +143,14 @@ class Dashboard:
         return self._pixels.copy()
 
     def draw(self, history: Sequence[dict[str, Any]], actions: Sequence[Any], out: np.ndarray) -> None:
-        """Write the frame of the course into ``out`` (``shape``, uint8, e.g. a tile of a grid).
+        """Write the frame of the course into ``out`` (``shape``, uint8, pixels contiguous; e.g. a grid's tile).
 
-        Only the pixels a blitted frame can change (the panels' insides and the status band) are copied from
-        the canvas when ``out`` is the array of the previous call, which still holds the rest of the frame."""
+        Only the pixels a blitted frame can change (around this frame's and the last frame's curves, and the
+        status band) are copied from the canvas when ``out`` is the array of the previous call, which still
+        holds the rest of the frame."""
+        if out.shape != self.shape or out.dtype != np.uint8 or out.strides[1:] != (3, 1):
+            raise ValueError(f"out must be a uint8 array of shape {self.shape} with contiguous pixels, got "
+                             f"{out.dtype} {out.shape} strides {out.strides}")
         steps = np.arange(len(history), dtype=float)
         rescale = False
         courses = []  # per panel, per key: the values over the steps
