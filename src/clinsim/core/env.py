@@ -30,7 +30,7 @@ except ImportError:  # gymnasium 1.0 (pinned by d3rlpy 2.8): no enum yet, next-s
 
 from clinsim.core.batch import PARALLEL_MIN_BATCH
 from clinsim.core.measurement import clinical_doc, observed_task
-from clinsim.core.render import Dashboard, HumanWindow, render_text, tile
+from clinsim.core.render import Dashboard, DashboardGrid, HumanWindow, render_text
 from clinsim.core.state import State, rows
 from clinsim.core.task import EpisodeOverError, Task
 from clinsim.core.threads import ThreadCount
@@ -254,7 +254,7 @@ class TaskVectorEnv(VectorEnv):
         shown = min(self.num_envs, int(render_patients)) if render_mode else 0
         self._histories: list[list[dict[str, Any]]] = [[] for _ in range(shown)]
         self._actions: list[list[Any]] = [[] for _ in range(shown)]
-        self._dashboards: list[Dashboard] = []
+        self._grid: DashboardGrid | None = None
 
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None):
         options = dict(options or {})
@@ -350,11 +350,10 @@ class TaskVectorEnv(VectorEnv):
             return None
         if self._state is None:
             raise RuntimeError(f"{self._name}: call reset() before render()")
-        if not self._dashboards:
-            self._dashboards = [Dashboard(self.task.render_panels, f"{self._name} [{i}]", self.task.step_unit,
-                                          self.task.horizon) for i in range(len(self._histories))]
-        frames = [d.frame(h, a) for d, h, a in zip(self._dashboards, self._histories, self._actions, strict=True)]
-        return tile(frames, columns=int(np.ceil(np.sqrt(len(frames)))))
+        if self._grid is None:
+            titles = [f"{self._name} [{i}]" for i in range(len(self._histories))]
+            self._grid = DashboardGrid(self.task.render_panels, titles, self.task.step_unit, self.task.horizon)
+        return self._grid.frame(self._histories, self._actions)
 
     def _step(self, state: State, actions: np.ndarray):
         if self.num_envs < PARALLEL_MIN_BATCH:  # runs on the calling thread anyway
