@@ -294,6 +294,13 @@ def test_human_and_vector_rendering(env_id: str, monkeypatch) -> None:
     single.reset(seed=0)
     h, w, _ = single.render().shape
     assert venv.render().shape == (h, 2 * w, 3)
+    shown = gym.make_vec(env_id, num_envs=3, vectorization_mode="vector_entry_point", render_mode="human",
+                         render_patients=2)
+    shown.reset(seed=0)  # the grid is shown after every reset and step
+    shown.step(shown.action_space.sample())
+    assert shown.render() is None and plt.get_fignums()
+    shown.close()
+    assert not plt.get_fignums()
 
 
 def test_info_is_the_tasks_info_table(env_id: str) -> None:

@@ -195,7 +195,7 @@ class TaskVectorEnv(VectorEnv):
     ``normalize_actions=True``: ``Box(-1, 1)`` actions, as for the single env.
 
     ``render_mode="rgb_array"``: ``render()`` tiles the dashboards of the first ``render_patients`` patients
-    (default 4) into one grid image.
+    (default 4) into one grid image; ``"human"`` shows that grid in a window after every reset and step.
 
     ``num_threads``: threads of a step of a large batch (>= 64 patients): ``"auto"`` (default) measures one
     thread against all and keeps the faster, again every 256 steps, so that competing processes never make the
@@ -203,7 +203,7 @@ class TaskVectorEnv(VectorEnv):
     """
 
     task_class: ClassVar[type[Task]]
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 4,
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array", "human"], "render_fps": 4,
                                           "autoreset_mode": AutoresetMode.NEXT_STEP}
     AUTORESET_MODES: ClassVar[tuple[AutoresetMode, ...]] = tuple(AutoresetMode)
 
@@ -255,6 +255,7 @@ class TaskVectorEnv(VectorEnv):
         self._histories: list[list[dict[str, Any]]] = [[] for _ in range(shown)]
         self._actions: list[list[Any]] = [[] for _ in range(shown)]
         self._grid: DashboardGrid | None = None
+        self._window: HumanWindow | None = None
 
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None):
         options = dict(options or {})
@@ -285,6 +286,8 @@ class TaskVectorEnv(VectorEnv):
         self._elapsed[:] = 0
         self._autoreset[:] = False
         self._record(info, None)
+        if self.render_mode == "human":
+            self.render()
         return self.task.observe(self._state), info
 
     def step(self, actions: Any):
@@ -329,6 +332,8 @@ class TaskVectorEnv(VectorEnv):
         else:
             out = self.task.observe(self._state), reward, terminated, truncated, self._info()
         self._record(out[4], actions)
+        if self.render_mode == "human":
+            self.render()
         return out
 
     def _record(self, info: dict[str, np.ndarray], actions: np.ndarray | None, mask: np.ndarray | None = None) -> None:
@@ -345,7 +350,7 @@ class TaskVectorEnv(VectorEnv):
                 taken.append(np.array(actions[i], copy=True))
 
     def render(self) -> np.ndarray | None:
-        """The first ``render_patients`` patients' dashboards tiled into one RGB image."""
+        """The first ``render_patients`` patients' dashboards tiled into one RGB image (``"human"``: shown)."""
         if self.render_mode is None:
             return None
         if self._state is None:
@@ -353,7 +358,18 @@ class TaskVectorEnv(VectorEnv):
         if self._grid is None:
             titles = [f"{self._name} [{i}]" for i in range(len(self._histories))]
             self._grid = DashboardGrid(self.task.render_panels, titles, self.task.step_unit, self.task.horizon)
-        return self._grid.frame(self._histories, self._actions)
+        frame = self._grid.frame(self._histories, self._actions)
+        if self.render_mode == "rgb_array":
+            return frame
+        if self._window is None:
+            self._window = HumanWindow(self._name, self.metadata["render_fps"])
+        self._window.show(frame)
+        return None
+
+    def close_extras(self, **kwargs: Any) -> None:
+        if self._window is not None:
+            self._window.close()
+        self._grid = self._window = None
 
     def _step(self, state: State, actions: np.ndarray):
         if self.num_envs < PARALLEL_MIN_BATCH:  # runs on the calling thread anyway
