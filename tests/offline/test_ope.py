@@ -199,3 +199,19 @@ def test_estimators_recover_the_clinical_truth_on_policy(tmp_path) -> None:
     assert abs(row["wis"] - row["value"]) < 3 * np.std(returns) / np.sqrt(len(returns))
     with pytest.raises(ValueError, match="truth is of state observations, the dataset of clinical ones"):
         evaluate_dataset(dataset, load_ground_truth(CHECKPOINT), ("is",), ["clinician"])
+
+
+def test_every_paper_environment_ships_clinical_targets_and_truth() -> None:
+    """The clinical-mode PPO agent (trained on clinical observations, the state agent's settings) and ground truth
+    (the state file's patients and planner) of every paper environment."""
+    from clinsim.offline.targets import agent_dir
+    from clinsim.training.runs import RunDir
+
+    for env_id in clinsim.PAPER_IDS:
+        config, state_config = RunDir(agent_dir(env_id, "clinical")).config, RunDir(agent_dir(env_id)).config
+        assert config.pop("observation") == "clinical" and config == state_config
+        truth, state = load_ground_truth(env_id, observation="clinical"), load_ground_truth(env_id)
+        assert truth["episodes"] == state["episodes"] and truth["first_seed"] == state["first_seed"]
+        assert truth["targets"]["planner"]["reused_from"] == state["command"]
+        for key in ("value", "return"):  # random actions are blind to observations: the same patients, same values
+            assert truth["targets"]["random"][key] == state["targets"]["random"][key]
