@@ -152,7 +152,14 @@ def _evaluate(args: argparse.Namespace) -> None:
     from clinsim.training.runs import write_json
 
     policy = _policy(args.env, args.policy, args.run)
-    result = evaluate_policy(args.env, policy, args.episodes, args.seed)
+    observation = "state"
+    if args.run:  # a run of clinsim train: the observation mode it trained on
+        from clinsim.offline.rl import CONFIG_FILE
+        from clinsim.training.runs import RunDir
+
+        if not (Path(args.run) / CONFIG_FILE).exists():
+            observation = RunDir(args.run).config.get("observation", "state")
+    result = evaluate_policy(args.env, policy, args.episodes, args.seed, observation=observation)
     if args.output:
         write_json(Path(args.output), result)
     print(json.dumps(episode_summary(result), indent=2, allow_nan=False))
@@ -169,7 +176,8 @@ def _train(args: argparse.Namespace) -> None:
     constraint = None if args.cost_budget is None else {"budget": args.cost_budget,
                                                         "multiplier_lr": args.multiplier_lr}
     config = train_config(args.env, args.algo, args.seed, args.timesteps, args.checkpoint_every, overrides,
-                          n_envs=args.n_envs, constraint=constraint, reward_weights=args.reward_weights)
+                          n_envs=args.n_envs, constraint=constraint, reward_weights=args.reward_weights,
+                          observation=args.observation)
     train(args.run_dir, config, progress=not args.quiet)
     print(f"trained {args.algo} on {args.env}: {args.run_dir}")
 
@@ -260,8 +268,8 @@ def _ground_truth(args: argparse.Namespace) -> None:
     from clinsim.offline.ground_truth import ground_truth, truth_path
     from clinsim.training.runs import write_json
 
-    truth = ground_truth(args.env, args.episodes, args.planner_episodes, seed=args.seed)
-    path = Path(args.output) if args.output else truth_path(args.env)
+    truth = ground_truth(args.env, args.episodes, args.planner_episodes, seed=args.seed, observation=args.observation)
+    path = Path(args.output) if args.output else truth_path(args.env, args.observation)
     write_json(path, truth)
     print("| target | episodes | discounted value [95 % CI] | return | value - protocol [95 % CI] |")
     print("|---|---|---|---|---|")
@@ -284,7 +292,7 @@ def _quiet_d3rlpy() -> None:
 def _ope(args: argparse.Namespace) -> None:
     import minari
 
-    from clinsim.offline.datasets import minari_root
+    from clinsim.offline.datasets import dataset_observation, minari_root
     from clinsim.offline.ground_truth import load_ground_truth
     from clinsim.offline.ope import evaluate_dataset, require_d3rlpy
 
@@ -294,10 +302,11 @@ def _ope(args: argparse.Namespace) -> None:
         _quiet_d3rlpy()
     with minari_root(args.root):
         dataset = minari.load_dataset(args.dataset)
-    env_id = dataset.spec.env_spec.id
-    truth = load_ground_truth(env_id, args.truth)
+    env_id, observation = dataset.spec.env_spec.id, dataset_observation(dataset)
+    truth = load_ground_truth(env_id, args.truth, observation)
     rows = evaluate_dataset(dataset, truth, estimators, args.targets, args.fqe_steps, args.seed)
-    print(f"{args.dataset} ({dataset.total_episodes} episodes) on {env_id}; ground truth: {truth['command']}; "
+    print(f"{args.dataset} ({dataset.total_episodes} episodes) on {env_id}, {observation} observations; "
+          f"ground truth: {truth['command']}; "
           f"FQE: {args.fqe_steps} steps\n")
     print("| target | true value [95 % CI] | " + " | ".join(f"{e} (error)" for e in estimators) + " |")
     print("|---" * (2 + len(estimators)) + "|")
@@ -385,6 +394,7 @@ def _plot(args: argparse.Namespace) -> None:
 
 def parser() -> argparse.ArgumentParser:
     """The command line; every argument is validated by its ``type`` (exit code 2 on a bad value)."""
+    from clinsim.core.measurement import OBSERVATION_MODES
     from clinsim.training.hyperparameters import ALGORITHMS
 
     top = _Parser(prog="clinsim", description=__doc__)
@@ -427,6 +437,9 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--reward-weights", type=finite_float, nargs=3, default=None,
                     metavar=("EFFICACY", "SAFETY", "BURDEN"),
                     help="learn from w . (efficacy, safety, burden), not their sum (docs/safety.md)")
+    tr.add_argument("--observation", default="state", choices=OBSERVATION_MODES,
+                    help="what the agent sees: the model state (default) or the clinical observation mode; "
+                         "recorded in the run (evaluate and resume use it)")
     tr.add_argument("--run-dir", type=non_empty_path, required=True)
     tr.add_argument("--quiet", action="store_true")
     tr.set_defaults(func=_train)
@@ -496,6 +509,9 @@ def parser() -> argparse.ArgumentParser:
                     help="patients for the (slow) planner: the first of the same ones (default: the environment's "
                          "evaluation episodes)")
     gt.add_argument("--seed", type=seed_int, default=0, help="seed of the stochastic targets' draws")
+    gt.add_argument("--observation", default="state", choices=OBSERVATIONS,
+                    help="what the targets act on: the model state (default) or the clinical observation mode (the "
+                         "planner's entry is then the state-mode file's: it reads the true state)")
     gt.add_argument("--output", type=non_empty_path, default=None, help="default: the shipped file")
     gt.set_defaults(func=_ground_truth)
 
@@ -503,7 +519,8 @@ def parser() -> argparse.ArgumentParser:
     ope.add_argument("dataset", type=non_empty_path, help="Minari dataset ID (clinsim dataset prints it)")
     ope.add_argument("--root", type=non_empty_path, default=None, help="Minari dataset directory")
     ope.add_argument("--truth", type=non_empty_path, default=None,
-                     help="ground-truth JSON (default: the one shipped for the dataset's environment)")
+                     help="ground-truth JSON (default: the one shipped for the dataset's environment and "
+                          "observation mode)")
     ope.add_argument("--estimators", type=_choices(ESTIMATORS, "estimators"), default=list(ESTIMATORS),
                      help=f"comma-separated, of {','.join(ESTIMATORS)} (default: all)")
     ope.add_argument("--targets", type=_choices(ESTIMABLE, "targets"), default=None,

@@ -211,3 +211,24 @@ def test_sac_trains_and_evaluates_on_a_continuous_environment(tmp_path: Path) ->
     train(tmp_path / "sac", config, progress=False)
     result = evaluate_policy(env_id, trained_policy(tmp_path / "sac"), episodes=4)
     assert len(result["returns"]) == 4 and "survival_72h" in result["metrics"]
+
+
+def test_clinical_observation_run_records_its_mode_and_refuses_another(tmp_path: Path) -> None:
+    """``--observation clinical``: the agent trains and acts on clinical observations; the mode is in the config,
+    so the policy is rebuilt with it, and a resume or a load asking for the state is refused."""
+    import gymnasium as gym
+
+    config = train_config(ENV, "ppo", seed=0, total_timesteps=256, checkpoint_every=128,
+                          overrides={"n_steps": 128, "batch_size": 64}, n_envs=2, observation="clinical")
+    assert config["observation"] == "clinical" and "observation" not in train_config(ENV, "ppo", seed=0)
+    train(tmp_path, config, progress=False)
+    policy = trained_policy(tmp_path, ENV, observation="clinical")
+    env = gym.make(ENV, observation="clinical")
+    obs, _ = env.reset(seed=0)
+    assert env.action_space.contains(np.asarray(policy(obs[None])[0], dtype=env.action_space.dtype))
+    with pytest.raises(ValueError, match="trained on clinical observations, not state ones"):
+        trained_policy(tmp_path, ENV, observation="state")
+    with pytest.raises(ValueError, match="different configuration"):
+        train(tmp_path, {k: v for k, v in config.items() if k != "observation"}, progress=False)
+    with pytest.raises(ValueError, match="observation must be one of state, clinical"):
+        train_config(ENV, "ppo", seed=0, observation="bedside")

@@ -64,6 +64,13 @@ def env_kwargs(observation: str) -> dict[str, str]:
     return {} if observation == "state" else {"observation": observation}
 
 
+def dataset_observation(dataset) -> str:
+    """The observation mode a Minari dataset logged (its environment's recovered ``gym.make`` keyword arguments)."""
+    mode = (dataset.spec.env_spec.kwargs or {}).get("observation", "state")
+    env_kwargs(mode)
+    return mode
+
+
 def dataset_id(env_id: str, behaviour: str, observation: str = "state") -> str:
     """``clinsim/<disease>-<task>-v<env version>/<behaviour>[-clinical]-v<dataset version>``: tied to the
     environment's version; the clinical observation mode is part of the name."""

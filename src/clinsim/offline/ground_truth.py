@@ -12,6 +12,11 @@ runs on the first ``planner_episodes`` of the same patients.
 
 ``clinsim ground-truth ENV`` regenerates the shipped file ``offline/ground_truth/<disease>__<Task>-v<k>.json``
 bit for bit (same seeds, same policies, one thread of numpy/torch per call).
+
+``--observation clinical``: the targets acting on the clinical observation mode (docs/observations.md) on the
+same patients, shipped as ``<disease>__<Task>-v<k>__clinical.json``. The planner reads the true state and never
+an observation, so its value does not depend on the mode: its entry is the state-mode file's, reused rather than
+recomputed (it says so: ``reused_from``; its ``value_minus_protocol`` is against the state-mode protocol).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import numpy as np
 from scipy.stats import binomtest
 
 import clinsim
+from clinsim.offline.datasets import env_kwargs
 from clinsim.offline.targets import Target, target_policies
 
 GROUND_TRUTH_DIR = Path(__file__).parent / "ground_truth"
@@ -37,13 +43,18 @@ def discount(env_id: str) -> float:
     return float(clinsim.spec(env_id).ppo["gamma"])
 
 
-def truth_path(env_id: str) -> Path:
-    return GROUND_TRUTH_DIR / f"{env_id.replace('/', '__')}.json"
+def truth_path(env_id: str, observation: str = "state") -> Path:
+    """The shipped ground truth of ``env_id`` in an observation mode (the state's file has no suffix)."""
+    env_kwargs(observation)
+    suffix = "" if observation == "state" else f"__{observation}"
+    return GROUND_TRUTH_DIR / f"{env_id.replace('/', '__')}{suffix}.json"
 
 
-def rollout(env_id: str, target: Target, episodes: int, first_seed: int, gamma: float) -> dict[str, np.ndarray]:
+def rollout(env_id: str, target: Target, episodes: int, first_seed: int, gamma: float,
+            observation: str = "state") -> dict[str, np.ndarray]:
     """Per patient: discounted and undiscounted return and the task's clinical metrics, one episode each."""
-    venv = gym.make_vec(env_id, num_envs=episodes, vectorization_mode="vector_entry_point")
+    venv = gym.make_vec(env_id, num_envs=episodes, vectorization_mode="vector_entry_point",
+                        **env_kwargs(observation))
     obs, info = venv.reset(seed=first_seed)
     final = {k: v.astype(object) if v.dtype.kind == "U" else v.copy() for k, v in info.items() if not k.startswith("_")}
     value, total = np.zeros(episodes), np.zeros(episodes)
@@ -79,20 +90,34 @@ def interval(x: np.ndarray, rate: bool = False) -> dict[str, float]:
 
 
 def ground_truth(env_id: str, episodes: int | None = None, planner_episodes: int | None = None,
-                 first_seed: int = TRUTH_SEED, seed: int = 0) -> dict[str, Any]:
+                 first_seed: int = TRUTH_SEED, seed: int = 0, observation: str = "state",
+                 state_truth: str | Path | None = None) -> dict[str, Any]:
     """Every target's true values on the same patients (``episodes``, default ``TRUTH_EPISODES``; planner: the
-    first ``planner_episodes`` of them, default: the environment's evaluation episodes, the papers' protocol)."""
+    first ``planner_episodes`` of them, default: the environment's evaluation episodes, the papers' protocol).
+
+    ``observation="clinical"``: the targets act on clinical observations; the planner's entry is taken from the
+    state-mode ground truth (``state_truth``, default the shipped file), which must be of the same patients."""
     import torch
 
     episodes = TRUTH_EPISODES if episodes is None else episodes
+    reused = None
+    if observation != "state":
+        reused = load_ground_truth(env_id, state_truth)
+        if reused["first_seed"] != first_seed:
+            raise ValueError(f"the state-mode ground truth of {env_id} starts at patient seed {reused['first_seed']}, "
+                             f"not {first_seed}: its planner entry is of other patients")
+        if planner_episodes is not None and planner_episodes != reused["planner_episodes"]:
+            raise ValueError(f"the planner's entry is reused from the state-mode ground truth "
+                             f"({reused['planner_episodes']} patients), not recomputed for {planner_episodes}")
+        planner_episodes = reused["planner_episodes"]
     planner_episodes = clinsim.spec(env_id).episodes if planner_episodes is None else planner_episodes
-    if episodes < 2 or not 2 <= planner_episodes <= episodes:
+    if episodes < 2 or (reused is None and not 2 <= planner_episodes <= episodes):
         raise ValueError(f"need 2 <= planner_episodes <= episodes, got {planner_episodes} and {episodes}")
     torch.manual_seed(seed)
     gamma = discount(env_id)
-    targets = target_policies(env_id, seed)
-    runs = {name: rollout(env_id, t, planner_episodes if t.uses_state else episodes, first_seed, gamma)
-            for name, t in targets.items()}
+    targets = target_policies(env_id, seed, observation)
+    runs = {name: rollout(env_id, t, planner_episodes if t.uses_state else episodes, first_seed, gamma, observation)
+            for name, t in targets.items() if reused is None or not t.uses_state}
     out: dict[str, Any] = {}
     for name, r in runs.items():
         n = len(r["value"])
@@ -100,22 +125,38 @@ def ground_truth(env_id: str, episodes: int | None = None, planner_episodes: int
                      **{k: interval(v, k not in ("value", "return") and bool(np.isin(v, (0.0, 1.0)).all()))
                         for k, v in r.items()},
                      "value_minus_protocol": interval(r["value"] - runs["protocol"]["value"][:n])}
-    return {"env_id": env_id, "clinsim": clinsim.__version__, "gamma": gamma, "first_seed": first_seed,
-            "seed": seed, "episodes": episodes, "planner_episodes": planner_episodes,
-            "command": f"clinsim ground-truth {env_id} --episodes {episodes} --planner-episodes {planner_episodes}",
+    command = f"clinsim ground-truth {env_id} --episodes {episodes} --planner-episodes {planner_episodes}"
+    if reused is None:
+        return {"env_id": env_id, "clinsim": clinsim.__version__, "gamma": gamma, "first_seed": first_seed,
+                "seed": seed, "episodes": episodes, "planner_episodes": planner_episodes, "command": command,
+                "targets": out}
+    for name, t in targets.items():
+        if t.uses_state:  # reads the true state, never an observation: the same value in every mode
+            out[name] = {**reused["targets"][name], "reused_from": reused["command"],
+                         "note": "reads the true state, so its value does not depend on the observation mode; "
+                                 "value_minus_protocol is against the state-mode protocol on these patients"}
+    return {"env_id": env_id, "observation": observation, "clinsim": clinsim.__version__, "gamma": gamma,
+            "first_seed": first_seed, "seed": seed, "episodes": episodes, "planner_episodes": planner_episodes,
+            "command": f"clinsim ground-truth {env_id} --observation {observation} --episodes {episodes}",
             "targets": out}
 
 
-def load_ground_truth(env_id: str, path: str | Path | None = None) -> dict[str, Any]:
-    """The shipped ground truth of ``env_id`` (or the file at ``path``)."""
+def load_ground_truth(env_id: str, path: str | Path | None = None, observation: str = "state") -> dict[str, Any]:
+    """The shipped ground truth of ``env_id`` in an observation mode (or the file at ``path``, which must be of
+    that mode)."""
     from clinsim.training.runs import read_json
 
-    path = truth_path(env_id) if path is None else Path(path)
+    path = truth_path(env_id, observation) if path is None else Path(path)
     if not path.exists():
-        shipped = sorted(p.stem.replace("__", "/") for p in GROUND_TRUTH_DIR.glob("*.json"))
-        raise FileNotFoundError(f"no ground truth for {env_id} at {path}; shipped: {', '.join(shipped)}; "
-                                f"make one with `clinsim ground-truth {env_id} --output FILE`")
+        shipped = sorted(p.stem for p in GROUND_TRUTH_DIR.glob("*.json"))
+        option = "" if observation == "state" else f" --observation {observation}"
+        raise FileNotFoundError(f"no ground truth for {env_id} ({observation} observations) at {path}; shipped: "
+                                f"{', '.join(shipped)}; make one with `clinsim ground-truth {env_id}{option} "
+                                f"--output FILE`")
     truth = read_json(path)
     if truth.get("env_id") != env_id:
         raise ValueError(f"{path} holds the ground truth of {truth.get('env_id')!r}, not {env_id}")
+    if truth.get("observation", "state") != observation:
+        raise ValueError(f"{path} holds the ground truth of {truth.get('observation', 'state')} observations, "
+                         f"not {observation} ones")
     return truth

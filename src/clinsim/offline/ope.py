@@ -260,13 +260,19 @@ def evaluate_dataset(dataset, truth: dict[str, Any], estimators: Sequence[str] =
                      seed: int = 0) -> list[dict[str, Any]]:
     """Each target's true discounted value (the ground truth: ``clinsim.offline.ground_truth``) beside each
     estimator's value from the dataset and its error (estimate - truth). The planner reads the true state, so
-    no estimator applies to it."""
+    no estimator applies to it. The targets act on the dataset's observation mode (state or clinical), and the
+    truth must be of that mode."""
+    from clinsim.offline.datasets import dataset_observation
     from clinsim.offline.targets import target_policies
 
     env_id = dataset.spec.env_spec.id
+    observation = dataset_observation(dataset)
     if truth["env_id"] != env_id:
         raise ValueError(f"the ground truth is of {truth['env_id']}, the dataset of {env_id}")
-    policies = {k: t for k, t in target_policies(env_id, seed).items() if t.probabilities is not None}
+    if truth.get("observation", "state") != observation:
+        raise ValueError(f"the ground truth is of {truth.get('observation', 'state')} observations, the dataset of "
+                         f"{observation} ones")
+    policies = {k: t for k, t in target_policies(env_id, seed, observation).items() if t.probabilities is not None}
     names = list(policies) if targets is None else list(targets)
     unknown = [k for k in names if k not in policies]
     if unknown:

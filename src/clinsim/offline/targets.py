@@ -9,9 +9,14 @@ Every paper environment gets the same set of names (docs/offline.md):
   (:mod:`clinsim.offline.datasets`), so every dataset has one on-policy target;
 - ``adherent clinician``: a clinician closer to the protocol (adherence 0.95, half the spread);
 - ``ppo``: the reproduction's PPO agent, training seed 42, final model (shipped in ``offline/agents/``, read with
-  the tensor-only loader of :func:`clinsim.training.train.trained_policy`);
+  the tensor-only loader of :func:`clinsim.training.train.trained_policy`); in the clinical observation mode, PPO
+  trained the same way on clinical observations (``ppo_seed42_clinical``);
 - ``planner``: the rollout planner (:mod:`clinsim.training.planner`); it reads the patient's true state, so it
   has a true value but no action probabilities given an observation, and no estimator applies to it.
+
+The protocols and the variants decode observations by name through the table of their mode
+(:func:`clinsim.core.measurement.table_for`), so ``target_policies(env_id, observation="clinical")`` acts on
+clinical-observation datasets (docs/observations.md).
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ import numpy as np
 
 import clinsim
 from clinsim.core.evaluation import Policy
+from clinsim.core.measurement import table_for
+from clinsim.core.state import State
 from clinsim.offline.policies import ClinicianPolicy, DeterministicPolicy, StochasticPolicy
 
 AGENTS_DIR = Path(__file__).parent / "agents"
@@ -59,7 +66,8 @@ def _cart_low_dose(obs: np.ndarray) -> np.ndarray:
 def _recist_stop(obs: np.ndarray) -> np.ndarray:
     from clinsim.immunosim import adaptive
 
-    category = np.rint(adaptive.AdaptiveDosingTask.observation_table.decode(obs, "irecist")).astype(np.int64)
+    table = table_for(adaptive.AdaptiveDosingTask, obs)
+    category = np.rint(table.decode(obs, "irecist")).astype(np.int64)
     stop = (category == adaptive.IUPD) | (category == adaptive.ICPD)
     return np.where(stop, adaptive.HOLIDAY, adaptive.CONTINUE)
 
@@ -71,8 +79,8 @@ def _restrictive_fluids(obs: np.ndarray) -> np.ndarray:
 
 
 def _map_shifted(obs: np.ndarray, table) -> np.ndarray:
-    """The observations with MAP read ``MAP_TARGET_RAISE_MMHG`` lower (MAP is observed linearly: mmHg / scale),
-    so a protocol titrating to 65 mmHg titrates to 80."""
+    """The observations with MAP read ``MAP_TARGET_RAISE_MMHG`` lower (MAP is observed linearly: mmHg / scale, in
+    both observation modes), so a protocol titrating to 65 mmHg titrates to 80."""
     i = table.index("map")
     shifted = np.array(obs, dtype=np.float32, copy=True)
     shifted[:, i] -= MAP_TARGET_RAISE_MMHG / table.rows[i].scale
@@ -83,7 +91,7 @@ def _high_map_titration(obs: np.ndarray) -> np.ndarray:
     from clinsim.sepsisim.environments import VasopressorTitrationTask
     from clinsim.sepsisim.heuristics import ssc_vasopressor_titration
 
-    return ssc_vasopressor_titration(_map_shifted(obs, VasopressorTitrationTask.observation_table))
+    return ssc_vasopressor_titration(_map_shifted(obs, table_for(VasopressorTitrationTask, obs)))
 
 
 def _high_map_management(obs: np.ndarray) -> np.ndarray:
@@ -91,7 +99,7 @@ def _high_map_management(obs: np.ndarray) -> np.ndarray:
     from clinsim.sepsisim.heuristics import ssc_sepsis_management
 
     action = ssc_sepsis_management(obs)
-    action[:, 1] = ssc_sepsis_management(_map_shifted(obs, SepsisManagementTask.observation_table))[:, 1]
+    action[:, 1] = ssc_sepsis_management(_map_shifted(obs, table_for(SepsisManagementTask, obs)))[:, 1]
     return action
 
 
@@ -135,26 +143,61 @@ class Target:
         return bool(getattr(self.policy, "uses_state", False))
 
 
-def agent_dir(env_id: str) -> Path:
-    """The shipped run directory of the reproduction's PPO agent (seed 42) for ``env_id``."""
-    return AGENTS_DIR / env_id.replace("/", "__") / "ppo_seed42"
+def _project(record: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """The fields of ``dtype`` of a record array that holds them (and maybe more)."""
+    if record.dtype == dtype:
+        return record
+    out = np.zeros(len(record), dtype)
+    for name in dtype.names:
+        out[name] = record[name]
+    return out
 
 
-def target_policies(env_id: str, seed: int = 0) -> dict[str, Target]:
-    """Every target policy of ``env_id`` (a paper environment), seeded: the same seed gives the same draws."""
-    from clinsim.offline.datasets import behaviour_policy
+class StatePlanner:
+    """The state-mode rollout planner acting in any observation mode: it reads the true state only, so from the
+    state of another mode (the clinical mode adds its measurement records) it keeps the model's fields and plans
+    exactly as in the state mode (the same actions for the same patient)."""
+
+    uses_state = True
+
+    def __init__(self, env_id: str) -> None:
+        from clinsim.training.planner import RolloutPlanner
+
+        self.task = gym.make(env_id).unwrapped.task
+        self.planner = RolloutPlanner(self.task, clinsim.spec(env_id).protocol)
+
+    def __call__(self, obs: np.ndarray, state: State) -> np.ndarray:
+        task = self.task
+        model = State(_project(state.patient, task.patient_dtype), _project(state.clinical, task.clinical_dtype),
+                      state.label)
+        return self.planner(task.observe(model), model)
+
+
+def agent_dir(env_id: str, observation: str = "state") -> Path:
+    """The shipped run directory of the PPO agent (seed 42) for ``env_id`` trained on ``observation``s: the
+    reproduction's (``ppo_seed42``) or one trained on the clinical observation mode (``ppo_seed42_clinical``)."""
+    return AGENTS_DIR / env_id.replace("/", "__") / ("ppo_seed42" if observation == "state" else
+                                                     f"ppo_seed42_{observation}")
+
+
+def target_policies(env_id: str, seed: int = 0, observation: str = "state") -> dict[str, Target]:
+    """Every target policy of ``env_id`` (a paper environment), seeded: the same seed gives the same draws;
+    ``observation``: the mode the policies act on (``"clinical"``: the protocols and their variants decode the
+    clinical observations, the PPO agent is the one trained on them; the planner reads the true state either way)."""
+    from clinsim.offline.datasets import behaviour_policy, env_kwargs
     from clinsim.offline.policies import UniformPolicy
-    from clinsim.training.planner import RolloutPlanner
     from clinsim.training.train import trained_policy
 
     if env_id not in VARIANTS:
         raise KeyError(f"no target policies for {env_id!r}; valid: {', '.join(VARIANTS)}")
     from clinsim.offline.datasets import ADHERENCE, SPREAD
 
-    space = gym.spec(env_id).make().action_space
+    space = gym.make(env_id, **env_kwargs(observation)).action_space
     protocol = clinsim.spec(env_id).protocol
     variant, variant_text = VARIANTS[env_id]
-    ppo = trained_policy(agent_dir(env_id), env_id)
+    ppo = trained_policy(agent_dir(env_id, observation), env_id, observation=observation)
+    ppo_text = ("the reproduction's PPO agent (training seed 42, final model)" if observation == "state" else
+                f"PPO trained on {observation} observations (training seed 42, the papers' budget, final model)")
     out = {
         "protocol": Target(protocol, "the clinical protocol (deterministic)", DeterministicPolicy(protocol, space)),
         "protocol-variant": Target(variant, variant_text, DeterministicPolicy(variant, space)),
@@ -165,9 +208,7 @@ def target_policies(env_id: str, seed: int = 0) -> dict[str, Target]:
                             f"the clinician behaviour (adherence {ADHERENCE}, spread {SPREAD:g})", b),
         "mixed": Target(b := behaviour_policy(env_id, "mixed", seed + 13), "the mixed behaviour", b),
         "random": Target(u := UniformPolicy(space, seed + 14), "uniformly random actions", u),
-        "ppo": Target(ppo, "the reproduction's PPO agent (training seed 42, final model)",
-                      DeterministicPolicy(ppo, space)),
-        "planner": Target(RolloutPlanner(gym.make(env_id).unwrapped.task, protocol),
-                          "the rollout planner (oracle: reads the true state)", None),
+        "ppo": Target(ppo, ppo_text, DeterministicPolicy(ppo, space)),
+        "planner": Target(StatePlanner(env_id), "the rollout planner (oracle: reads the true state)", None),
     }
     return out

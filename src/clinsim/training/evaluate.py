@@ -25,14 +25,16 @@ def default_episodes(env_id: str) -> int:
 
 
 def evaluate_policy(env_id: str, policy: Policy, episodes: int | None = None, seed: int = 0,
-                    objectives: bool = False) -> dict[str, Any]:
+                    objectives: bool = False, observation: str = "state") -> dict[str, Any]:
     """Per-episode returns, lengths and clinical metrics of ``policy`` on patients ``seed..seed+N-1``;
     ``objectives``: also the vector return, ``return_<objective>`` per episode (efficacy, safety, burden:
-    :mod:`clinsim.core.safety`), for multi-objective comparisons."""
+    :mod:`clinsim.core.safety`), for multi-objective comparisons; ``observation``: what the policy sees (an agent
+    trained on clinical observations acts on them)."""
     episodes = default_episodes(env_id) if episodes is None else episodes
     if episodes < 1:
         raise ValueError(f"episodes must be a positive integer, not {episodes}")
-    res = evaluate_cohort(env_id, policy, episodes, seed=seed)
+    res = evaluate_cohort(env_id, policy, episodes, seed=seed,
+                          **({} if observation == "state" else {"observation": observation}))
     task = gym.make(env_id).unwrapped.task
     metrics = task.clinical_metrics(res.final_info)
     if "episode_cost" in res.final_info:

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 import clinsim
+from clinsim.core.measurement import OBSERVATION_MODES
 from clinsim.core.safety import OBJECTIVES
 
 PACKAGES = ("clinsim", "numpy", "scipy", "gymnasium", "numba", "stable-baselines3", "torch", "matplotlib")
@@ -113,9 +114,13 @@ def validate_config(config: Any, source: object = "configuration") -> dict[str, 
     from clinsim.training.hyperparameters import ALGORITHMS, VEC_NORMALIZE
 
     keys = {"env_id", "algo", "seed", "hyperparameters", "vec_normalize", "checkpoint_every", "n_envs", "clinsim"}
-    if not isinstance(config, dict) or not keys <= set(config) <= keys | {"constraint", "reward_weights"}:
+    if not isinstance(config, dict) or not keys <= set(config) <= keys | {"constraint", "reward_weights",
+                                                                          "observation"}:
         raise ValueError(f"{source}: a configuration needs exactly the keys {', '.join(sorted(keys))} "
-                         f"(and optionally constraint, reward_weights)")
+                         f"(and optionally constraint, reward_weights, observation)")
+    if config.get("observation", "state") not in OBSERVATION_MODES:
+        raise ValueError(f"{source}: observation must be one of {', '.join(OBSERVATION_MODES)} (or absent: state), "
+                         f"not {config['observation']!r}")
     weights = config.get("reward_weights")
     if weights is not None and (not isinstance(weights, list) or len(weights) != len(OBJECTIVES)
                                 or not all(map(_number, weights)) or not any(weights)):
@@ -147,6 +152,11 @@ def validate_config(config: Any, source: object = "configuration") -> dict[str, 
     if not isinstance(config["clinsim"], str):
         raise ValueError(f"{source}: clinsim must be the package version that made the run")
     return config
+
+
+def env_kwargs(config: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of ``gym.make`` a run's agent sees: its observation mode (absent: the state)."""
+    return {"observation": config["observation"]} if "observation" in config else {}
 
 
 class RunLockedError(RuntimeError):

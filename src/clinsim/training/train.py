@@ -17,7 +17,7 @@ import numpy as np
 from clinsim.training.agents import algorithm_class, env_wrappers
 from clinsim.training.hyperparameters import VEC_NORMALIZE, hyperparameters
 from clinsim.training.lagrangian import Multiplier, PenalisedReward, VecPenalisedReward, dual_ascent_callback
-from clinsim.training.runs import RunDir, truncate_monitor, validate_config
+from clinsim.training.runs import RunDir, env_kwargs, truncate_monitor, validate_config
 from clinsim.training.vec import VecLinearReward
 
 VN_KEYS = ("obs_mean", "obs_var", "obs_count", "ret_mean", "ret_var", "ret_count", "clip_obs", "clip_reward",
@@ -27,7 +27,7 @@ VN_KEYS = ("obs_mean", "obs_var", "obs_count", "ret_mean", "ret_var", "ret_count
 def train_config(env_id: str, algo: str, seed: int, total_timesteps: int | None = None,
                  checkpoint_every: int = 10_000, overrides: dict[str, Any] | None = None,
                  n_envs: int = 1, constraint: dict[str, float] | None = None,
-                 reward_weights: list[float] | None = None) -> dict[str, Any]:
+                 reward_weights: list[float] | None = None, observation: str = "state") -> dict[str, Any]:
     """The full, JSON-serialisable configuration of a training run (validated).
 
     ``n_envs > 1`` (PPO only) collects from the native vector env with the papers' rollout unchanged:
@@ -41,6 +41,9 @@ def train_config(env_id: str, algo: str, seed: int, total_timesteps: int | None 
     ``reward_weights`` (efficacy, safety, burden): learn from the linear scalarisation ``w . (efficacy, safety,
     burden)`` of the reward's parts (:mod:`clinsim.core.safety`) instead of their sum, one point of a Pareto
     front (docs/safety.md); monitors and evaluations keep the true reward.
+
+    ``observation``: what the agent sees (``"state"``, the model's state, or ``"clinical"``, docs/observations.md);
+    recorded only when not the state, so the configurations of earlier runs are unchanged.
     """
     import clinsim
 
@@ -61,6 +64,8 @@ def train_config(env_id: str, algo: str, seed: int, total_timesteps: int | None 
         config["constraint"] = dict(constraint)
     if reward_weights is not None:
         config["reward_weights"] = [float(w) for w in reward_weights]
+    if observation != "state":
+        config["observation"] = observation
     return validate_config(config)
 
 
@@ -177,7 +182,8 @@ def _monitored_venv(run: RunDir, config: dict[str, Any], episodes: list[int] | N
         if "reward_weights" in config:
             venv = VecLinearReward(venv, config["reward_weights"])
         return (venv if multiplier is None else VecPenalisedReward(venv, multiplier)), monitors
-    venv = make_vec_env(env_id, n_envs=config["n_envs"], seed=config["seed"], wrapper_class=wrap)
+    venv = make_vec_env(env_id, n_envs=config["n_envs"], seed=config["seed"], wrapper_class=wrap,
+                        env_kwargs=env_kwargs(config))
     return venv, monitors
 
 
@@ -200,7 +206,7 @@ def _native_monitored_venv(run: RunDir, config: dict[str, Any], episodes: list[i
 
     from clinsim.training.vec import NativeVecEnv
 
-    native = NativeVecEnv(config["env_id"], config["n_envs"])
+    native = NativeVecEnv(config["env_id"], config["n_envs"], **env_kwargs(config))
     native.seed(config["seed"])
     path = run.monitor_file(0)
     monitor = VecMonitor(native)
@@ -303,10 +309,11 @@ def train(run_dir: str | Path, config: dict[str, Any], progress: bool = True, to
             raise RuntimeError(f"training stopped at {model.num_timesteps} of {total} steps")
 
 
-def trained_policy(run_dir: str | Path, env_id: str | None = None, steps: int | None = None):
+def trained_policy(run_dir: str | Path, env_id: str | None = None, steps: int | None = None,
+                   observation: str | None = None):
     """Deterministic batched policy of a run's final model (or of its checkpoint at ``steps``: the model a run of
-    that budget ends with, when the schedules are constant, as the papers' PPO's are); ``env_id``: refuse a run
-    made for another one."""
+    that budget ends with, when the schedules are constant, as the papers' PPO's are); ``env_id`` /
+    ``observation``: refuse a run made for another environment or observation mode."""
     import gymnasium as gym
     from stable_baselines3.common.vec_env import DummyVecEnv
 
@@ -316,6 +323,10 @@ def trained_policy(run_dir: str | Path, env_id: str | None = None, steps: int | 
     config = run.config
     if env_id is not None and config["env_id"] != env_id:
         raise ValueError(f"{run.root} holds a run trained on {config['env_id']}, not {env_id}")
+    mode = config.get("observation", "state")
+    if observation is not None and mode != observation:
+        raise ValueError(f"{run.root} holds an agent trained on {mode} observations, not {observation} ones")
+    kwargs = env_kwargs(config)
     total = config["hyperparameters"]["total_timesteps"] if steps is None else steps
     if not run.record_path(total).exists():
         what = f"final model ({total} steps;" if steps is None else f"checkpoint at {total} steps ("
@@ -323,11 +334,11 @@ def trained_policy(run_dir: str | Path, env_id: str | None = None, steps: int | 
                                 f"finish it with `clinsim train` first")
     record, data = run.read_checkpoint(total)
     flatten = env_wrappers(config["env_id"], config["algo"])
-    venv = DummyVecEnv([lambda: (flatten or (lambda e: e))(gym.make(config["env_id"]))])
+    venv = DummyVecEnv([lambda: (flatten or (lambda e: e))(gym.make(config["env_id"], **kwargs))])
     model = _build(config, venv)
     _load_tensors(model, data, run.model_path(total))
     vn = _restore_vn(venv, record["vec_normalize"], False, run.record_path(total)) if config["vec_normalize"] else None
-    flat = gym.make(config["env_id"]).action_space.nvec if flatten is not None else None
+    flat = gym.make(config["env_id"], **kwargs).action_space.nvec if flatten is not None else None
     return sb3_policy(model, vn, flat)
 
 

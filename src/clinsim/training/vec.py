@@ -24,12 +24,13 @@ SAFETY_KEYS = ("cost", *(f"reward_{o}" for o in OBJECTIVES))
 
 
 class NativeVecEnv(VecEnv):
-    """``n_envs`` patients of ``env_id`` stepped as one batch."""
+    """``n_envs`` patients of ``env_id`` (made with ``env_kwargs``, e.g. ``observation="clinical"``) stepped as one
+    batch."""
 
-    def __init__(self, env_id: str, n_envs: int) -> None:
+    def __init__(self, env_id: str, n_envs: int, **env_kwargs: Any) -> None:
         self.env_id = env_id
         self.venv = gym.make_vec(env_id, num_envs=n_envs, vectorization_mode="vector_entry_point",
-                                 autoreset_mode="SameStep")
+                                 autoreset_mode="SameStep", **env_kwargs)
         super().__init__(n_envs, self.venv.single_observation_space, self.venv.single_action_space)
         self._actions: np.ndarray | None = None
 
