@@ -129,3 +129,9 @@ def test_fuzz_argument_validation(command: str, data) -> None:
             assert isinstance(value, int) and 0 <= value <= MAX_SEED
         else:
             assert value.strip() and "\x00" not in value
+
+
+def test_dataset_policy_is_the_behaviour_option() -> None:
+    """The issue's spelling (``--policy``) and the documented one (``--behaviour``) set the same choice."""
+    assert parser().parse_args(["dataset", ENV, "--policy", "random"]).behaviour == "random"
+    assert parser().parse_args(["dataset", ENV, "--behaviour", "mixed"]).behaviour == "mixed"

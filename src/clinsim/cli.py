@@ -493,7 +493,8 @@ def parser() -> argparse.ArgumentParser:
     ds.add_argument("--standard", action="store_true", help="(re)write the standard datasets (docs/offline.md)")
     ds.add_argument("--env", dest="standard_env", action="append", choices=clinsim.PAPER_IDS, default=None,
                     help="with --standard: only this environment (repeatable; default: every paper environment)")
-    ds.add_argument("--behaviour", default="clinician", choices=BEHAVIOURS)
+    ds.add_argument("--behaviour", "--policy", dest="behaviour", default="clinician", choices=BEHAVIOURS,
+                    help="the behaviour policy that logs the data (--policy: the same)")
     ds.add_argument("--episodes", type=positive_int, default=1000)
     ds.add_argument("--seed", type=seed_int, default=0, help="first patient seed")
     ds.add_argument("--observation", default="state", choices=OBSERVATIONS,
