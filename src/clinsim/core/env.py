@@ -152,13 +152,7 @@ class TaskEnv(Env):
                                self.task.step_unit)
         if self._dashboard is None:
             self._dashboard = Dashboard(self.task.render_panels, self._name, self.task.step_unit, self.task.horizon)
-        frame = self._dashboard.frame(self._history, self._actions)
-        if self.render_mode == "rgb_array":
-            return frame
-        if self._window is None:
-            self._window = HumanWindow(self._name, self.metadata["render_fps"])
-        self._window.show(frame)
-        return None
+        return _present(self, self._dashboard.frame(self._history, self._actions))
 
     def close(self) -> None:
         if self._window is not None:
@@ -358,13 +352,7 @@ class TaskVectorEnv(VectorEnv):
         if self._grid is None:
             titles = [f"{self._name} [{i}]" for i in range(len(self._histories))]
             self._grid = DashboardGrid(self.task.render_panels, titles, self.task.step_unit, self.task.horizon)
-        frame = self._grid.frame(self._histories, self._actions)
-        if self.render_mode == "rgb_array":
-            return frame
-        if self._window is None:
-            self._window = HumanWindow(self._name, self.metadata["render_fps"])
-        self._window.show(frame)
-        return None
+        return _present(self, self._grid.frame(self._histories, self._actions))
 
     def close_extras(self, **kwargs: Any) -> None:
         if self._window is not None:
@@ -478,6 +466,16 @@ class _ToPhysical:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["physical"])
+
+
+def _present(env: TaskEnv | TaskVectorEnv, frame: np.ndarray) -> np.ndarray | None:
+    """``rgb_array``: the frame; ``human``: the frame shown in the env's window (opened on first use)."""
+    if env.render_mode == "rgb_array":
+        return frame
+    if env._window is None:
+        env._window = HumanWindow(env._name, env.metadata["render_fps"])
+    env._window.show(frame)
+    return None
 
 
 def _seed(seed: Any, name: str) -> int:
