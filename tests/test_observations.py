@@ -85,6 +85,28 @@ def test_vector_env_equals_single_envs(env_id):
             assert reward[i] == r
 
 
+def test_clinical_mode_same_seed_same_course_other_seed_other_patient(env_id):
+    """Seeded determinism in the clinical mode (patient, measurement noise and schedule from the reset seed), and
+    another seed gives another course."""
+    if "clinical" not in observation_modes(gym.spec(env_id).make().unwrapped.task_class):
+        return  # the test disease offers the state only (test_clinical_mode_passes_check_env)
+
+    def course(seed: int) -> list[np.ndarray]:
+        env = _clinical(env_id)
+        env.action_space.seed(0)
+        seen = [env.reset(seed=seed)[0]]
+        for _ in range(6):
+            obs, _, terminated, truncated, _ = env.step(env.action_space.sample())
+            seen.append(obs)
+            if terminated or truncated:
+                break
+        return seen
+
+    first, again, other = course(3), course(3), course(4)
+    assert len(first) == len(again) and all(np.array_equal(x, y) for x, y in zip(first, again, strict=True))
+    assert any(not np.array_equal(x, y) for x, y in zip(first, other, strict=False))
+
+
 def test_threaded_vector_env_equals_single_envs():
     """From 64 patients the engine integrates the batch between the phases of the step: the measurements follow."""
     n, env_id = 64, "sepsisim/SepsisManagement-v1"
