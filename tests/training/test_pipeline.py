@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -171,6 +172,12 @@ def test_benchmark_writes_tables_and_figures(tmp_path: Path) -> None:
     start = time.perf_counter()
     rows_again = run_benchmark(["immunosim/CombinationTherapy-v1"], tmp_path, ["dqn"], [42], 600, 6, progress=False)
     assert rows_again == rows and time.perf_counter() - start < 10
+    # and so does a committed results tree, which keeps evaluations but not checkpoints (.gitignore)
+    run_dir = tmp_path / "immunosim__CombinationTherapy-v1" / "dqn_seed42"
+    shutil.rmtree(run_dir / "checkpoints")
+    assert run_benchmark(["immunosim/CombinationTherapy-v1"], tmp_path, ["dqn"], [42], 600, 6,
+                         progress=False) == rows
+    assert not (run_dir / "checkpoints").exists()  # not retrained
 
 
 def test_benchmark_never_reports_results_made_with_other_settings(tmp_path: Path) -> None:

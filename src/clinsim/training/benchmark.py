@@ -26,7 +26,7 @@ from clinsim import __version__
 from clinsim.baselines import baselines
 from clinsim.training.evaluate import default_episodes, evaluate_policy, seed_summary
 from clinsim.training.planner import RolloutPlanner
-from clinsim.training.runs import RunDir, atomic_write_text, locked, read_json, write_json
+from clinsim.training.runs import RunDir, atomic_write_text, locked, read_json, validate_config, write_json
 from clinsim.training.train import train, train_config, trained_policy
 
 
@@ -34,12 +34,16 @@ def slug(env_id: str) -> str:
     return env_id.replace("/", "__")
 
 
+def _stored(path: Path, key: dict[str, Any]) -> dict[str, Any] | None:
+    """The stored result if it was made with exactly ``key`` (settings and package version)."""
+    stored = read_json(path) if path.exists() else None
+    return stored if isinstance(stored, dict) and stored.get("config") == key else None
+
+
 def _cached(path: Path, key: dict[str, Any], compute) -> dict[str, Any]:
-    """The stored result if it was made with exactly ``key`` (settings and package version), else a new one."""
-    if path.exists():
-        stored = read_json(path)
-        if isinstance(stored, dict) and stored.get("config") == key:
-            return stored
+    """The stored result if it was made with exactly ``key``, else a new one."""
+    if (stored := _stored(path, key)) is not None:
+        return stored
     result = {**compute(), "config": key}
     write_json(path, result)
     return result
@@ -76,11 +80,17 @@ def run_agent(env_id: str, algo: str, seed: int, root: Path, episodes: int, time
     n = n_envs if algo == "ppo" else 1
     config = train_config(env_id, algo, seed, total_timesteps=timesteps, overrides=overrides,
                           checkpoint_every=max(1_000, (timesteps or 100_000) // 10) // n * n, n_envs=n)
-    train(run_dir, config, progress=progress)
     key = {"env_id": env_id, "policy": agent_name(algo, overrides), "seed": seed,
            "timesteps": config["hyperparameters"]["total_timesteps"],
            "episodes": episodes, "first_seed": first_seed, "clinsim": __version__}
-    return _cached(RunDir(run_dir).result_path("eval"), key,
+    run = RunDir(run_dir)
+    if (run.root / "config.json").exists() and (stored := _stored(run.result_path("eval"), key)) is not None:
+        # a finished, evaluated run is reused without its checkpoints (they are not committed with results);
+        # create() still refuses a run directory made with other settings
+        run.create(validate_config(config))
+        return stored
+    train(run_dir, config, progress=progress)
+    return _cached(run.result_path("eval"), key,
                    lambda: evaluate_policy(env_id, trained_policy(run_dir, env_id), episodes, seed=first_seed))
 
 
@@ -115,7 +125,8 @@ def _benchmark_rows(env_ids: Sequence[str], root: Path, algos: Sequence[str], se
 
 def _row(env_id: str, agent: str, summary: dict[str, dict[str, float]], n_seeds: int) -> dict[str, Any]:
     row: dict[str, Any] = {"env_id": env_id, "agent": agent, "training_seeds": n_seeds}
-    for key, s in summary.items():
+    # sorted: a result computed now and one read back from its JSON (sorted keys) give the same columns
+    for key, s in sorted(summary.items()):
         row[key] = s["mean"]
         if n_seeds > 1:
             row[f"{key}_seed_std"] = s["std"]
