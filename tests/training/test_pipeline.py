@@ -180,6 +180,16 @@ def test_benchmark_writes_tables_and_figures(tmp_path: Path) -> None:
     assert not (run_dir / "checkpoints").exists()  # not retrained
 
 
+def test_benchmark_runs_later_environments_in_the_background(tmp_path: Path) -> None:
+    """The background process's baselines are those this process computes, and its errors surface here."""
+    envs = ["immunosim/CheckpointInhibitor-v1", "sepsisim/FluidResuscitation-v1"]
+    rows = run_benchmark(envs, tmp_path / "ahead", [], [42], None, 2, progress=False)
+    alone = [r for e in envs for r in run_benchmark([e], tmp_path / "alone", [], [42], None, 2, progress=False)]
+    assert rows == alone
+    with pytest.raises(KeyError, match="no clinical protocol for .sepsisim/Nope-v1"):
+        run_benchmark([envs[0], "sepsisim/Nope-v1"], tmp_path / "error", [], [42], None, 1, progress=False)
+
+
 def test_benchmark_never_reports_results_made_with_other_settings(tmp_path: Path) -> None:
     env = ["immunosim/CheckpointInhibitor-v1"]
     first = run_benchmark(env, tmp_path, ["dqn"], [42], 300, 3, progress=False)

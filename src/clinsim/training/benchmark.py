@@ -9,14 +9,19 @@ Layout under ``root``::
 
 Every finished piece is on disk before the next starts, so an interrupted benchmark resumes where it
 stopped (training from its last checkpoint). A piece is reused only if it was made with the requested
-settings and package version; one benchmark at a time per ``root`` (a lock).
+settings and package version; one benchmark at a time per ``root`` (a lock). With more than one core, a
+background process runs the later environments' baselines and compiles their steps while the first ones
+train (on a fresh clone, compiling is about 18 s of CPU per environment: it then uses the core the learner
+leaves free).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import multiprocessing
 from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +29,7 @@ import gymnasium as gym
 
 from clinsim import __version__
 from clinsim.baselines import baselines
+from clinsim.core.threads import max_threads
 from clinsim.training.evaluate import default_episodes, evaluate_policy, seed_summary
 from clinsim.training.planner import RolloutPlanner
 from clinsim.training.runs import RunDir, atomic_write_text, locked, read_json, validate_config, write_json
@@ -109,18 +115,66 @@ def _benchmark_rows(env_ids: Sequence[str], root: Path, algos: Sequence[str], se
                     timesteps: int | None, episodes: int | None, progress: bool,
                     n_envs: int) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    for env_id in env_ids:
-        n = default_episodes(env_id) if episodes is None else episodes
-        for name, result in run_baselines(env_id, root, n).items():
-            rows.append(_row(env_id, name, seed_summary([result]), n_seeds=0))
-        space = gym.make(env_id).action_space
-        for algo in algos:
-            if algo == "dqn" and isinstance(space, gym.spaces.Box) or algo == "sac" and not isinstance(
-                    space, gym.spaces.Box):
-                continue
-            results = [run_agent(env_id, algo, s, root, n, timesteps, progress, n_envs) for s in seeds]
-            rows.append(_row(env_id, algo, seed_summary(results), n_seeds=len(seeds)))
+    with _Ahead(env_ids[1:], root, episodes, n_envs) as ahead:
+        for env_id in env_ids:
+            ahead.wait(env_id)
+            rows += _env_rows(env_id, root, algos, seeds, timesteps, episodes, progress, n_envs)
     return rows
+
+
+def _env_rows(env_id: str, root: Path, algos: Sequence[str], seeds: Sequence[int], timesteps: int | None,
+              episodes: int | None, progress: bool, n_envs: int) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    n = default_episodes(env_id) if episodes is None else episodes
+    for name, result in run_baselines(env_id, root, n).items():
+        rows.append(_row(env_id, name, seed_summary([result]), n_seeds=0))
+    space = gym.make(env_id).action_space
+    for algo in algos:
+        if algo == "dqn" and isinstance(space, gym.spaces.Box) or algo == "sac" and not isinstance(
+                space, gym.spaces.Box):
+            continue
+        results = [run_agent(env_id, algo, s, root, n, timesteps, progress, n_envs) for s in seeds]
+        rows.append(_row(env_id, algo, seed_summary(results), n_seeds=len(seeds)))
+    return rows
+
+
+class _Ahead:
+    """The later environments' baselines and compiled steps, in one background process (spawned: no fork of a
+    process holding numba's and torch's thread pools) when this process has more than one core.
+
+    ``wait(env_id)`` before an environment: its piece is cancelled if not started yet (this process does it
+    now), else awaited (re-raising what failed there). Results go through the same files as in this process.
+    """
+
+    def __init__(self, env_ids: Sequence[str], root: Path, episodes: int | None, n_envs: int) -> None:
+        self._args = list(env_ids), root, episodes, n_envs
+        self._pool: ProcessPoolExecutor | None = None
+        self._pending: dict[str, Future[None]] = {}
+
+    def __enter__(self) -> _Ahead:
+        env_ids, root, episodes, n_envs = self._args
+        if env_ids and max_threads() > 1:
+            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            self._pending = {e: self._pool.submit(_prepare, e, root, episodes, n_envs) for e in env_ids}
+        return self
+
+    def wait(self, env_id: str) -> None:
+        if (piece := self._pending.pop(env_id, None)) is not None and not piece.cancel():
+            piece.result()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+
+
+def _prepare(env_id: str, root: Path, episodes: int | None, n_envs: int) -> None:
+    """An environment's baselines, and its steps compiled into the cache for training (single env, or the
+    vector env of ``n_envs`` patients)."""
+    run_baselines(env_id, root, default_episodes(env_id) if episodes is None else episodes)
+    env = gym.make(env_id) if n_envs == 1 else gym.make_vec(env_id, n_envs, vectorization_mode="vector_entry_point")
+    env.reset(seed=0)
+    env.step(env.action_space.sample())
+    env.close()
 
 
 def _row(env_id: str, agent: str, summary: dict[str, dict[str, float]], n_seeds: int) -> dict[str, Any]:
