@@ -11,8 +11,8 @@ Every finished piece is on disk before the next starts, so an interrupted benchm
 stopped (training from its last checkpoint). A piece is reused only if it was made with the requested
 settings and package version; one benchmark at a time per ``root`` (a lock). With more than one core, a
 background process runs the later environments' baselines and compiles their steps while the first ones
-train (on a fresh clone, compiling is about 18 s of CPU per environment: it then uses the core the learner
-leaves free).
+train (on a fresh clone compiling is several seconds of CPU per environment, docs/performance.md: it then uses
+the core the learner leaves free).
 """
 
 from __future__ import annotations
